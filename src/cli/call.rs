@@ -1,0 +1,144 @@
+//! `execnet call`: one call through the reference manager, with selection and `init` first as
+//! the kubelet did at start-up (unless `--no-init`).
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use execnet::plugin::{self, Action, CallPolicy, CallRecord, NetworkPlugin, StatusResult};
+
+use super::{Format, Verdict, print_json};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plugin directory.
+    #[arg(long, value_name = "DIR")]
+    plugin_dir: PathBuf,
+    /// The plugin name (`NAME`, or `VENDOR/NAME` for a `VENDOR~NAME` directory).
+    #[arg(long, value_name = "NAME")]
+    plugin: String,
+    /// init, setup, teardown or status.
+    #[arg(value_name = "ACTION")]
+    action: String,
+    /// NAMESPACE NAME ID (required for setup, teardown and status).
+    #[arg(value_name = "NAMESPACE NAME ID", num_args = 0..=3)]
+    pod: Vec<String>,
+    /// Per-call timeout (e.g. 30s, 500ms; 0 or off: none, as the kubelet).
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    timeout: String,
+    /// Skip selection's init call (the kubelet always made it).
+    #[arg(long)]
+    no_init: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub fn run(args: Args) -> Result<Verdict> {
+    let Some(action) = Action::parse(&args.action) else {
+        bail!(
+            "unknown action '{}': expected init, setup, teardown or status",
+            args.action
+        );
+    };
+    match (action, args.pod.len()) {
+        (Action::Init, 0) => {}
+        (Action::Init, _) => bail!("init takes no NAMESPACE NAME ID (the kubelet passed none)"),
+        (_, 3) => {}
+        (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
+    }
+    let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
+    let policy = CallPolicy::default().with_timeout(timeout);
+    let probe = plugin::probe(&args.plugin_dir);
+    if let Some(why) = &probe.unreadable {
+        bail!("cannot read plugin directory {why}");
+    }
+    let run_init = !args.no_init || action == Action::Init;
+    let selection = plugin::select(&probe.plugins, &args.plugin, policy, run_init);
+    for err in &selection.errors {
+        eprintln!("execnet: kubelet start-up error: {err}");
+    }
+    let exec = match &selection.plugin {
+        None => {
+            let names: Vec<&str> = probe.plugins.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "network plugin {:?} not found in {} (plugins there: {})",
+                args.plugin,
+                args.plugin_dir.display(),
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            );
+        }
+        Some(NetworkPlugin::NoOp) => {
+            bail!("the no-op plugin ({}) runs no executable", plugin::NOOP_NAME)
+        }
+        Some(NetworkPlugin::Exec(p)) => p,
+    };
+    if !plugin::select::is_executable(&exec.executable) {
+        // Selection failed before any process ran: report it as the init step that failed.
+        eprintln!(
+            "execnet: {} is not executable (access X_OK failed)",
+            exec.executable.display()
+        );
+        return Ok(Verdict::Failed);
+    }
+    let record = if let Some(init) = selection.init.clone() {
+        if action == Action::Init || !init.succeeded() {
+            init
+        } else {
+            exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
+        }
+    } else {
+        exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
+    };
+    match args.format {
+        Format::Json => print_json(&record)?,
+        Format::Text => print_text(&record),
+    }
+    if record.raw.leaked {
+        eprintln!("execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)");
+    }
+    let status_failed = matches!(record.status, Some(StatusResult::Error { .. }));
+    Ok(if record.succeeded() && !status_failed {
+        Verdict::Ok
+    } else {
+        Verdict::Failed
+    })
+}
+
+fn print_text(record: &CallRecord) {
+    let raw = &record.raw;
+    println!("$ {}", raw.argv.join(" "));
+    let ms = raw.duration.as_secs_f64() * 1000.0;
+    match raw.outcome.error() {
+        None => println!("result: success ({ms:.1} ms)"),
+        Some(e) => println!("result: {e} ({ms:.1} ms)"),
+    }
+    let mut flags = Vec::new();
+    if raw.truncated {
+        flags.push(format!("truncated: kept {} of {} bytes", raw.output.len(), raw.output_bytes));
+    }
+    if raw.leaked {
+        flags.push("leaked: output pipe still held after exit".to_string());
+    }
+    if raw.group_survived {
+        flags.push("processes of the call's group outlived it".to_string());
+    }
+    for f in flags {
+        println!("flag: {f}");
+    }
+    if raw.output.is_empty() {
+        println!("output: (none)");
+    } else {
+        println!("output ({} bytes):", raw.output_bytes);
+        for line in record.output_text().lines() {
+            println!("  | {line}");
+        }
+    }
+    match &record.status {
+        None => {}
+        Some(StatusResult::None) => println!("status: none (the kubelet falls back to the runtime's IP)"),
+        Some(StatusResult::Status { ip: Some(ip) }) => println!("status: ip {ip}"),
+        Some(StatusResult::Status { ip: None }) => {
+            println!("status: no ip (the real kubelet reported the pod IP as <nil>)")
+        }
+        Some(StatusResult::Error { message }) => println!("status: error: {message}"),
+    }
+}

@@ -1,0 +1,76 @@
+//! Command-line parsing and exit codes (SPEC section 5): 0 success/pass, 1 a plugin or a check
+//! failed, 2 usage or setup error with the message on stderr. `anyhow` lives here only.
+
+mod bench;
+mod call;
+mod probe;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// What a subcommand concluded.
+pub enum Verdict {
+    Ok,
+    Failed,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "execnet",
+    version,
+    about = "Certify kubelet exec network plugins, with the reference plugin manager and a simulated kubelet",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the plugins the kubelet would see in a plugin directory, with their problems.
+    Probe(probe::Args),
+    /// Make one call through the reference manager (selection and init first, as the kubelet).
+    Call(call::Args),
+    /// Time status calls through the manager against a bare posix_spawn floor.
+    Bench(bench::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout with exit 0, usage errors to stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Probe(args) => probe::run(args),
+        Command::Call(args) => call::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(Verdict::Ok) => ExitCode::SUCCESS,
+        Ok(Verdict::Failed) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("execnet: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Print a JSON document on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}
+

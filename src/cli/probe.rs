@@ -1,0 +1,74 @@
+//! `execnet probe`: the plugins the kubelet would see, each with its problems.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use execnet::plugin::{self, select};
+use serde::Serialize;
+
+use super::{Format, Verdict, print_json};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plugin directory (the kubelet's --network-plugin-dir).
+    #[arg(long, value_name = "DIR")]
+    plugin_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    name: &'a str,
+    directory: String,
+    executable: String,
+    problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    plugin_dir: String,
+    /// Why the directory yielded no plugins, when it could not be read.
+    unreadable: Option<&'a str>,
+    plugins: Vec<Entry<'a>>,
+}
+
+pub fn run(args: Args) -> Result<Verdict> {
+    let probe = plugin::probe(&args.plugin_dir);
+    let problems = select::problems(&probe.plugins);
+    let entries: Vec<Entry> = probe
+        .plugins
+        .iter()
+        .zip(problems)
+        .map(|(p, problems)| Entry {
+            name: &p.name,
+            directory: p.directory.display().to_string(),
+            executable: p.executable.display().to_string(),
+            problems,
+        })
+        .collect();
+    let failed = entries.iter().any(|e| !e.problems.is_empty());
+    if let Some(why) = &probe.unreadable {
+        eprintln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
+    }
+    match args.format {
+        Format::Json => print_json(&Report {
+            plugin_dir: args.plugin_dir.display().to_string(),
+            unreadable: probe.unreadable.as_deref(),
+            plugins: entries,
+        })?,
+        Format::Text => {
+            if entries.is_empty() {
+                println!("no plugins in {}", args.plugin_dir.display());
+            }
+            for e in &entries {
+                let mark = if e.problems.is_empty() { "ok  " } else { "FAIL" };
+                println!("{mark} {}  {}", e.name, e.executable);
+                for p in &e.problems {
+                    println!("       {p}");
+                }
+            }
+        }
+    }
+    Ok(if failed { Verdict::Failed } else { Verdict::Ok })
+}

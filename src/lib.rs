@@ -1,0 +1,17 @@
+//! execnet certifies kubelet exec network plugins and is the reference implementation of the
+//! plugin manager that drives them. It has three layers, each standing on the one before it.
+//!
+//! The **reference plugin manager** ([`plugin`]) probes a plugin directory, selects a plugin and
+//! calls it exactly as the kubelet v1.1–v1.5 did (argv order, stdin `/dev/null`, stdout and
+//! stderr as one stream, only fds 0–2), parses `status` output with Go's JSON and IP rules, and
+//! adds what the kubelet lacked: timeouts that kill the whole process group, leaked-handle
+//! detection and bounded output.
+//!
+//! The **simulated kubelet** ([`kubelet`]) replays pod lifecycles deterministically against a
+//! plugin directory under profiles of the real kubelet releases, producing transcripts.
+//!
+//! **Certification** ([`certify`]) judges those transcripts check by check and [`report`]
+//! renders the verdict as text, JSON and JUnit.
+
+pub mod plugin;
+pub mod bench;

@@ -1,0 +1,365 @@
+//! Invocation: one plugin call, exactly as the kubelet made it (argv `<action> <ns> <name>
+//! <id>`, no shell, stdin `/dev/null`, stdout and stderr on **one pipe**, only fds 0–2, the
+//! environment and working directory inherited) plus what execnet adds: its own process group,
+//! a timeout that kills the whole group (SIGTERM, grace, SIGKILL), a leak window after exit,
+//! and an output cap.
+//!
+//! The spawn path is `std::process::Command` (posix_spawn, no `pre_exec`) with one
+//! `std::io::pipe()`. Exit and output are awaited together on one thread with `poll` on the
+//! pipe and a pidfd, so a call costs what a bare `posix_spawn` costs.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::policy::CallPolicy;
+use super::sys;
+
+/// The four actions of the exec plugin convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Init,
+    Setup,
+    Teardown,
+    Status,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Init, Action::Setup, Action::Teardown, Action::Status];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Init => "init",
+            Action::Setup => "setup",
+            Action::Teardown => "teardown",
+            Action::Status => "status",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a call ended: exactly one of these. `leaked` and `truncated` are flags on the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit status 0.
+    Success,
+    /// A non-zero exit status.
+    Exited { code: i32 },
+    /// Killed by a signal the manager did not send.
+    Signaled { signal: i32, core_dumped: bool },
+    /// The timeout expired; the process group was sent SIGTERM, then SIGKILL after the grace.
+    TimedOut { after: Duration },
+    /// The executable could not be started; Go's message, naming the path.
+    SpawnFailed { message: String },
+}
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Success)
+    }
+
+    /// The error as the kubelet (Go's `exec.Cmd`) would have printed it; `None` on success.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Outcome::Success => None,
+            Outcome::Exited { code } => Some(format!("exit status {code}")),
+            Outcome::Signaled {
+                signal,
+                core_dumped,
+            } => Some(format!(
+                "signal: {}{}",
+                sys::go_signal_description(*signal),
+                if *core_dumped { " (core dumped)" } else { "" }
+            )),
+            Outcome::TimedOut { after } => Some(format!(
+                "timed out after {} (process group killed)",
+                format_duration(*after)
+            )),
+            Outcome::SpawnFailed { message } => Some(message.clone()),
+        }
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Outcome::Success => Some(0),
+            Outcome::Exited { code } => Some(*code),
+            _ => None,
+        }
+    }
+
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            Outcome::Signaled { signal, .. } => Some(*signal),
+            _ => None,
+        }
+    }
+}
+
+/// `30s`, `1.5s`, `250ms`: how durations are written in messages.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 && ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms >= 1000 {
+        format!("{}s", d.as_secs_f64())
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Everything observed about one process run.
+#[derive(Debug, Clone)]
+pub struct RawCall {
+    /// argv as the plugin saw it, argv[0] being the executable path.
+    pub argv: Vec<String>,
+    pub outcome: Outcome,
+    /// Combined stdout+stderr, in write order, up to the policy's cap.
+    pub output: Vec<u8>,
+    /// Total bytes the plugin wrote (kept or drained).
+    pub output_bytes: u64,
+    pub truncated: bool,
+    /// A descendant still held the output pipe when the leak window closed.
+    pub leaked: bool,
+    /// Processes of the call's group were still alive after the plugin exited.
+    pub group_survived: bool,
+    pub duration: Duration,
+}
+
+/// Spawn `executable args…` under `policy` and supervise it to the end.
+pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
+    let start = Instant::now();
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(executable.display().to_string());
+    argv.extend(args.iter().map(|a| a.to_string()));
+
+    let spawned = spawn(executable, args);
+    let (child, reader) = match spawned {
+        Ok(pair) => pair,
+        Err(err) => {
+            return RawCall {
+                argv,
+                outcome: Outcome::SpawnFailed {
+                    message: format!(
+                        "fork/exec {}: {}",
+                        executable.display(),
+                        sys::go_errno_text(&err)
+                    ),
+                },
+                output: Vec::new(),
+                output_bytes: 0,
+                truncated: false,
+                leaked: false,
+                group_survived: false,
+                duration: start.elapsed(),
+            };
+        }
+    };
+    let mut sup = supervise(child, reader, policy, start);
+    sup.argv = argv;
+    sup
+}
+
+fn spawn(executable: &Path, args: &[&str]) -> std::io::Result<(Child, std::io::PipeReader)> {
+    sys::mark_inherited_fds_cloexec()?;
+    let (reader, writer) = std::io::pipe()?;
+    let writer2 = writer.try_clone()?;
+    // The Command owns both write ends; it is dropped at the end of this block so that the
+    // parent holds no write end and EOF arrives when the plugin (and its heirs) close theirs.
+    let child = Command::new(executable)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .process_group(0)
+        .spawn()?;
+    Ok((child, reader))
+}
+
+/// Where the supervised call is.
+struct Supervisor<'a> {
+    policy: &'a CallPolicy,
+    start: Instant,
+    output: Vec<u8>,
+    output_bytes: u64,
+    eof: bool,
+}
+
+impl Supervisor<'_> {
+    /// Read what is available; keep up to the cap, drain and count the rest.
+    fn read_some(&mut self, reader: &mut std::io::PipeReader) {
+        let mut chunk = [0u8; 64 * 1024];
+        match reader.read(&mut chunk) {
+            Ok(0) => self.eof = true,
+            Ok(n) => {
+                self.output_bytes += n as u64;
+                let room = self.policy.output_cap.saturating_sub(self.output.len());
+                self.output.extend_from_slice(&chunk[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => self.eof = true,
+        }
+    }
+}
+
+fn supervise(
+    mut child: Child,
+    mut reader: std::io::PipeReader,
+    policy: &CallPolicy,
+    start: Instant,
+) -> RawCall {
+    let pgid = child.id();
+    let pidfd = sys::pidfd_open(pgid).ok();
+    let mut sup = Supervisor {
+        policy,
+        start,
+        output: Vec::new(),
+        output_bytes: 0,
+        eof: false,
+    };
+    let deadline = policy.timeout.map(|t| start + t);
+    let mut status: Option<ExitStatus> = None;
+    let mut exited_at: Option<Instant> = None;
+    let mut term_sent_at: Option<Instant> = None;
+    let mut kill_sent = false;
+    let mut leaked = false;
+
+    loop {
+        if sup.eof && status.is_some() {
+            break;
+        }
+        let now = Instant::now();
+        // Escalate a timeout: SIGTERM to the group, SIGKILL after the grace.
+        if status.is_none() {
+            if term_sent_at.is_none() && deadline.is_some_and(|d| now >= d) {
+                sys::kill_group(pgid, libc::SIGTERM);
+                term_sent_at = Some(now);
+            }
+            if let Some(t) = term_sent_at
+                && !kill_sent
+                && now >= t + policy.grace
+            {
+                sys::kill_group(pgid, libc::SIGKILL);
+                kill_sent = true;
+            }
+        }
+        if let Some(at) = exited_at
+            && !sup.eof
+            && now >= at + policy.leak_window
+        {
+            leaked = true;
+            break;
+        }
+        // The next moment something must happen without any fd becoming ready.
+        let wake = match (status.is_some(), term_sent_at) {
+            (true, _) => exited_at.map(|at| at + policy.leak_window),
+            (false, None) => deadline,
+            (false, Some(t)) if !kill_sent => Some(t + policy.grace),
+            // SIGKILL sent: the exit is imminent; poll the pidfd (or spin gently without one).
+            (false, Some(_)) => None,
+        };
+        let mut wait = wake.map(|w| w.saturating_duration_since(now));
+        if pidfd.is_none() && status.is_none() {
+            // No pidfd (old kernel): look at the child every few milliseconds.
+            wait = Some(wait.map_or(Duration::from_millis(5), |w| w.min(Duration::from_millis(5))));
+        }
+        let pipe_fd = (!sup.eof).then(|| reader.as_fd());
+        let exit_fd = if status.is_none() {
+            pidfd.as_ref().map(|p| p.as_fd())
+        } else {
+            None
+        };
+        let ready = match sys::poll2(pipe_fd, exit_fd, wait) {
+            Ok(r) => r,
+            Err(_) => sys::Ready {
+                first: pipe_fd.is_some(),
+                second: exit_fd.is_some(),
+            },
+        };
+        if ready.first {
+            sup.read_some(&mut reader);
+        }
+        if status.is_none() && (ready.second || pidfd.is_none()) {
+            let reaped = if term_sent_at.is_some() {
+                // Timed out: the leader is a zombie (pidfd readable) and still reserves the
+                // group id, so finish the group off before reaping it.
+                if ready.second {
+                    sys::kill_group(pgid, libc::SIGKILL);
+                }
+                if ready.second {
+                    child.wait().ok()
+                } else {
+                    child.try_wait().ok().flatten()
+                }
+            } else if ready.second {
+                child.wait().ok()
+            } else {
+                child.try_wait().ok().flatten()
+            };
+            if let Some(st) = reaped {
+                status = Some(st);
+                exited_at = Some(Instant::now());
+            }
+        }
+    }
+
+    let group_survived = sys::group_exists(pgid);
+    if group_survived && (policy.kill_leftovers || term_sent_at.is_some()) {
+        sys::kill_group(pgid, libc::SIGKILL);
+    }
+    let outcome = match (term_sent_at, status) {
+        (Some(_), _) => Outcome::TimedOut {
+            after: policy.timeout.unwrap_or_default(),
+        },
+        (None, Some(st)) => classify(st),
+        (None, None) => unreachable_exit(),
+    };
+    let truncated = sup.output_bytes > sup.output.len() as u64;
+    RawCall {
+        argv: Vec::new(),
+        outcome,
+        output: sup.output,
+        output_bytes: sup.output_bytes,
+        truncated,
+        leaked,
+        group_survived,
+        duration: sup.start.elapsed(),
+    }
+}
+
+/// The loop only ends with a status; this keeps the types honest without a panic.
+fn unreachable_exit() -> Outcome {
+    Outcome::SpawnFailed {
+        message: "internal error: plugin exit status lost".to_string(),
+    }
+}
+
+fn classify(status: ExitStatus) -> Outcome {
+    if let Some(code) = status.code() {
+        if code == 0 {
+            Outcome::Success
+        } else {
+            Outcome::Exited { code }
+        }
+    } else if let Some(signal) = status.signal() {
+        Outcome::Signaled {
+            signal,
+            core_dumped: status.core_dumped(),
+        }
+    } else {
+        Outcome::SpawnFailed {
+            message: format!("unexpected wait status {status:?}"),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Selection: what the kubelet did at start-up (`InitNetworkPlugin`, v1.5): the no-op default,
+//! qualified-name validation, duplicates (first wins), not found, the access(2) X_OK check, and
+//! `init`, with every error aggregated in the kubelet's wording. On init failure the plugin is
+//! still returned together with the error, as the kubelet did.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::call::CallRecord;
+use super::invoke::{self, Action};
+use super::name;
+use super::policy::CallPolicy;
+use super::probe::ProbedPlugin;
+use super::status::{self, StatusResult};
+
+/// The built-in plugin used when no plugin is requested.
+pub const NOOP_NAME: &str = "kubernetes.io/no-op";
+
+/// One selection error, displayed exactly as the kubelet wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectionError {
+    #[error("network plugin has invalid name: {name:?}: {}", reasons.join(";"))]
+    InvalidName { name: String, reasons: Vec<String> },
+    #[error("network plugin {name:?} was registered more than once")]
+    Duplicate { name: String },
+    #[error("Network plugin {name:?} not found.")]
+    NotFound { name: String },
+    /// `validate()` runs inside `Init`, so the kubelet wrapped it in "failed init".
+    #[error(
+        "Network plugin {name:?} failed init: Invalid exec plugin. Executable '{name}' does not have correct permissions."
+    )]
+    NotExecutable { name: String },
+    #[error("Network plugin {name:?} failed init: {error}")]
+    InitFailed { name: String, error: String },
+}
+
+/// The kubelet's `utilerrors.NewAggregate(...).Error()`: one error as is, several as `[a, b]`.
+pub fn aggregate(errors: &[SelectionError]) -> Option<String> {
+    match errors {
+        [] => None,
+        [one] => Some(one.to_string()),
+        many => Some(format!(
+            "[{}]",
+            many.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// access(2) with X_OK: real uid, follows symlinks, a directory passes, root passes on any x bit.
+pub fn is_executable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
+/// An exec plugin the manager calls.
+#[derive(Debug, Clone)]
+pub struct ExecPlugin {
+    pub name: String,
+    pub executable: PathBuf,
+    pub policy: CallPolicy,
+}
+
+impl ExecPlugin {
+    pub fn new(probed: &ProbedPlugin, policy: CallPolicy) -> Self {
+        ExecPlugin {
+            name: probed.name.clone(),
+            executable: probed.executable.clone(),
+            policy,
+        }
+    }
+
+    /// `NAME init`.
+    pub fn init(&self) -> CallRecord {
+        self.run(Action::Init, &[], "")
+    }
+
+    /// `NAME <action> <namespace> <name> <id>`; for `status` the output is parsed as the kubelet
+    /// parsed it (errors name `name`, the pod-name argument, as the kubelet's messages did).
+    pub fn call(&self, action: Action, namespace: &str, name: &str, id: &str) -> CallRecord {
+        self.run(action, &[namespace, name, id], name)
+    }
+
+    fn run(&self, action: Action, rest: &[&str], pod_name: &str) -> CallRecord {
+        let mut args = Vec::with_capacity(rest.len() + 1);
+        args.push(action.as_str());
+        args.extend_from_slice(rest);
+        let raw = invoke::run(&self.executable, &args, &self.policy);
+        let status = (action == Action::Status).then(|| {
+            match raw.outcome.error() {
+                Some(err) => StatusResult::Error { message: err },
+                None => status::parse_status(&raw.output, pod_name),
+            }
+        });
+        CallRecord {
+            action,
+            raw,
+            status,
+        }
+    }
+}
+
+/// The selected plugin.
+#[derive(Debug, Clone)]
+pub enum NetworkPlugin {
+    /// `kubernetes.io/no-op`: setup/teardown do nothing, status returns none.
+    NoOp,
+    Exec(ExecPlugin),
+}
+
+impl NetworkPlugin {
+    pub fn name(&self) -> &str {
+        match self {
+            NetworkPlugin::NoOp => NOOP_NAME,
+            NetworkPlugin::Exec(p) => &p.name,
+        }
+    }
+}
+
+/// The result of selecting a plugin, as the kubelet's start-up saw it.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The chosen plugin; present even when its init failed.
+    pub plugin: Option<NetworkPlugin>,
+    /// Every error, including those about other directories.
+    pub errors: Vec<SelectionError>,
+    /// The `init` call, when one was made.
+    pub init: Option<CallRecord>,
+}
+
+impl Selection {
+    /// The aggregated error text; the kubelet refused to start when there was one.
+    pub fn error_text(&self) -> Option<String> {
+        aggregate(&self.errors)
+    }
+
+    /// The chosen exec plugin, if any.
+    pub fn exec_plugin(&self) -> Option<&ExecPlugin> {
+        match &self.plugin {
+            Some(NetworkPlugin::Exec(p)) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Problems the kubelet would report about each probed plugin, independent of which one is
+/// requested (invalid name, duplicate, not executable). For `execnet probe`.
+pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    plugins
+        .iter()
+        .map(|p| {
+            let mut out = Vec::new();
+            let reasons = name::qualified_name_errors(&p.name);
+            if !reasons.is_empty() {
+                out.push(
+                    SelectionError::InvalidName {
+                        name: p.name.clone(),
+                        reasons,
+                    }
+                    .to_string(),
+                );
+            } else if !seen.insert(p.name.clone()) {
+                out.push(SelectionError::Duplicate { name: p.name.clone() }.to_string());
+            }
+            if !is_executable(&p.executable) {
+                out.push(format!(
+                    "Invalid exec plugin. Executable '{}' does not have correct permissions.",
+                    p.name
+                ));
+            }
+            out
+        })
+        .collect()
+}
+
+/// Select `requested` among `plugins` and (when `run_init`) call its `init`, as the kubelet did.
+pub fn select(
+    plugins: &[ProbedPlugin],
+    requested: &str,
+    policy: CallPolicy,
+    run_init: bool,
+) -> Selection {
+    if requested.is_empty() {
+        return Selection {
+            plugin: Some(NetworkPlugin::NoOp),
+            errors: Vec::new(),
+            init: None,
+        };
+    }
+    let mut errors = Vec::new();
+    let mut registered: Vec<&ProbedPlugin> = Vec::new();
+    for p in plugins {
+        let reasons = name::qualified_name_errors(&p.name);
+        if !reasons.is_empty() {
+            errors.push(SelectionError::InvalidName {
+                name: p.name.clone(),
+                reasons,
+            });
+            continue;
+        }
+        if registered.iter().any(|r| r.name == p.name) {
+            errors.push(SelectionError::Duplicate {
+                name: p.name.clone(),
+            });
+            continue;
+        }
+        registered.push(p);
+    }
+    let Some(chosen) = registered.iter().find(|p| p.name == requested) else {
+        errors.push(SelectionError::NotFound {
+            name: requested.to_string(),
+        });
+        return Selection {
+            plugin: None,
+            errors,
+            init: None,
+        };
+    };
+    let plugin = ExecPlugin::new(chosen, policy);
+    let mut init = None;
+    if !is_executable(&plugin.executable) {
+        errors.push(SelectionError::NotExecutable {
+            name: requested.to_string(),
+        });
+    } else if run_init {
+        let record = plugin.init();
+        if let Some(error) = record.outcome().error() {
+            errors.push(SelectionError::InitFailed {
+                name: requested.to_string(),
+                error,
+            });
+        }
+        init = Some(record);
+    }
+    Selection {
+        plugin: Some(NetworkPlugin::Exec(plugin)),
+        errors,
+        init,
+    }
+}

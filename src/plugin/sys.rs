@@ -1,0 +1,292 @@
+//! The few raw OS calls the spawn path needs and `std` does not offer: marking inherited
+//! descriptors close-on-exec (`close_range`), `pidfd_open`, `poll`, signalling a process group,
+//! and Go's names for signals and errnos. Everything unsafe in the crate lives here.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Mark every descriptor ≥ 3 close-on-exec, so a plugin sees only 0, 1 and 2 even when this
+/// process inherited other descriptors from its parent. `std` opens everything with
+/// `O_CLOEXEC`; this catches what was inherited or opened by foreign code. It costs one
+/// syscall, which is why it runs before every spawn instead of a `pre_exec` hook (a hook
+/// forces fork instead of the vfork-based `posix_spawn`).
+pub fn mark_inherited_fds_cloexec() -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: walk /proc/self/fd.
+    let dir = std::fs::read_dir("/proc/self/fd")?;
+    for entry in dir.flatten() {
+        if let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<RawFd>().ok())
+            && fd >= 3
+        {
+            // SAFETY: F_GETFD/F_SETFD on a number that may or may not be open is harmless.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits.
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; on success the kernel hands us a new descriptor we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Readiness of the descriptors passed to [`poll2`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ready {
+    pub first: bool,
+    pub second: bool,
+}
+
+/// poll(2) on up to two descriptors for input (or hang-up), with an optional timeout.
+pub fn poll2(
+    first: Option<BorrowedFd<'_>>,
+    second: Option<BorrowedFd<'_>>,
+    timeout: Option<Duration>,
+) -> io::Result<Ready> {
+    let mk = |fd: Option<BorrowedFd<'_>>| libc::pollfd {
+        fd: fd.map(|f| f.as_raw_fd()).unwrap_or(-1),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let mut fds = [mk(first), mk(second)];
+    let ms: libc::c_int = match timeout {
+        None => -1,
+        // Round up so that we never spin on a sub-millisecond remainder.
+        Some(d) => d
+            .as_micros()
+            .div_ceil(1000)
+            .min(libc::c_int::MAX as u128) as libc::c_int,
+    };
+    loop {
+        // SAFETY: fds is a valid array of 2 pollfd; negative fds are ignored by poll.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+        if rc >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let hit = |p: &libc::pollfd| p.fd >= 0 && p.revents != 0;
+    Ok(Ready {
+        first: hit(&fds[0]),
+        second: hit(&fds[1]),
+    })
+}
+
+/// Send `signal` to every process of group `pgid`. Returns false when the group is gone.
+pub fn kill_group(pgid: u32, signal: libc::c_int) -> bool {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+    unsafe { libc::kill(-(pgid as libc::pid_t), signal) == 0 }
+}
+
+/// Whether any process of group `pgid` still exists.
+pub fn group_exists(pgid: u32) -> bool {
+    kill_group(pgid, 0)
+}
+
+/// Peak resident set size of this process, in KiB.
+pub fn peak_rss_kib() -> u64 {
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) == 0 {
+            usage.ru_maxrss.max(0) as u64
+        } else {
+            0
+        }
+    }
+}
+
+/// Go's description of a signal (`syscall.Signal.String()` on Linux), as in `signal: killed`.
+pub fn go_signal_description(signal: i32) -> String {
+    let text = match signal {
+        1 => "hangup",
+        2 => "interrupt",
+        3 => "quit",
+        4 => "illegal instruction",
+        5 => "trace/breakpoint trap",
+        6 => "aborted",
+        7 => "bus error",
+        8 => "floating point exception",
+        9 => "killed",
+        10 => "user defined signal 1",
+        11 => "segmentation fault",
+        12 => "user defined signal 2",
+        13 => "broken pipe",
+        14 => "alarm clock",
+        15 => "terminated",
+        16 => "stack fault",
+        17 => "child exited",
+        18 => "continued",
+        19 => "stopped (signal)",
+        20 => "stopped",
+        21 => "stopped (tty input)",
+        22 => "stopped (tty output)",
+        23 => "urgent I/O condition",
+        24 => "CPU time limit exceeded",
+        25 => "file size limit exceeded",
+        26 => "virtual timer expired",
+        27 => "profiling timer expired",
+        28 => "window changed",
+        29 => "I/O possible",
+        30 => "power failure",
+        31 => "bad system call",
+        n => return format!("signal {n}"),
+    };
+    text.to_string()
+}
+
+/// The conventional name of a signal, `SIGKILL`.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        16 => "SIGSTKFLT",
+        17 => "SIGCHLD",
+        18 => "SIGCONT",
+        19 => "SIGSTOP",
+        20 => "SIGTSTP",
+        21 => "SIGTTIN",
+        22 => "SIGTTOU",
+        23 => "SIGURG",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        26 => "SIGVTALRM",
+        27 => "SIGPROF",
+        28 => "SIGWINCH",
+        29 => "SIGIO",
+        30 => "SIGPWR",
+        31 => "SIGSYS",
+        n => return format!("SIG{n}"),
+    };
+    name.to_string()
+}
+
+/// Go's text for an errno (`syscall.Errno.Error()`), as in `fork/exec PATH: permission denied`.
+pub fn go_errno_text(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(libc::EACCES) => "permission denied".into(),
+        Some(libc::ENOEXEC) => "exec format error".into(),
+        Some(libc::ENOENT) => "no such file or directory".into(),
+        Some(libc::ENOTDIR) => "not a directory".into(),
+        Some(libc::EISDIR) => "is a directory".into(),
+        Some(libc::ELOOP) => "too many levels of symbolic links".into(),
+        Some(libc::ENAMETOOLONG) => "file name too long".into(),
+        Some(libc::ETXTBSY) => "text file busy".into(),
+        Some(libc::E2BIG) => "argument list too long".into(),
+        Some(libc::ENOMEM) => "cannot allocate memory".into(),
+        Some(libc::EAGAIN) => "resource temporarily unavailable".into(),
+        Some(libc::EMFILE) => "too many open files".into(),
+        _ => {
+            let text = err.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => text.to_string(),
+            }
+        }
+    }
+}
+
+unsafe extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+/// The benchmark floor: a bare `posix_spawn` of `argv` with stdin `/dev/null` and stdout and
+/// stderr on one pipe, read to EOF, then `waitpid`. No process group, no pidfd, no timeout.
+/// Returns the wait status and the number of output bytes.
+pub fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, usize)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: every pointer handed to libc below points at live, correctly typed memory; the
+    // file actions are initialised before use and destroyed after; argv is NUL-terminated.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (r, w) = (fds[0], fds[1]);
+        let mut fa: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut fa);
+        libc::posix_spawn_file_actions_addopen(&mut fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0);
+        libc::posix_spawn_file_actions_adddup2(&mut fa, w, 1);
+        libc::posix_spawn_file_actions_adddup2(&mut fa, w, 2);
+        let mut ptrs: Vec<*mut libc::c_char> =
+            argv.iter().map(|a| a.as_ptr() as *mut libc::c_char).collect();
+        ptrs.push(std::ptr::null_mut());
+        let mut pid: libc::pid_t = 0;
+        let rc = libc::posix_spawn(
+            &mut pid,
+            argv[0].as_ptr(),
+            &fa,
+            std::ptr::null(),
+            ptrs.as_ptr(),
+            environ as *const *mut libc::c_char,
+        );
+        libc::posix_spawn_file_actions_destroy(&mut fa);
+        libc::close(w);
+        if rc != 0 {
+            libc::close(r);
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        let mut buf = [0u8; 64 * 1024];
+        let mut total = 0usize;
+        loop {
+            let n = libc::read(r, buf.as_mut_ptr().cast(), buf.len());
+            if n > 0 {
+                total += n as usize;
+            } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        libc::close(r);
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, 0) < 0 {
+            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        Ok((status, total))
+    }
+}
