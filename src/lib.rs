@@ -13,5 +13,6 @@
 //! **Certification** ([`certify`]) judges those transcripts check by check and [`report`]
 //! renders the verdict as text, JSON and JUnit.
 
-pub mod plugin;
 pub mod bench;
+pub mod kubelet;
+pub mod plugin;

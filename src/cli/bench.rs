@@ -43,7 +43,9 @@ pub fn run(args: Args) -> Result<Verdict> {
     {
         bail!(
             "{}",
-            selection.error_text().unwrap_or_else(|| "init failed".into())
+            selection
+                .error_text()
+                .unwrap_or_else(|| "init failed".into())
         );
     }
     let report = execnet::bench::run(exec, args.calls, args.jobs)
@@ -57,12 +59,21 @@ pub fn run(args: Args) -> Result<Verdict> {
                 report.jobs,
                 exec.executable.display()
             );
-            println!("manager  {:>9.1} µs/call (median)", report.manager_us_per_call);
-            println!("floor    {:>9.1} µs/call (median, bare posix_spawn)", report.floor_us_per_call);
+            println!(
+                "manager  {:>9.1} µs/call (median)",
+                report.manager_us_per_call
+            );
+            println!(
+                "floor    {:>9.1} µs/call (median, bare posix_spawn)",
+                report.floor_us_per_call
+            );
             println!("ratio    {:>9.3}", report.ratio);
             println!("peak RSS {:>9} KiB", report.peak_rss_kib);
             if report.manager_failures > 0 {
-                println!("note: {} manager call(s) did not succeed", report.manager_failures);
+                println!(
+                    "note: {} manager call(s) did not succeed",
+                    report.manager_failures
+                );
             }
         }
     }

@@ -63,11 +63,18 @@ pub fn run(args: Args) -> Result<Verdict> {
                 "network plugin {:?} not found in {} (plugins there: {})",
                 args.plugin,
                 args.plugin_dir.display(),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             );
         }
         Some(NetworkPlugin::NoOp) => {
-            bail!("the no-op plugin ({}) runs no executable", plugin::NOOP_NAME)
+            bail!(
+                "the no-op plugin ({}) runs no executable",
+                plugin::NOOP_NAME
+            )
         }
         Some(NetworkPlugin::Exec(p)) => p,
     };
@@ -93,7 +100,9 @@ pub fn run(args: Args) -> Result<Verdict> {
         Format::Text => print_text(&record),
     }
     if record.raw.leaked {
-        eprintln!("execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)");
+        eprintln!(
+            "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
+        );
     }
     let status_failed = matches!(record.status, Some(StatusResult::Error { .. }));
     Ok(if record.succeeded() && !status_failed {
@@ -113,7 +122,11 @@ fn print_text(record: &CallRecord) {
     }
     let mut flags = Vec::new();
     if raw.truncated {
-        flags.push(format!("truncated: kept {} of {} bytes", raw.output.len(), raw.output_bytes));
+        flags.push(format!(
+            "truncated: kept {} of {} bytes",
+            raw.output.len(),
+            raw.output_bytes
+        ));
     }
     if raw.leaked {
         flags.push("leaked: output pipe still held after exit".to_string());
@@ -134,7 +147,9 @@ fn print_text(record: &CallRecord) {
     }
     match &record.status {
         None => {}
-        Some(StatusResult::None) => println!("status: none (the kubelet falls back to the runtime's IP)"),
+        Some(StatusResult::None) => {
+            println!("status: none (the kubelet falls back to the runtime's IP)")
+        }
         Some(StatusResult::Status { ip: Some(ip) }) => println!("status: ip {ip}"),
         Some(StatusResult::Status { ip: None }) => {
             println!("status: no ip (the real kubelet reported the pod IP as <nil>)")

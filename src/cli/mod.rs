@@ -73,4 +73,3 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{text}");
     Ok(())
 }
-

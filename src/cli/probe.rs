@@ -62,7 +62,11 @@ pub fn run(args: Args) -> Result<Verdict> {
                 println!("no plugins in {}", args.plugin_dir.display());
             }
             for e in &entries {
-                let mark = if e.problems.is_empty() { "ok  " } else { "FAIL" };
+                let mark = if e.problems.is_empty() {
+                    "ok  "
+                } else {
+                    "FAIL"
+                };
                 println!("{mark} {}  {}", e.name, e.executable);
                 for p in &e.problems {
                     println!("       {p}");

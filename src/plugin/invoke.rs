@@ -28,7 +28,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Init, Action::Setup, Action::Teardown, Action::Status];
+    pub const ALL: [Action; 4] = [
+        Action::Init,
+        Action::Setup,
+        Action::Teardown,
+        Action::Status,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -272,7 +277,9 @@ fn supervise(
         let mut wait = wake.map(|w| w.saturating_duration_since(now));
         if pidfd.is_none() && status.is_none() {
             // No pidfd (old kernel): look at the child every few milliseconds.
-            wait = Some(wait.map_or(Duration::from_millis(5), |w| w.min(Duration::from_millis(5))));
+            wait = Some(wait.map_or(Duration::from_millis(5), |w| {
+                w.min(Duration::from_millis(5))
+            }));
         }
         let pipe_fd = (!sup.eof).then(|| reader.as_fd());
         let exit_fd = if status.is_none() {

@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("30s"), Ok(Some(Duration::from_secs(30))));
-        assert_eq!(parse_duration("500ms"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(Some(Duration::from_millis(500)))
+        );
         assert_eq!(parse_duration("2m"), Ok(Some(Duration::from_secs(120))));
         assert_eq!(parse_duration("1.5"), Ok(Some(Duration::from_millis(1500))));
         assert_eq!(parse_duration("off"), Ok(None));

@@ -92,11 +92,9 @@ impl ExecPlugin {
         args.push(action.as_str());
         args.extend_from_slice(rest);
         let raw = invoke::run(&self.executable, &args, &self.policy);
-        let status = (action == Action::Status).then(|| {
-            match raw.outcome.error() {
-                Some(err) => StatusResult::Error { message: err },
-                None => status::parse_status(&raw.output, pod_name),
-            }
+        let status = (action == Action::Status).then(|| match raw.outcome.error() {
+            Some(err) => StatusResult::Error { message: err },
+            None => status::parse_status(&raw.output, pod_name),
         });
         CallRecord {
             action,
@@ -167,7 +165,12 @@ pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
                     .to_string(),
                 );
             } else if !seen.insert(p.name.clone()) {
-                out.push(SelectionError::Duplicate { name: p.name.clone() }.to_string());
+                out.push(
+                    SelectionError::Duplicate {
+                        name: p.name.clone(),
+                    }
+                    .to_string(),
+                );
             }
             if !is_executable(&p.executable) {
                 out.push(format!(

@@ -79,10 +79,7 @@ pub fn poll2(
     let ms: libc::c_int = match timeout {
         None => -1,
         // Round up so that we never spin on a sub-millisecond remainder.
-        Some(d) => d
-            .as_micros()
-            .div_ceil(1000)
-            .min(libc::c_int::MAX as u128) as libc::c_int,
+        Some(d) => d.as_micros().div_ceil(1000).min(libc::c_int::MAX as u128) as libc::c_int,
     };
     loop {
         // SAFETY: fds is a valid array of 2 pollfd; negative fds are ignored by poll.
@@ -249,11 +246,19 @@ pub fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, usize)>
         let (r, w) = (fds[0], fds[1]);
         let mut fa: libc::posix_spawn_file_actions_t = std::mem::zeroed();
         libc::posix_spawn_file_actions_init(&mut fa);
-        libc::posix_spawn_file_actions_addopen(&mut fa, 0, c"/dev/null".as_ptr(), libc::O_RDONLY, 0);
+        libc::posix_spawn_file_actions_addopen(
+            &mut fa,
+            0,
+            c"/dev/null".as_ptr(),
+            libc::O_RDONLY,
+            0,
+        );
         libc::posix_spawn_file_actions_adddup2(&mut fa, w, 1);
         libc::posix_spawn_file_actions_adddup2(&mut fa, w, 2);
-        let mut ptrs: Vec<*mut libc::c_char> =
-            argv.iter().map(|a| a.as_ptr() as *mut libc::c_char).collect();
+        let mut ptrs: Vec<*mut libc::c_char> = argv
+            .iter()
+            .map(|a| a.as_ptr() as *mut libc::c_char)
+            .collect();
         ptrs.push(std::ptr::null_mut());
         let mut pid: libc::pid_t = 0;
         let rc = libc::posix_spawn(
