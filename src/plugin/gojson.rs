@@ -1,1 +1,967 @@
-//! STUB
+//! A JSON syntax checker and struct decoder with Go 1.7 `encoding/json` semantics.
+//!
+//! This module owns what `json.Unmarshal(out, &someStruct)` did in the kubelet's
+//! Go: the whole-input syntax check (`checkValid`, with Go's exact error texts),
+//! then decoding a top-level value into a flat struct of string and `net.IP`
+//! fields: exact-then-case-folded key matching (including Go's Kelvin-sign and
+//! long-s folding), last-duplicate-wins, unknown keys skipped, type errors saved
+//! (first one reported) versus errors that abort decoding at once, and Go's string
+//! unquoting (surrogates, invalid UTF-8 coerced to U+FFFD). It never recurses on
+//! input nesting and never panics.
+
+use crate::plugin::goip::{GoIp, parse_ip};
+
+/// Whether `"ip": null` is a (saved) type error.
+///
+/// In Go 1.5-1.7 `decodeState.indirect` has no `decodingNull` guard before its
+/// `TextUnmarshaler` check, so `null` aimed at a `net.IP` struct field reaches
+/// `literalStore`'s text-unmarshaler branch, which saves
+/// `UnmarshalTypeError{"string", net.IP}` for every non-string literal. Later Go
+/// added the guard. execnet's contract (SPEC 2.4: "`ip`: `null` or `""` → status with no
+/// IP") follows the later behaviour, so this is `false`: `null` sets the IP to nil.
+pub const NULL_INTO_NET_IP_IS_TYPE_ERROR: bool = false;
+
+/// The kind of a struct field the decoder can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A Go `string`.
+    String,
+    /// A Go `net.IP` (an `encoding.TextUnmarshaler` backed by a byte slice).
+    NetIp,
+}
+
+/// One struct field: its JSON name (after tags) and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: FieldKind,
+}
+
+/// A decoded field value, in the same order as the `Field` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    Str(String),
+    Ip(Option<GoIp>),
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Go's `quoteChar`: how a byte is shown in a syntax error.
+pub fn quote_char(c: u8) -> String {
+    match c {
+        b'\'' => return "'\\''".to_string(),
+        b'"' => return "'\"'".to_string(),
+        _ => {}
+    }
+    // strconv.Quote(string(rune(c))) without the surrounding quotes.
+    let inner = match c {
+        b'\\' => "\\\\".to_string(),
+        0x07 => "\\a".to_string(),
+        0x08 => "\\b".to_string(),
+        0x0c => "\\f".to_string(),
+        b'\n' => "\\n".to_string(),
+        b'\r' => "\\r".to_string(),
+        b'\t' => "\\t".to_string(),
+        0x0b => "\\v".to_string(),
+        0x00..=0x1f => format!("\\x{c:02x}"),
+        0x7f..=0xa0 | 0xad => format!("\\u{c:04x}"),
+        _ => char::from(c).to_string(),
+    };
+    format!("'{inner}'")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parse {
+    ObjectKey,
+    ObjectValue,
+    ArrayValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    BeginValueOrEmpty,
+    BeginValue,
+    BeginStringOrEmpty,
+    BeginString,
+    EndValue,
+    EndTop,
+    InString,
+    InStringEsc,
+    InStringEscU(u8),
+    Neg,
+    One,
+    Zero,
+    Dot,
+    Dot0,
+    E,
+    ESign,
+    E0,
+    Lit(&'static [u8], usize, &'static str),
+}
+
+/// A byte-at-a-time port of Go's `scanner`, used only for `checkValid`.
+struct Scanner {
+    step: St,
+    stack: Vec<Parse>,
+    end_top: bool,
+}
+
+type ScanResult = Result<(), String>;
+
+fn err(c: u8, context: &str) -> String {
+    format!("invalid character {} {}", quote_char(c), context)
+}
+
+impl Scanner {
+    fn new() -> Self {
+        Scanner {
+            step: St::BeginValue,
+            stack: Vec::new(),
+            end_top: false,
+        }
+    }
+
+    fn step(&mut self, c: u8) -> ScanResult {
+        match self.step {
+            St::BeginValueOrEmpty => {
+                if is_space(c) {
+                    Ok(())
+                } else if c == b']' {
+                    self.end_value(c)
+                } else {
+                    self.begin_value(c)
+                }
+            }
+            St::BeginValue => self.begin_value(c),
+            St::BeginStringOrEmpty => {
+                if is_space(c) {
+                    Ok(())
+                } else if c == b'}' {
+                    if let Some(top) = self.stack.last_mut() {
+                        *top = Parse::ObjectValue;
+                    }
+                    self.end_value(c)
+                } else {
+                    self.begin_string(c)
+                }
+            }
+            St::BeginString => self.begin_string(c),
+            St::EndValue => self.end_value(c),
+            St::EndTop => self.end_top(c),
+            St::InString => {
+                match c {
+                    b'"' => self.step = St::EndValue,
+                    b'\\' => self.step = St::InStringEsc,
+                    0x00..=0x1f => return Err(err(c, "in string literal")),
+                    _ => {}
+                }
+                Ok(())
+            }
+            St::InStringEsc => match c {
+                b'b' | b'f' | b'n' | b'r' | b't' | b'\\' | b'/' | b'"' => {
+                    self.step = St::InString;
+                    Ok(())
+                }
+                b'u' => {
+                    self.step = St::InStringEscU(0);
+                    Ok(())
+                }
+                _ => Err(err(c, "in string escape code")),
+            },
+            St::InStringEscU(n) => {
+                if c.is_ascii_hexdigit() {
+                    self.step = if n == 3 {
+                        St::InString
+                    } else {
+                        St::InStringEscU(n + 1)
+                    };
+                    Ok(())
+                } else {
+                    Err(err(c, "in \\u hexadecimal character escape"))
+                }
+            }
+            St::Neg => match c {
+                b'0' => {
+                    self.step = St::Zero;
+                    Ok(())
+                }
+                b'1'..=b'9' => {
+                    self.step = St::One;
+                    Ok(())
+                }
+                _ => Err(err(c, "in numeric literal")),
+            },
+            St::One => {
+                if c.is_ascii_digit() {
+                    Ok(())
+                } else {
+                    self.zero(c)
+                }
+            }
+            St::Zero => self.zero(c),
+            St::Dot => {
+                if c.is_ascii_digit() {
+                    self.step = St::Dot0;
+                    Ok(())
+                } else {
+                    Err(err(c, "after decimal point in numeric literal"))
+                }
+            }
+            St::Dot0 => {
+                if c.is_ascii_digit() {
+                    Ok(())
+                } else if c == b'e' || c == b'E' {
+                    self.step = St::E;
+                    Ok(())
+                } else {
+                    self.end_value(c)
+                }
+            }
+            St::E => {
+                if c == b'+' || c == b'-' {
+                    self.step = St::ESign;
+                    Ok(())
+                } else {
+                    self.e_sign(c)
+                }
+            }
+            St::ESign => self.e_sign(c),
+            St::E0 => {
+                if c.is_ascii_digit() {
+                    Ok(())
+                } else {
+                    self.end_value(c)
+                }
+            }
+            St::Lit(word, pos, ctx) => {
+                let want = word.get(pos).copied().unwrap_or(0);
+                if c != want {
+                    return Err(err(
+                        c,
+                        &format!("in literal {} (expecting {})", ctx, quote_char(want)),
+                    ));
+                }
+                self.step = if pos + 1 >= word.len() {
+                    St::EndValue
+                } else {
+                    St::Lit(word, pos + 1, ctx)
+                };
+                Ok(())
+            }
+        }
+    }
+
+    fn begin_value(&mut self, c: u8) -> ScanResult {
+        if is_space(c) {
+            return Ok(());
+        }
+        self.step = match c {
+            b'{' => {
+                self.stack.push(Parse::ObjectKey);
+                St::BeginStringOrEmpty
+            }
+            b'[' => {
+                self.stack.push(Parse::ArrayValue);
+                St::BeginValueOrEmpty
+            }
+            b'"' => St::InString,
+            b'-' => St::Neg,
+            b'0' => St::Zero,
+            b'1'..=b'9' => St::One,
+            b't' => St::Lit(b"true", 1, "true"),
+            b'f' => St::Lit(b"false", 1, "false"),
+            b'n' => St::Lit(b"null", 1, "null"),
+            _ => return Err(err(c, "looking for beginning of value")),
+        };
+        Ok(())
+    }
+
+    fn begin_string(&mut self, c: u8) -> ScanResult {
+        if is_space(c) {
+            return Ok(());
+        }
+        if c == b'"' {
+            self.step = St::InString;
+            return Ok(());
+        }
+        Err(err(c, "looking for beginning of object key string"))
+    }
+
+    fn zero(&mut self, c: u8) -> ScanResult {
+        match c {
+            b'.' => {
+                self.step = St::Dot;
+                Ok(())
+            }
+            b'e' | b'E' => {
+                self.step = St::E;
+                Ok(())
+            }
+            _ => self.end_value(c),
+        }
+    }
+
+    fn e_sign(&mut self, c: u8) -> ScanResult {
+        if c.is_ascii_digit() {
+            self.step = St::E0;
+            Ok(())
+        } else {
+            Err(err(c, "in exponent of numeric literal"))
+        }
+    }
+
+    fn end_value(&mut self, c: u8) -> ScanResult {
+        let Some(&top) = self.stack.last() else {
+            self.step = St::EndTop;
+            self.end_top = true;
+            return self.end_top(c);
+        };
+        if is_space(c) {
+            self.step = St::EndValue;
+            return Ok(());
+        }
+        match top {
+            Parse::ObjectKey => {
+                if c == b':' {
+                    if let Some(t) = self.stack.last_mut() {
+                        *t = Parse::ObjectValue;
+                    }
+                    self.step = St::BeginValue;
+                    Ok(())
+                } else {
+                    Err(err(c, "after object key"))
+                }
+            }
+            Parse::ObjectValue => match c {
+                b',' => {
+                    if let Some(t) = self.stack.last_mut() {
+                        *t = Parse::ObjectKey;
+                    }
+                    self.step = St::BeginString;
+                    Ok(())
+                }
+                b'}' => {
+                    self.pop();
+                    Ok(())
+                }
+                _ => Err(err(c, "after object key:value pair")),
+            },
+            Parse::ArrayValue => match c {
+                b',' => {
+                    self.step = St::BeginValue;
+                    Ok(())
+                }
+                b']' => {
+                    self.pop();
+                    Ok(())
+                }
+                _ => Err(err(c, "after array element")),
+            },
+        }
+    }
+
+    fn pop(&mut self) {
+        self.stack.pop();
+        if self.stack.is_empty() {
+            self.step = St::EndTop;
+            self.end_top = true;
+        } else {
+            self.step = St::EndValue;
+        }
+    }
+
+    fn end_top(&mut self, c: u8) -> ScanResult {
+        if is_space(c) {
+            Ok(())
+        } else {
+            Err(err(c, "after top-level value"))
+        }
+    }
+
+    /// Go's `scanner.eof`: feed a space and see whether the value completed.
+    fn eof(&mut self) -> ScanResult {
+        if self.end_top {
+            return Ok(());
+        }
+        self.step(b' ')?;
+        if self.end_top {
+            return Ok(());
+        }
+        Err("unexpected end of JSON input".to_string())
+    }
+}
+
+/// Go's `checkValid`: the whole input must be exactly one JSON value.
+pub fn check_valid(data: &[u8]) -> Result<(), String> {
+    let mut s = Scanner::new();
+    for &c in data {
+        s.step(c)?;
+    }
+    s.eof()
+}
+
+/// Decode one UTF-8 sequence the way Go's `utf8.DecodeRune` accepts it.
+/// Returns its length, or `None` where Go would return `(RuneError, 1)`.
+fn valid_utf8_len(s: &[u8]) -> Option<usize> {
+    let n = match *s.first()? {
+        0x00..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let seq = s.get(..n)?;
+    std::str::from_utf8(seq).ok().map(|_| n)
+}
+
+/// Go's `getu4`: the value of a `\uXXXX` at the start of `s`, if there is one.
+fn getu4(s: &[u8]) -> Option<u32> {
+    if s.len() < 6 || s[0] != b'\\' || s[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&s[2..6]).ok()?;
+    u32::from_str_radix(hex, 16).ok()
+}
+
+fn push_char(out: &mut Vec<u8>, ch: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Go's `unquoteBytes` for a string literal that already passed the syntax check
+/// (`item` includes the quotes). Always yields valid UTF-8.
+pub fn unquote(item: &[u8]) -> Vec<u8> {
+    let s = if item.len() >= 2 {
+        &item[1..item.len() - 1]
+    } else {
+        &[][..]
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut r = 0usize;
+    while r < s.len() {
+        let c = s[r];
+        if c == b'\\' {
+            match s.get(r + 1).copied() {
+                Some(e @ (b'"' | b'\\' | b'/' | b'\'')) => {
+                    out.push(e);
+                    r += 2;
+                }
+                Some(b'b') => {
+                    out.push(0x08);
+                    r += 2;
+                }
+                Some(b'f') => {
+                    out.push(0x0c);
+                    r += 2;
+                }
+                Some(b'n') => {
+                    out.push(b'\n');
+                    r += 2;
+                }
+                Some(b'r') => {
+                    out.push(b'\r');
+                    r += 2;
+                }
+                Some(b't') => {
+                    out.push(b'\t');
+                    r += 2;
+                }
+                Some(b'u') => {
+                    let Some(rr) = getu4(&s[r..]) else {
+                        // Cannot happen after check_valid; be safe.
+                        push_char(&mut out, '\u{FFFD}');
+                        r += 2;
+                        continue;
+                    };
+                    r += 6;
+                    if (0xD800..0xE000).contains(&rr) {
+                        let rr1 = getu4(s.get(r..).unwrap_or(&[]));
+                        if let Some(rr1) = rr1
+                            && (0xD800..0xDC00).contains(&rr)
+                            && (0xDC00..0xE000).contains(&rr1)
+                        {
+                            let cp = (((rr - 0xD800) << 10) | (rr1 - 0xDC00)) + 0x10000;
+                            push_char(&mut out, char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                            r += 6;
+                            continue;
+                        }
+                        push_char(&mut out, '\u{FFFD}');
+                        continue;
+                    }
+                    push_char(&mut out, char::from_u32(rr).unwrap_or('\u{FFFD}'));
+                }
+                _ => {
+                    // Cannot happen after check_valid; be safe.
+                    push_char(&mut out, '\u{FFFD}');
+                    r += 1;
+                }
+            }
+        } else if c < 0x80 {
+            out.push(c);
+            r += 1;
+        } else if let Some(n) = valid_utf8_len(&s[r..]) {
+            out.extend_from_slice(&s[r..r + n]);
+            r += n;
+        } else {
+            push_char(&mut out, '\u{FFFD}');
+            r += 1;
+        }
+    }
+    out
+}
+
+const CASE_MASK: u8 = !0x20;
+const KELVIN: char = '\u{212A}';
+const SMALL_LONG_ESS: char = '\u{017F}';
+
+/// Go's `foldFunc(name)(name, key)` for an ASCII field name.
+pub fn fold_match(name: &str, key: &[u8]) -> bool {
+    let nb = name.as_bytes();
+    let mut special = false;
+    let mut non_letter = false;
+    for &b in nb {
+        if b >= 0x80 {
+            // Not needed for our field names; fall back to Unicode-ish folding.
+            return String::from_utf8_lossy(key).to_lowercase() == name.to_lowercase();
+        }
+        let upper = b & CASE_MASK;
+        if !upper.is_ascii_uppercase() {
+            non_letter = true;
+        } else if upper == b'K' || upper == b'S' {
+            special = true;
+        }
+    }
+    if special {
+        equal_fold_right(nb, key)
+    } else if non_letter {
+        ascii_equal_fold(nb, key)
+    } else {
+        nb.len() == key.len()
+            && nb
+                .iter()
+                .zip(key)
+                .all(|(a, b)| a & CASE_MASK == b & CASE_MASK)
+    }
+}
+
+fn ascii_equal_fold(s: &[u8], t: &[u8]) -> bool {
+    if s.len() != t.len() {
+        return false;
+    }
+    s.iter().zip(t).all(|(&sb, &tb)| {
+        if sb == tb {
+            return true;
+        }
+        if sb.is_ascii_alphabetic() {
+            sb.eq_ignore_ascii_case(&tb)
+        } else {
+            false
+        }
+    })
+}
+
+fn equal_fold_right(s: &[u8], mut t: &[u8]) -> bool {
+    for &sb in s {
+        let Some(&tb) = t.first() else {
+            return false;
+        };
+        if tb < 0x80 {
+            if sb != tb {
+                let sb_upper = sb & CASE_MASK;
+                if sb_upper.is_ascii_uppercase() {
+                    if sb_upper != tb & CASE_MASK {
+                        return false;
+                    }
+                } else {
+                    return false;
+                }
+            }
+            t = &t[1..];
+            continue;
+        }
+        let (tr, size) = match valid_utf8_len(t) {
+            Some(n) => (
+                std::str::from_utf8(&t[..n])
+                    .ok()
+                    .and_then(|x| x.chars().next())
+                    .unwrap_or('\u{FFFD}'),
+                n,
+            ),
+            None => ('\u{FFFD}', 1),
+        };
+        match sb {
+            b's' | b'S' if tr == SMALL_LONG_ESS => {}
+            b'k' | b'K' if tr == KELVIN => {}
+            _ => return false,
+        }
+        t = &t[size..];
+    }
+    t.is_empty()
+}
+
+/// Read cursor over input already accepted by `check_valid`.
+struct Cur<'a> {
+    d: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn ws(&mut self) {
+        while self.d.get(self.i).is_some_and(|&c| is_space(c)) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.d.get(self.i).copied()
+    }
+
+    /// At a `"`: return the literal including both quotes.
+    fn string_item(&mut self) -> &'a [u8] {
+        let start = self.i;
+        self.i += 1;
+        while let Some(&c) = self.d.get(self.i) {
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => self.i += 1,
+                _ => {}
+            }
+        }
+        let end = self.i.min(self.d.len());
+        &self.d[start.min(end)..end]
+    }
+
+    /// A number or `true`/`false`/`null`.
+    fn skip_bare_literal(&mut self) {
+        while self
+            .d
+            .get(self.i)
+            .is_some_and(|&c| !is_space(c) && !matches!(c, b',' | b'}' | b']' | b':'))
+        {
+            self.i += 1;
+        }
+    }
+
+    /// Skip any value without recursion.
+    fn skip_value(&mut self) {
+        match self.peek() {
+            Some(b'"') => {
+                self.string_item();
+            }
+            Some(b'{' | b'[') => {
+                let mut depth = 0usize;
+                while let Some(c) = self.peek() {
+                    match c {
+                        b'"' => {
+                            self.string_item();
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                self.i += 1;
+                                return;
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+            }
+            Some(_) => self.skip_bare_literal(),
+            None => {}
+        }
+    }
+}
+
+fn type_error(what: &str, ty: &str) -> String {
+    format!("json: cannot unmarshal {what} into Go value of type {ty}")
+}
+
+struct Decoder {
+    saved: Option<String>,
+}
+
+impl Decoder {
+    fn save(&mut self, e: String) {
+        if self.saved.is_none() {
+            self.saved = Some(e);
+        }
+    }
+}
+
+fn find_field(fields: &[Field], key: &[u8]) -> Option<usize> {
+    let mut folded = None;
+    for (i, f) in fields.iter().enumerate() {
+        if f.name.as_bytes() == key {
+            return Some(i);
+        }
+        if folded.is_none() && fold_match(f.name, key) {
+            folded = Some(i);
+        }
+    }
+    folded
+}
+
+/// Go's `json.Unmarshal(data, &s)` for a struct `s` whose fields are `fields`
+/// (all starting at their zero values). `struct_type` names the struct in type
+/// errors. Returns the final field values, or the error Go would return.
+pub fn unmarshal_struct(
+    data: &[u8],
+    struct_type: &str,
+    fields: &[Field],
+) -> Result<Vec<Slot>, String> {
+    check_valid(data)?;
+    let mut slots: Vec<Slot> = fields
+        .iter()
+        .map(|f| match f.kind {
+            FieldKind::String => Slot::Str(String::new()),
+            FieldKind::NetIp => Slot::Ip(None),
+        })
+        .collect();
+    let mut dec = Decoder { saved: None };
+    let mut cur = Cur { d: data, i: 0 };
+    cur.ws();
+    match cur.peek() {
+        Some(b'{') => {
+            cur.i += 1;
+            decode_object(&mut cur, &mut dec, fields, &mut slots)?;
+        }
+        Some(b'[') => dec.save(type_error("array", struct_type)),
+        Some(b'"') => dec.save(type_error("string", struct_type)),
+        Some(b't' | b'f') => dec.save(type_error("bool", struct_type)),
+        Some(b'n') => {}
+        Some(_) => return Err(type_error("number", struct_type)),
+        None => return Err("unexpected end of JSON input".to_string()),
+    }
+    match dec.saved {
+        Some(e) => Err(e),
+        None => Ok(slots),
+    }
+}
+
+/// Decode the members of an object whose `{` was consumed. `Err` is an abort.
+fn decode_object(
+    cur: &mut Cur<'_>,
+    dec: &mut Decoder,
+    fields: &[Field],
+    slots: &mut [Slot],
+) -> Result<(), String> {
+    loop {
+        cur.ws();
+        match cur.peek() {
+            Some(b'"') => {}
+            // `}` (empty object or end) or anything unexpected: stop.
+            _ => return Ok(()),
+        }
+        let key = unquote(cur.string_item());
+        cur.ws();
+        if cur.peek() == Some(b':') {
+            cur.i += 1;
+        }
+        cur.ws();
+        let field = find_field(fields, &key);
+        match field {
+            None => cur.skip_value(),
+            Some(idx) => {
+                let f = fields[idx];
+                let slot = &mut slots[idx];
+                decode_field(cur, dec, f, slot)?;
+            }
+        }
+        cur.ws();
+        match cur.peek() {
+            Some(b',') => cur.i += 1,
+            _ => {
+                cur.i += 1;
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn decode_field(
+    cur: &mut Cur<'_>,
+    dec: &mut Decoder,
+    f: Field,
+    slot: &mut Slot,
+) -> Result<(), String> {
+    let c = cur.peek();
+    match f.kind {
+        FieldKind::String => match c {
+            Some(b'"') => {
+                let s = unquote(cur.string_item());
+                *slot = Slot::Str(String::from_utf8_lossy(&s).into_owned());
+            }
+            Some(b'n') => cur.skip_bare_literal(), // null leaves a string alone
+            Some(b't' | b'f') => {
+                dec.save(type_error("bool", "string"));
+                cur.skip_bare_literal();
+            }
+            Some(b'{') => {
+                dec.save(type_error("object", "string"));
+                cur.skip_value();
+            }
+            Some(b'[') => {
+                dec.save(type_error("array", "string"));
+                cur.skip_value();
+            }
+            // Go 1.7 aborts (d.error, not saveError) on a number into a string.
+            _ => return Err(type_error("number", "string")),
+        },
+        FieldKind::NetIp => match c {
+            Some(b'"') => {
+                let s = unquote(cur.string_item());
+                if s.is_empty() {
+                    *slot = Slot::Ip(None);
+                } else {
+                    let text = String::from_utf8_lossy(&s).into_owned();
+                    match parse_ip(&text) {
+                        Some(ip) => *slot = Slot::Ip(Some(ip)),
+                        None => return Err(format!("invalid IP address: {text}")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                dec.save(type_error("object", "net.IP"));
+                cur.skip_value();
+            }
+            Some(b'[') => {
+                dec.save(type_error("array", "net.IP"));
+                cur.skip_value();
+            }
+            Some(b'n') if !NULL_INTO_NET_IP_IS_TYPE_ERROR => {
+                *slot = Slot::Ip(None);
+                cur.skip_bare_literal();
+            }
+            _ => {
+                // Go 1.7 reports "string" here whatever the literal was.
+                dec.save(type_error("string", "net.IP"));
+                cur.skip_bare_literal();
+            }
+        },
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_messages() {
+        let e = |s: &[u8]| check_valid(s).err().unwrap_or_default();
+        assert_eq!(e(b"  "), "unexpected end of JSON input");
+        assert_eq!(e(b"{\"a\""), "unexpected end of JSON input");
+        assert_eq!(
+            e(b"x"),
+            "invalid character 'x' looking for beginning of value"
+        );
+        assert_eq!(e(b"{}{}"), "invalid character '{' after top-level value");
+        assert_eq!(e(b"{\"a\" 1}"), "invalid character '1' after object key");
+        assert_eq!(
+            e(b"{\"a\":1 2}"),
+            "invalid character '2' after object key:value pair"
+        );
+        assert_eq!(
+            e(b"{1:1}"),
+            "invalid character '1' looking for beginning of object key string"
+        );
+        assert_eq!(
+            e(b"{\"a\":1,}"),
+            "invalid character '}' looking for beginning of object key string"
+        );
+        assert_eq!(e(b"\"\t\""), "invalid character '\\t' in string literal");
+        assert_eq!(e(b"\"\\x\""), "invalid character 'x' in string escape code");
+        assert_eq!(
+            e(b"\"\\u12g4\""),
+            "invalid character 'g' in \\u hexadecimal character escape"
+        );
+        assert_eq!(
+            e(b"tru"),
+            "invalid character ' ' in literal true (expecting 'e')"
+        );
+        assert_eq!(
+            e(b"nul1"),
+            "invalid character '1' in literal null (expecting 'l')"
+        );
+        assert_eq!(
+            e(b"fals"),
+            "invalid character ' ' in literal false (expecting 'e')"
+        );
+        assert_eq!(e(b"-x"), "invalid character 'x' in numeric literal");
+        assert_eq!(
+            e(b"1."),
+            "invalid character ' ' after decimal point in numeric literal"
+        );
+        assert_eq!(
+            e(b"1e+"),
+            "invalid character ' ' in exponent of numeric literal"
+        );
+        assert_eq!(e(b"01"), "invalid character '1' after top-level value");
+        assert_eq!(e(b"[1 2]"), "invalid character '2' after array element");
+        assert_eq!(
+            e(b"[1,]"),
+            "invalid character ']' looking for beginning of value"
+        );
+        assert_eq!(
+            e(b"\xef\xbb\xbf{}"),
+            "invalid character '\u{ef}' looking for beginning of value"
+        );
+        assert_eq!(
+            e(b"'a'"),
+            "invalid character '\\'' looking for beginning of value"
+        );
+        assert_eq!(
+            e(b"\x01"),
+            "invalid character '\\x01' looking for beginning of value"
+        );
+        assert_eq!(
+            e(b"\x85"),
+            "invalid character '\\u0085' looking for beginning of value"
+        );
+        for ok in [
+            &b"{}"[..],
+            b" [ ] ",
+            b"-0.5e+10",
+            b"0",
+            b"\"\\ud83d\\ude00\"",
+            b"{\"a\":[{\"b\":null},true,false,1.0E-3]}\r\n",
+        ] {
+            assert_eq!(check_valid(ok), Ok(()), "{:?}", String::from_utf8_lossy(ok));
+        }
+    }
+
+    #[test]
+    fn unquote_rules() {
+        let u = |s: &[u8]| String::from_utf8(unquote(s)).unwrap_or_default();
+        assert_eq!(u(b"\"a\\u0062c\""), "abc");
+        assert_eq!(u(b"\"\\ud83d\\ude00\""), "\u{1F600}");
+        assert_eq!(u(b"\"\\ud83dx\""), "\u{FFFD}x");
+        assert_eq!(u(b"\"\\ude00\\ud83d\""), "\u{FFFD}\u{FFFD}");
+        assert_eq!(u(b"\"\\ud83d\\u0041\""), "\u{FFFD}A");
+        assert_eq!(u(b"\"\xe2\x82A\""), "\u{FFFD}\u{FFFD}A");
+        assert_eq!(u(b"\"\xed\xa0\x80\""), "\u{FFFD}\u{FFFD}\u{FFFD}");
+        assert_eq!(
+            u(b"\"\\/\\b\\f\\n\\r\\t\\\"\\\\\""),
+            "/\u{8}\u{c}\n\r\t\"\\"
+        );
+    }
+
+    #[test]
+    fn folding() {
+        assert!(fold_match("kind", "KIND".as_bytes()));
+        assert!(fold_match("kind", "\u{212A}ind".as_bytes()));
+        assert!(fold_match("apiVersion", "apiVer\u{17F}ion".as_bytes()));
+        assert!(fold_match("ip", b"IP"));
+        assert!(!fold_match("ip", "\u{130}P".as_bytes()));
+        assert!(!fold_match("ip", "\u{131}p".as_bytes()));
+        assert!(!fold_match("kind", "\u{212A}\u{212A}ind".as_bytes()));
+        assert!(!fold_match("kind", b"kinds"));
+        assert!(!fold_match("ip", b"i"));
+    }
+}

@@ -1,0 +1,383 @@
+//! The command-line contract (SPEC section 5): JSON keys, exit codes, fd hygiene through the
+//! real binary, and the recorder snapshot that gates changes to how plugins are called.
+
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::util::{self, ID};
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+#[test]
+fn call_json_has_exactly_the_contract_keys_and_go_accepts_uppercase_ip() {
+    let dir = util::bash_plugin(
+        "up",
+        r#"[ "$1" = status ] && echo '{"IP":"10.1.2.3"}'; exit 0"#,
+    );
+    let out = util::execnet()
+        .args(["call", "--plugin-dir"])
+        .arg(dir.path())
+        .args([
+            "--plugin", "up", "status", "default", "web", ID, "--format", "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    for key in [
+        "action",
+        "argv",
+        "exit_code",
+        "signal",
+        "error",
+        "output",
+        "truncated",
+        "timed_out",
+        "leaked",
+        "duration_ms",
+        "status",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key} in {v}");
+    }
+    assert_eq!(v["action"], "status");
+    assert_eq!(
+        v["argv"].as_array().unwrap()[1..],
+        [
+            Value::from("status"),
+            "default".into(),
+            "web".into(),
+            ID.into()
+        ]
+    );
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["signal"], Value::Null);
+    assert_eq!(v["error"], Value::Null);
+    assert_eq!(v["truncated"], false);
+    assert_eq!(v["timed_out"], false);
+    assert_eq!(v["leaked"], false);
+    assert!(v["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        v["status"],
+        serde_json::json!({"kind": "status", "ip": "10.1.2.3", "message": null})
+    );
+}
+
+#[test]
+fn call_exit_codes() {
+    let dir = util::bash_plugin(
+        "p",
+        r#"case $1 in setup) exit 7;; status) echo '{"kind":"Pod"}';; esac; exit 0"#,
+    );
+    let base = |args: &[&str]| {
+        let mut c = util::execnet();
+        c.args(["call", "--plugin-dir"])
+            .arg(dir.path())
+            .args(["--plugin"])
+            .args(args);
+        c
+    };
+    base(&["p", "init"]).assert().code(0);
+    base(&["p", "teardown", "n", "p", ID]).assert().code(0);
+    base(&["p", "setup", "n", "p", ID, "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"exit_code\": 7"));
+    // A status the kubelet could not parse is a failed plugin call.
+    base(&["p", "status", "n", "pod-x", ID])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "Invalid 'kind' returned in network status for pod 'pod-x'",
+        ));
+    base(&["missing", "init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("\"missing\" not found"));
+    base(&["p", "explode", "n", "p", ID])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown action 'explode'"));
+    base(&["p", "setup", "n"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("NAMESPACE NAME ID"));
+    base(&["p", "init", "--timeout", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid duration 'soon'"));
+    util::execnet()
+        .args([
+            "call",
+            "--plugin-dir",
+            "/nonexistent/dir",
+            "--plugin",
+            "p",
+            "init",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/dir"));
+}
+
+#[test]
+fn call_init_failure_is_reported_with_the_init_record() {
+    let dir = util::bash_plugin(
+        "p",
+        r#"[ "$1" = init ] && { echo broken config; exit 3; }; exit 0"#,
+    );
+    util::execnet()
+        .args(["call", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "p", "setup", "n", "p", ID])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Network plugin \"p\" failed init: exit status 3",
+        ))
+        .stdout(predicate::str::contains("broken config"));
+}
+
+#[test]
+fn help_everywhere() {
+    for sub in [&[][..], &["probe"], &["call"], &["bench"]] {
+        util::execnet()
+            .args(sub)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
+    }
+    util::execnet().arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn probe_json_lists_plugins_with_problems_and_exit_code() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    util::write_plugin(tmp.path(), "good", "good", "#!/bin/sh\n");
+    util::write_plugin(tmp.path(), ".bad", ".bad", "#!/bin/sh\n");
+    std::fs::create_dir(tmp.path().join("noexe")).unwrap();
+    let out = util::execnet()
+        .args(["probe", "--format", "json", "--plugin-dir"])
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    let plugins = v["plugins"].as_array().unwrap();
+    let names: Vec<&str> = plugins
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [".bad", "good", "noexe"]);
+    assert!(
+        plugins[0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("network plugin has invalid name: \".bad\"")
+    );
+    assert_eq!(plugins[1]["problems"], serde_json::json!([]));
+    assert_eq!(
+        plugins[1]["executable"],
+        tmp.path().join("good/good").display().to_string()
+    );
+    assert!(
+        plugins[2]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not have correct permissions")
+    );
+
+    let clean = util::bash_plugin("fine", "exit 0");
+    util::execnet()
+        .args(["probe", "--plugin-dir"])
+        .arg(clean.path())
+        .assert()
+        .code(0);
+    util::execnet()
+        .args(["probe", "--plugin-dir", "/nonexistent/x"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("the kubelet sees no plugins"));
+}
+
+/// Run `execnet call … setup` with `fd 7` open and *not* close-on-exec, inherited from here.
+fn call_recorder_with_inherited_fd(
+    plugins: &std::path::Path,
+    record: &std::path::Path,
+    via_execnet: bool,
+) -> std::process::Output {
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let mut cmd = if via_execnet {
+        let mut c = std::process::Command::new(util::execnet_path());
+        c.args(["call", "--no-init", "--plugin-dir"])
+            .arg(plugins)
+            .args(["--plugin", "recorder", "setup", "ns", "pod", ID]);
+        c
+    } else {
+        let mut c = std::process::Command::new(plugins.join("recorder/recorder"));
+        c.args(["setup", "ns", "pod", ID]);
+        c
+    };
+    cmd.env("EXECNET_RECORD", record).stdin(Stdio::null());
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: dup2 in the child before exec; only async-signal-safe calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn plugin_sees_only_fds_0_1_2_even_when_execnet_inherited_more() {
+    let plugins = util::sample_plugins();
+    let record = plugins.path().join("calls.jsonl");
+    // Control: run directly, the recorder does see the inherited fd 7 (so this test can fail).
+    let direct = call_recorder_with_inherited_fd(plugins.path(), &record, false);
+    assert!(direct.status.success(), "{direct:?}");
+    let seen = util::read_records(&record);
+    assert!(
+        seen[0]["fds"].get("7").is_some(),
+        "control run must see fd 7: {}",
+        seen[0]
+    );
+    std::fs::remove_file(&record).unwrap();
+
+    let out = call_recorder_with_inherited_fd(plugins.path(), &record, true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = util::read_records(&record);
+    let fds: Vec<&String> = seen[0]["fds"].as_object().unwrap().keys().collect();
+    assert_eq!(fds, ["0", "1", "2"], "the plugin saw {}", seen[0]["fds"]);
+    assert_eq!(seen[0]["stdin"], "/dev/null");
+    assert_eq!(
+        seen[0]["fd1_is_fd2"], true,
+        "stdout and stderr are one pipe"
+    );
+}
+
+#[test]
+fn recorder_snapshot_of_init_setup_status_teardown() {
+    let plugins = util::sample_plugins();
+    let record = plugins.path().join("calls.jsonl");
+    let run = |args: &[&str]| {
+        util::execnet()
+            .current_dir(plugins.path())
+            .env("EXECNET_RECORD", &record)
+            .args(["call", "--plugin-dir"])
+            .arg(plugins.path())
+            .args(["--plugin", "recorder"])
+            .args(args)
+            .assert()
+            .success();
+    };
+    run(&["init"]);
+    run(&["setup", "--no-init", "kube-system", "dns-1", ID]);
+    run(&["status", "--no-init", "kube-system", "dns-1", ID]);
+    run(&["teardown", "--no-init", "kube-system", "dns-1", ID]);
+    let text = std::fs::read_to_string(&record).unwrap();
+    let pretty: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rendered = util::redact(
+        &serde_json::to_string_pretty(&pretty).unwrap(),
+        plugins.path(),
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("recorder__manager_calls", rendered));
+}
+
+#[test]
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped with wait4 to read its rusage"
+)]
+fn a_100_mb_plugin_output_keeps_execnet_memory_bounded() {
+    let dir = util::bash_plugin("flood", "head -c 100000000 /dev/zero");
+    let mut child = std::process::Command::new(util::execnet_path())
+        .args(["call", "--format", "json", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "flood", "setup", "n", "p", ID])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 reaps our own child and fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid);
+    let v = json(&out);
+    assert_eq!(v["truncated"], true);
+    assert_eq!(v["output_bytes"], 100_000_000u64);
+    assert_eq!(v["exit_code"], 0);
+    // 1 MiB kept + the JSON rendering of it; 100 MB would show as ~100 000 KiB.
+    assert!(
+        usage.ru_maxrss < 40 * 1024,
+        "peak RSS {} KiB",
+        usage.ru_maxrss
+    );
+}
+
+#[test]
+fn bench_json_keys() {
+    let dir = util::bash_plugin(
+        "b",
+        r#"[ "$1" = status ] && echo '{"ip":"10.0.0.1"}'; exit 0"#,
+    );
+    let out = util::execnet()
+        .args([
+            "bench",
+            "--calls",
+            "6",
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "--plugin-dir",
+        ])
+        .arg(dir.path())
+        .args(["--plugin", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    for key in [
+        "calls",
+        "jobs",
+        "manager_us_per_call",
+        "floor_us_per_call",
+        "ratio",
+        "peak_rss_kib",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["calls"], 6);
+    assert_eq!(v["jobs"], 2);
+    assert!(v["floor_us_per_call"].as_f64().unwrap() > 0.0);
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+}

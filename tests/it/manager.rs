@@ -1,0 +1,291 @@
+//! The reference manager against real plugin processes: argv, combined output, stdin, timeout
+//! with a grandchild, leaked pipe, output cap, spawn errors.
+
+use std::time::Duration;
+
+use execnet::plugin::{Action, CallPolicy, ExecPlugin, Outcome, ProbedPlugin, StatusResult};
+
+use crate::util::{self, ID};
+
+fn exec(root: &std::path::Path, dir_name: &str, policy: CallPolicy) -> ExecPlugin {
+    ExecPlugin::new(&ProbedPlugin::new(root, dir_name), policy)
+}
+
+#[test]
+fn combined_output_keeps_the_order_of_interleaved_writes() {
+    let dir = util::bash_plugin(
+        "inter",
+        "for i in 1 2 3; do echo out$i; echo err$i >&2; done; printf tail >&2",
+    );
+    let rec = exec(dir.path(), "inter", CallPolicy::default()).call(Action::Setup, "ns", "p", ID);
+    assert_eq!(rec.outcome(), &Outcome::Success);
+    assert_eq!(
+        rec.output_text(),
+        "out1\nerr1\nout2\nerr2\nout3\nerr3\ntail",
+        "stdout and stderr must share one pipe, in write order"
+    );
+}
+
+#[test]
+fn argv_is_action_namespace_name_id_for_every_action() {
+    let dir = util::bash_plugin("args", r#"printf '%s|' "$0" "$@""#);
+    let p = exec(dir.path(), "args", CallPolicy::default());
+    let exe = dir.path().join("args/args").display().to_string();
+    assert_eq!(p.init().output_text(), format!("{exe}|init|"));
+    for action in [Action::Setup, Action::Teardown, Action::Status] {
+        let rec = p.call(action, "kube-system", "web.1", ID);
+        assert_eq!(
+            rec.output_text(),
+            format!("{exe}|{action}|kube-system|web.1|{ID}|"),
+            "argv for {action}"
+        );
+        assert_eq!(
+            rec.argv()[1..],
+            [action.as_str(), "kube-system", "web.1", ID]
+        );
+    }
+}
+
+#[test]
+fn arguments_are_passed_without_a_shell() {
+    let dir = util::bash_plugin("raw", r#"printf '[%s]' "$@""#);
+    let rec = exec(dir.path(), "raw", CallPolicy::default()).call(
+        Action::Setup,
+        "a b",
+        "$(touch x);*",
+        "'\"",
+    );
+    assert_eq!(rec.output_text(), "[setup][a b][$(touch x);*]['\"]");
+}
+
+#[test]
+fn vendored_plugin_runs_the_last_name_segment() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    util::write_plugin(
+        tmp.path(),
+        "acme.io~net",
+        "net",
+        "#!/bin/sh\necho \"$0 $1\"\n",
+    );
+    let probed = ProbedPlugin::new(tmp.path(), "acme.io~net");
+    assert_eq!(probed.name, "acme.io/net");
+    let rec = ExecPlugin::new(&probed, CallPolicy::default()).init();
+    assert_eq!(
+        rec.output_text(),
+        format!("{}/acme.io~net/net init\n", tmp.path().display())
+    );
+}
+
+#[test]
+fn stdin_is_dev_null() {
+    let dir = util::bash_plugin(
+        "stdin",
+        r#"readlink /proc/self/fd/0; cat; echo "eof after $(wc -c </dev/stdin) bytes""#,
+    );
+    let rec = exec(dir.path(), "stdin", CallPolicy::default()).call(Action::Setup, "n", "p", ID);
+    assert_eq!(rec.output_text(), "/dev/null\neof after 0 bytes\n");
+}
+
+#[test]
+fn environment_and_working_directory_are_inherited() {
+    let dir = util::bash_plugin("env", r#"echo "$PWD|${HOME:+home-set}""#);
+    let rec = exec(dir.path(), "env", CallPolicy::default()).init();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(rec.output_text(), format!("{}|home-set\n", cwd.display()));
+}
+
+#[test]
+fn exit_codes_and_signals_are_reported_as_go_did() {
+    let dir = util::bash_plugin(
+        "ends",
+        r#"case $1 in setup) exit 3;; teardown) kill -KILL $$;; status) kill -SEGV $$;; esac"#,
+    );
+    let p = exec(dir.path(), "ends", CallPolicy::default());
+    let setup = p.call(Action::Setup, "n", "p", ID);
+    assert_eq!(setup.outcome(), &Outcome::Exited { code: 3 });
+    assert_eq!(setup.outcome().error().as_deref(), Some("exit status 3"));
+    let teardown = p.call(Action::Teardown, "n", "p", ID);
+    assert_eq!(
+        teardown.outcome().error().as_deref(),
+        Some("signal: killed")
+    );
+    let status = p.call(Action::Status, "n", "p", ID);
+    assert!(
+        status
+            .outcome()
+            .error()
+            .is_some_and(|e| e.starts_with("signal: segmentation fault")),
+        "{:?}",
+        status.outcome()
+    );
+    assert!(matches!(status.status, Some(StatusResult::Error { .. })));
+    assert!(p.init().succeeded());
+}
+
+#[test]
+fn timeout_kills_the_plugin_and_its_grandchild() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let pids = tmp.path().join("pids");
+    let dir = util::bash_plugin(
+        "sleepy",
+        &format!("sleep 300 &\necho $$ $! > {}\nsleep 300\n", pids.display()),
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(400)),
+        grace: Duration::from_millis(300),
+        ..CallPolicy::default()
+    };
+    let rec = exec(dir.path(), "sleepy", policy).call(Action::Setup, "n", "p", ID);
+    assert_eq!(
+        rec.outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(400)
+        }
+    );
+    assert!(
+        rec.outcome()
+            .error()
+            .unwrap()
+            .starts_with("timed out after 400ms")
+    );
+    let text = std::fs::read_to_string(&pids).expect("plugin wrote its pids");
+    let ids: Vec<i32> = text
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "plugin pid and grandchild pid: {text:?}");
+    for pid in ids {
+        assert!(
+            util::eventually(5, || !util::pid_alive(pid)),
+            "process {pid} of the timed-out call's group survived"
+        );
+    }
+}
+
+#[test]
+fn timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
+    let dir = util::bash_plugin("stubborn", "trap '' TERM\nwhile :; do sleep 0.05; done");
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(200)),
+        grace: Duration::from_millis(200),
+        ..CallPolicy::default()
+    };
+    let rec = exec(dir.path(), "stubborn", policy).call(Action::Teardown, "n", "p", ID);
+    assert!(matches!(rec.outcome(), Outcome::TimedOut { .. }));
+    assert!(!rec.raw.group_survived || rec.duration() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
+    let dir = util::bash_plugin("daemon", "sleep 300 &\necho $!");
+    let policy = CallPolicy {
+        leak_window: Duration::from_millis(100),
+        kill_leftovers: true,
+        ..CallPolicy::default()
+    };
+    let rec = exec(dir.path(), "daemon", policy).call(Action::Setup, "n", "p", ID);
+    assert!(rec.succeeded(), "{:?}", rec.outcome());
+    assert!(rec.raw.leaked, "the background sleep holds stdout");
+    assert!(rec.raw.group_survived);
+    // The leak window plus generous scheduling slack; the daemon lives 300 s.
+    assert!(
+        rec.duration() < Duration::from_secs(5),
+        "took {:?}",
+        rec.duration()
+    );
+    let pid: i32 = rec.output_text().trim().parse().expect("daemon pid");
+    assert!(
+        util::eventually(5, || !util::pid_alive(pid)),
+        "kill_leftovers must kill the daemon"
+    );
+}
+
+#[test]
+fn a_daemon_that_closed_its_output_is_not_a_leak_but_survives_the_group() {
+    let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
+    let policy = CallPolicy {
+        kill_leftovers: true,
+        ..CallPolicy::default()
+    };
+    let rec = exec(dir.path(), "quiet", policy).call(Action::Setup, "n", "p", ID);
+    assert!(!rec.raw.leaked);
+    assert!(rec.raw.group_survived);
+    let pid: i32 = rec.output_text().trim().parse().unwrap();
+    assert!(util::eventually(5, || !util::pid_alive(pid)));
+}
+
+#[test]
+fn output_beyond_the_cap_is_drained_counted_and_marked_truncated() {
+    let dir = util::bash_plugin("flood", "head -c 100000000 /dev/zero; echo done >&2");
+    let rec = exec(dir.path(), "flood", CallPolicy::default()).call(Action::Setup, "n", "p", ID);
+    assert!(
+        rec.succeeded(),
+        "the plugin must not block: {:?}",
+        rec.outcome()
+    );
+    assert!(rec.raw.truncated);
+    assert_eq!(rec.raw.output.len(), 1 << 20, "kept exactly the cap");
+    assert_eq!(rec.raw.output_bytes, 100_000_005);
+    assert!(rec.raw.output.iter().all(|&b| b == 0));
+}
+
+#[test]
+fn output_under_the_cap_is_not_truncated() {
+    let dir = util::bash_plugin("small", "head -c 5000 /dev/zero");
+    let policy = CallPolicy {
+        output_cap: 5000,
+        ..CallPolicy::default()
+    };
+    let rec = exec(dir.path(), "small", policy).call(Action::Setup, "n", "p", ID);
+    assert!(!rec.raw.truncated);
+    assert_eq!(rec.raw.output_bytes, 5000);
+}
+
+mod spawn_errors {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn expect_spawn_error(root: &std::path::Path, name: &str, what: &str) {
+        let rec = exec(root, name, CallPolicy::default()).init();
+        let exe = root.join(name).join(name);
+        assert_eq!(
+            rec.outcome(),
+            &Outcome::SpawnFailed {
+                message: format!("fork/exec {}: {what}", exe.display())
+            }
+        );
+    }
+
+    #[test]
+    fn not_executable() {
+        let dir = util::bash_plugin("plain", "exit 0");
+        let exe = dir.path().join("plain/plain");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
+        expect_spawn_error(dir.path(), "plain", "permission denied");
+    }
+
+    #[test]
+    fn no_shebang_line() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        util::write_plugin(tmp.path(), "bare", "bare", "echo hello\n");
+        expect_spawn_error(tmp.path(), "bare", "exec format error");
+    }
+
+    #[test]
+    fn missing_executable() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir(tmp.path().join("gone")).unwrap();
+        expect_spawn_error(tmp.path(), "gone", "no such file or directory");
+    }
+
+    #[test]
+    fn directory_where_the_executable_should_be() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir_all(tmp.path().join("dir/dir")).unwrap();
+        // access(X_OK) passes on a directory, exec does not.
+        assert!(execnet::plugin::select::is_executable(
+            &tmp.path().join("dir/dir")
+        ));
+        expect_spawn_error(tmp.path(), "dir", "permission denied");
+    }
+}

@@ -1,0 +1,114 @@
+//! Helpers: temp plugin directories, plugin scripts, the `execnet` binary, and one redaction
+//! function for snapshots.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+pub const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A temp directory holding a copy of the whole `sample-plugins` directory (plugins keep
+/// state beside themselves, and gallery plugins use `../reference`).
+pub fn sample_plugins() -> TempDir {
+    let tmp = TempDir::new().expect("tempdir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", src.display()))
+        .arg(tmp.path())
+        .status()
+        .expect("cp");
+    assert!(status.success(), "copying sample-plugins failed");
+    // Never carry state from a developer's manual runs.
+    for entry in fs::read_dir(tmp.path()).expect("read copy").flatten() {
+        let _ = fs::remove_dir_all(entry.path().join("state"));
+    }
+    tmp
+}
+
+/// Write an executable plugin `dir/<dir_name>/<exe_name>` with `body`, mode 0755.
+pub fn write_plugin(root: &Path, dir_name: &str, exe_name: &str, body: &str) -> PathBuf {
+    let dir = root.join(dir_name);
+    fs::create_dir_all(&dir).expect("mkdir plugin");
+    let exe = dir.join(exe_name);
+    fs::write(&exe, body).expect("write plugin");
+    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod");
+    exe
+}
+
+/// A plugin directory with one bash plugin `name` whose body follows `#!/bin/bash`.
+pub fn bash_plugin(name: &str, body: &str) -> TempDir {
+    let tmp = TempDir::new().expect("tempdir");
+    write_plugin(tmp.path(), name, name, &format!("#!/bin/bash\n{body}\n"));
+    tmp
+}
+
+/// `execnet` as built by cargo for this test run.
+pub fn execnet() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("execnet").expect("execnet binary")
+}
+
+pub fn execnet_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("execnet")
+}
+
+/// Read the recorder's JSON lines.
+pub fn read_records(path: &Path) -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("recorder wrote nothing to {}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record line {l:?}: {e}")))
+        .collect()
+}
+
+/// Replace what varies between runs (temp paths, pipe inodes, durations) so a snapshot shows
+/// behaviour, not noise. The one place redaction happens.
+pub fn redact(text: &str, temp_root: &Path) -> String {
+    let mut out = text.replace(&temp_root.display().to_string(), "[PLUGIN_DIR]");
+    // pipe:[123456] -> pipe:[N]
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(pos) = rest.find("pipe:[") {
+        result.push_str(&rest[..pos + 6]);
+        rest = &rest[pos + 6..];
+        let end = rest.find(']').unwrap_or(0);
+        result.push('N');
+        rest = &rest[end..];
+    }
+    result.push_str(rest);
+    out = result;
+    out
+}
+
+/// Whether a process exists (a zombie counts as gone once reaped by its parent).
+pub fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    let alive = unsafe { libc::kill(pid, 0) == 0 };
+    if !alive {
+        return false;
+    }
+    // A zombie still answers kill(0); look at its state.
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Wait up to `secs` for `cond`.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cond()
+}
