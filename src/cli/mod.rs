@@ -4,6 +4,7 @@
 mod bench;
 mod call;
 mod probe;
+mod replay;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ enum Command {
     Call(call::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
+    /// Replay one scenario through the simulated kubelet and print its transcript.
+    Replay(replay::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Probe(args) => probe::run(args),
         Command::Call(args) => call::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,

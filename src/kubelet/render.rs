@@ -1,0 +1,131 @@
+//! The text form of a transcript, for people: one line per event,
+//! `[t=10s] call setup ns/name 3f2a1b2c4d5e… → success 4.1ms`.
+
+use std::fmt::Write;
+
+use crate::plugin::{CallRecord, StatusResult};
+
+use super::transcript::{CallPurpose, Event, Transcript};
+
+/// A container ID as people read it: the first 12 hex digits.
+pub fn short_id(id: &str) -> String {
+    if id.len() > 12 {
+        format!("{}…", &id[..12])
+    } else {
+        id.to_string()
+    }
+}
+
+fn purpose_name(purpose: CallPurpose) -> &'static str {
+    match purpose {
+        CallPurpose::Init => "init",
+        CallPurpose::Setup => "setup",
+        CallPurpose::Teardown => "teardown",
+        CallPurpose::Status => "status",
+        CallPurpose::PostSetupStatus => "post-setup-status",
+        CallPurpose::IdempotenceProbe => "idempotence-probe",
+    }
+}
+
+fn outcome(call: &CallRecord) -> String {
+    let ms = call.duration().as_secs_f64() * 1000.0;
+    let mut text = match call.outcome().error() {
+        None => format!("success {ms:.1}ms"),
+        Some(e) => format!("FAILED ({e}) {ms:.1}ms"),
+    };
+    match &call.status {
+        None => {}
+        Some(StatusResult::None) => text.push_str(", status: none"),
+        Some(StatusResult::Status { ip: Some(ip) }) => {
+            let _ = write!(text, ", status: ip {ip}");
+        }
+        Some(StatusResult::Status { ip: None }) => text.push_str(", status: no ip"),
+        Some(StatusResult::Error { message }) => {
+            let _ = write!(text, ", status error: {message}");
+        }
+    }
+    if call.raw.leaked {
+        text.push_str(", LEAKED output pipe");
+    }
+    if call.raw.truncated {
+        text.push_str(", output truncated");
+    }
+    text
+}
+
+/// One event on one line (without the time prefix).
+pub fn event_line(event: &Event) -> String {
+    match event {
+        Event::KubeletStart {
+            restart,
+            plugin,
+            error,
+        } => {
+            let what = if *restart { "kubelet restart" } else { "kubelet start" };
+            match error {
+                None => format!("{what}: plugin {plugin}"),
+                Some(e) => format!("{what}: plugin {plugin}: ERROR {e}"),
+            }
+        }
+        Event::InfraCreated {
+            pod,
+            id,
+            runtime_ip,
+        } => format!("infra created {pod} {} runtime ip {runtime_ip}", short_id(id)),
+        Event::InfraCrashed { pod, id } => format!("infra CRASHED {pod} {}", short_id(id)),
+        Event::InfraKilled { pod, id, reason } => {
+            format!("infra killed {pod} {} ({reason})", short_id(id))
+        }
+        Event::Call {
+            purpose,
+            pod,
+            id,
+            call,
+        } => {
+            let mut line = format!("call {}", purpose_name(*purpose));
+            if let Some(pod) = pod {
+                let _ = write!(line, " {pod}");
+            }
+            if let Some(id) = id {
+                let _ = write!(line, " {}", short_id(id));
+            }
+            if *purpose == CallPurpose::PostSetupStatus {
+                let _ = write!(line, " [argv: {}]", call.args().join(" "));
+            }
+            let _ = write!(line, " → {}", outcome(call));
+            line
+        }
+        Event::PodIp {
+            pod,
+            id,
+            ip,
+            source,
+        } => format!(
+            "pod ip {pod} {} = {ip} (from {})",
+            short_id(id),
+            serde_json::to_value(source)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+        Event::Note { pod: Some(pod), text } => format!("note {pod}: {text}"),
+        Event::Note { pod: None, text } => format!("note: {text}"),
+    }
+}
+
+/// The whole transcript as text.
+pub fn render_text(transcript: &Transcript) -> String {
+    let mut out = format!(
+        "scenario {} · plugin {} · kubelet {} · seed {}\n",
+        transcript.scenario, transcript.plugin, transcript.profile, transcript.seed
+    );
+    for entry in &transcript.entries {
+        let _ = writeln!(
+            out,
+            "[t={}s] {}",
+            entry.time_s,
+            event_line(&entry.event)
+        );
+    }
+    out
+}

@@ -1,0 +1,109 @@
+//! The fake container runtime: infra containers with 64-lowercase-hex IDs and docker-bridge
+//! (`172.17.x.y`) IPs, running or dead. Everything it hands out is drawn from a seeded
+//! splitmix64 keyed by (seed, pod index, per-pod generation), so a container's identity never
+//! depends on which worker created it or when.
+
+/// Where a host-network pod's infra container lives: the node's address, not the bridge.
+pub const NODE_IP: &str = "10.240.0.10";
+
+/// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for IDs.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Whether an infra container runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Running,
+    /// Crashed (injected); the kubelet notices on its next sync.
+    Dead,
+}
+
+/// One infra ("pause") container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfraContainer {
+    /// 64 lowercase hex digits, as docker printed them.
+    pub id: String,
+    /// The runtime's IP for the container (the bridge address, or the node's for host network).
+    pub runtime_ip: String,
+    pub state: ContainerState,
+}
+
+impl InfraContainer {
+    pub fn is_running(&self) -> bool {
+        self.state == ContainerState::Running
+    }
+}
+
+/// The runtime: a seed, nothing else (all state lives with the pods).
+#[derive(Debug, Clone, Copy)]
+pub struct Runtime {
+    seed: u64,
+}
+
+impl Runtime {
+    pub fn new(seed: u64) -> Self {
+        Runtime { seed }
+    }
+
+    /// The generator for the `generation`-th infra container of pod number `pod_index`.
+    fn stream(&self, pod_index: usize, generation: u64) -> SplitMix64 {
+        let pod_key = SplitMix64::new(self.seed).next_u64() ^ pod_index as u64;
+        let gen_key = SplitMix64::new(pod_key).next_u64() ^ generation;
+        SplitMix64::new(SplitMix64::new(gen_key).next_u64())
+    }
+
+    /// Create (and start) an infra container.
+    pub fn create_infra(
+        &self,
+        pod_index: usize,
+        generation: u64,
+        host_network: bool,
+    ) -> InfraContainer {
+        let mut rng = self.stream(pod_index, generation);
+        let id: String = (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect();
+        let bits = rng.next_u64();
+        let runtime_ip = if host_network {
+            NODE_IP.to_string()
+        } else {
+            // 172.17.0.1 is the bridge itself; hosts .2–.254 in every /24 of the /16.
+            format!("172.17.{}.{}", (bits >> 8) & 0xff, 2 + (bits & 0xff) % 253)
+        };
+        InfraContainer {
+            id,
+            runtime_ip,
+            state: ContainerState::Running,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_64_hex_and_deterministic() {
+        let rt = Runtime::new(7);
+        let a = rt.create_infra(3, 1, false);
+        assert_eq!(a.id.len(), 64);
+        assert!(a.id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(a.runtime_ip.starts_with("172.17."));
+        assert_eq!(a, rt.create_infra(3, 1, false));
+        assert_ne!(a.id, rt.create_infra(3, 2, false).id);
+        assert_ne!(a.id, rt.create_infra(4, 1, false).id);
+        assert_ne!(a.id, Runtime::new(8).create_infra(3, 1, false).id);
+    }
+}

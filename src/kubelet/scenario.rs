@@ -1,0 +1,369 @@
+//! Scenarios as data (`conformance/scenarios/*.json`, format in `conformance/README.md`):
+//! the pods, and the steps the kubelet goes through. Loading checks the syntax (serde, unknown
+//! fields refused) and then the meaning (pod references, order of steps), and every error names
+//! the file, line and column.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::transcript::PodRef;
+
+/// Default virtual seconds between syncs.
+pub const DEFAULT_SYNC_INTERVAL_S: u64 = 10;
+
+fn default_sync_interval() -> u64 {
+    DEFAULT_SYNC_INTERVAL_S
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_sync_interval")]
+    pub sync_interval_s: u64,
+    /// Default number of pod workers (overridden by `--jobs`); 1 when absent.
+    #[serde(default)]
+    pub jobs: Option<usize>,
+    pub pods: Vec<PodSpec>,
+    pub steps: Vec<Step>,
+}
+
+/// A declared pod.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodSpec {
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub host_network: bool,
+}
+
+impl PodSpec {
+    pub fn pod_ref(&self) -> PodRef {
+        PodRef {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// An empty object, `{}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// `{"count": N}` (default 1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncStep {
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+/// One step; pods are referred to as `"namespace/name"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Probe, select, init. Must come first, once.
+    StartKubelet(Empty),
+    /// Pods are created and started (infra container + setup), all in one phase.
+    Create(Vec<String>),
+    /// `count` syncs, one sync interval apart: restart what died, status what runs.
+    Sync(SyncStep),
+    /// The pods' infra containers die; the next sync notices.
+    Crash(Vec<String>),
+    /// The kubelet fails each pod's next setup (the plugin still runs).
+    FailSetup(Vec<String>),
+    /// Pods are deleted: teardown for a running infra container, then the kill.
+    Delete(Vec<String>),
+    /// The kubelet restarts (probe, select, init again); pods keep running.
+    RestartKubelet(Empty),
+    /// Teardown, a kubelet restart before the kill, then teardown again (the execnet
+    /// idempotence probe) and the kill.
+    RestartDuringDelete(String),
+}
+
+impl Step {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Step::StartKubelet(_) => "start_kubelet",
+            Step::Create(_) => "create",
+            Step::Sync(_) => "sync",
+            Step::Crash(_) => "crash",
+            Step::FailSetup(_) => "fail_setup",
+            Step::Delete(_) => "delete",
+            Step::RestartKubelet(_) => "restart_kubelet",
+            Step::RestartDuringDelete(_) => "restart_during_delete",
+        }
+    }
+
+    /// The pod references of the step.
+    pub fn pod_refs(&self) -> Vec<&str> {
+        match self {
+            Step::Create(v) | Step::Crash(v) | Step::FailSetup(v) | Step::Delete(v) => {
+                v.iter().map(String::as_str).collect()
+            }
+            Step::RestartDuringDelete(p) => vec![p.as_str()],
+            Step::StartKubelet(_) | Step::Sync(_) | Step::RestartKubelet(_) => Vec::new(),
+        }
+    }
+}
+
+/// A scenario that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: malformed scenario: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}:{line}:{column}: invalid scenario: {what}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// `step 3 (crash)`, `pod 2`, …
+        what: String,
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Read and check a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parse and check scenario text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
+            let full = e.to_string();
+            let message = match full.rfind(" at line ") {
+                Some(i) => full[..i].to_string(),
+                None => full,
+            };
+            ScenarioError::Syntax {
+                path: path.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
+        })?;
+        scenario.check(text, path)?;
+        Ok(scenario)
+    }
+
+    /// The pod index of `"namespace/name"`.
+    pub fn pod_index(&self, reference: &str) -> Option<usize> {
+        let (ns, name) = reference.split_once('/')?;
+        self.pods
+            .iter()
+            .position(|p| p.namespace == ns && p.name == name)
+    }
+
+    fn check(&self, text: &str, path: &Path) -> Result<(), ScenarioError> {
+        let invalid = |key: &str, index: usize, what: String, message: String| {
+            let offset = element_offsets(text, key)
+                .get(index)
+                .copied()
+                .unwrap_or(0);
+            let (line, column) = line_column(text, offset);
+            ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                what,
+                message,
+            }
+        };
+        if self.sync_interval_s == 0 {
+            return Err(invalid(
+                "",
+                0,
+                "sync_interval_s".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if self.jobs == Some(0) {
+            return Err(invalid("", 0, "jobs".into(), "must be at least 1".into()));
+        }
+        let mut seen = HashSet::new();
+        for (i, pod) in self.pods.iter().enumerate() {
+            let what = format!("pod {i}");
+            let bad = |m: String| invalid("pods", i, what.clone(), m);
+            if pod.namespace.is_empty() || pod.name.is_empty() {
+                return Err(bad("namespace and name must not be empty".into()));
+            }
+            if pod.namespace.contains('/') || pod.name.contains('/') {
+                return Err(bad("namespace and name must not contain '/'".into()));
+            }
+            if pod.namespace.contains(char::is_whitespace) || pod.name.contains(char::is_whitespace)
+            {
+                return Err(bad("namespace and name must not contain whitespace".into()));
+            }
+            if !seen.insert((&pod.namespace, &pod.name)) {
+                return Err(bad(format!(
+                    "duplicate pod {}/{}",
+                    pod.namespace, pod.name
+                )));
+            }
+        }
+        let mut started = false;
+        for (i, step) in self.steps.iter().enumerate() {
+            let what = format!("step {i} ({})", step.keyword());
+            let bad = |m: String| invalid("steps", i, what.clone(), m);
+            match step {
+                Step::StartKubelet(_) if started => {
+                    return Err(bad(
+                        "the kubelet is already started (use restart_kubelet)".into(),
+                    ));
+                }
+                Step::StartKubelet(_) => started = true,
+                _ if !started => {
+                    return Err(bad("comes before start_kubelet".into()));
+                }
+                Step::Sync(s) if s.count == 0 => {
+                    return Err(bad("count must be at least 1".into()));
+                }
+                Step::Create(v) | Step::Crash(v) | Step::FailSetup(v) | Step::Delete(v)
+                    if v.is_empty() =>
+                {
+                    return Err(bad("names no pods".into()));
+                }
+                _ => {}
+            }
+            let mut in_step = HashSet::new();
+            for r in step.pod_refs() {
+                if self.pod_index(r).is_none() {
+                    return Err(bad(format!(
+                        "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
+                    )));
+                }
+                if !in_step.insert(r) {
+                    return Err(bad(format!("pod '{r}' named twice")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, column)
+}
+
+/// Byte offsets of the elements of the array under the top-level `key` (serde_json keeps no
+/// spans, so the text is scanned once more: strings and nesting depth only). An empty `key`
+/// gives the offset of the top-level value.
+fn element_offsets(text: &str, key: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut last_string: Option<(usize, usize)> = None;
+    let mut in_target = false;
+    let mut expect_element = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if expect_element && !b.is_ascii_whitespace() {
+            expect_element = false;
+            if b != b']' {
+                out.push(i);
+            }
+        }
+        match b {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                last_string = Some((start, i.min(bytes.len())));
+            }
+            b'{' | b'[' => {
+                if key.is_empty() && depth == 0 {
+                    return vec![i];
+                }
+                depth += 1;
+                if b == b'[' && depth == 2 && !in_target {
+                    in_target = last_string.is_some_and(|(s, e)| &text[s..e] == key);
+                    expect_element = in_target;
+                }
+            }
+            b'}' | b']' => {
+                if in_target && depth == 2 {
+                    return out;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' if in_target && depth == 2 => expect_element = true,
+            b':' => {}
+            c if !c.is_ascii_whitespace() && depth == 1 => last_string = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_of_steps() {
+        let text = "{\"pods\": [],\n \"x\": {\"steps\": [1]},\n \"steps\": [\n  {\"a\": [1,2]},\n  \"b\"\n]}";
+        let offs = element_offsets(text, "steps");
+        assert_eq!(offs.len(), 2);
+        assert_eq!(line_column(text, offs[0]), (4, 3));
+        assert_eq!(line_column(text, offs[1]), (5, 3));
+    }
+
+    #[test]
+    fn unknown_pod_names_step_and_line() {
+        let text = r#"{"name": "x", "pods": [{"namespace": "a", "name": "b"}],
+"steps": [
+  {"start_kubelet": {}},
+  {"create": ["a/c"]}
+]}"#;
+        let err = Scenario::parse(text, Path::new("x.json")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.json:4:3: invalid scenario: step 1 (create): unknown pod 'a/c'"), "{msg}");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let text = "{\"name\": \"x\",\n \"pods\": [], \"bogus\": 1, \"steps\": []}";
+        let msg = Scenario::parse(text, Path::new("s.json")).unwrap_err().to_string();
+        assert!(msg.starts_with("s.json:2:"), "{msg}");
+        assert!(msg.contains("unknown field `bogus`"), "{msg}");
+    }
+}
