@@ -14,5 +14,7 @@
 //! renders the verdict as text, JSON and JUnit.
 
 pub mod bench;
+pub mod certify;
 pub mod kubelet;
 pub mod plugin;
+pub mod report;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod call;
+mod certify;
 mod probe;
 mod replay;
 
@@ -40,6 +41,8 @@ enum Command {
     Probe(probe::Args),
     /// Make one call through the reference manager (selection and init first, as the kubelet).
     Call(call::Args),
+    /// Run the conformance suite against a plugin and judge it, check by check.
+    Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
     /// Replay one scenario through the simulated kubelet and print its transcript.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Probe(args) => probe::run(args),
         Command::Call(args) => call::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
     };
     match result {

@@ -66,6 +66,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         seed: args.seed,
         jobs: args.jobs,
         timeout,
+        kill_leftovers: false,
     };
     let transcript = kubelet::replay(&args.plugin_dir, &args.plugin, &scenario, &options);
     match args.format {
