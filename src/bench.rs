@@ -74,7 +74,7 @@ fn worker(plugin: &ExecPlugin, argv: &[CString], calls: usize) -> Result<Samples
     let mut round = 0usize;
     while s.manager.len() < calls {
         let n = ROUND.min(calls - s.manager.len());
-        let manager_first = round % 2 == 0;
+        let manager_first = round.is_multiple_of(2);
         for side in 0..2 {
             if (side == 0) == manager_first {
                 for _ in 0..n {

@@ -150,7 +150,10 @@ impl Pod {
                 self.status(k, CallPurpose::PostSetupStatus, out);
             }
         } else if k.profile.retry_failed_setup {
-            self.kill(out, "setup failed: killed without teardown; the next sync starts over");
+            self.kill(
+                out,
+                "setup failed: killed without teardown; the next sync starts over",
+            );
         } else {
             self.network = Network::Failed;
             self.note(
@@ -197,9 +200,7 @@ impl Pod {
             return;
         };
         let record = self.call(k, purpose, Action::Status, &infra.id, out);
-        let status = record
-            .and_then(|r| r.status)
-            .unwrap_or(StatusResult::None);
+        let status = record.and_then(|r| r.status).unwrap_or(StatusResult::None);
         let (ip, source) = decide_pod_ip(k.profile, &status, &infra.runtime_ip);
         out.push(Event::PodIp {
             pod: self.pod.clone(),
@@ -234,10 +235,7 @@ impl Pod {
             if let Some(c) = &self.infra {
                 self.note(
                     out,
-                    format!(
-                        "infra container {} is not running: no teardown",
-                        c.id
-                    ),
+                    format!("infra container {} is not running: no teardown", c.id),
                 );
             }
             return;
@@ -326,13 +324,22 @@ mod tests {
         let doc = Profile::by_name("documented").unwrap();
         let rt = "172.17.0.2";
         let empty = StatusResult::Status { ip: None };
-        assert_eq!(decide_pod_ip(p15, &empty, rt), ("<nil>".into(), IpSource::Nil));
-        assert_eq!(decide_pod_ip(doc, &empty, rt), (rt.into(), IpSource::Runtime));
+        assert_eq!(
+            decide_pod_ip(p15, &empty, rt),
+            ("<nil>".into(), IpSource::Nil)
+        );
+        assert_eq!(
+            decide_pod_ip(doc, &empty, rt),
+            (rt.into(), IpSource::Runtime)
+        );
         let err = StatusResult::Error {
             message: "boom".into(),
         };
         assert_eq!(decide_pod_ip(p11, &err, rt), (rt.into(), IpSource::Runtime));
-        assert_eq!(decide_pod_ip(p15, &err, rt), ("boom".into(), IpSource::Error));
+        assert_eq!(
+            decide_pod_ip(p15, &err, rt),
+            ("boom".into(), IpSource::Error)
+        );
         assert_eq!(
             decide_pod_ip(p15, &StatusResult::None, rt),
             (rt.into(), IpSource::Runtime)

@@ -61,7 +61,11 @@ pub fn event_line(event: &Event) -> String {
             plugin,
             error,
         } => {
-            let what = if *restart { "kubelet restart" } else { "kubelet start" };
+            let what = if *restart {
+                "kubelet restart"
+            } else {
+                "kubelet start"
+            };
             match error {
                 None => format!("{what}: plugin {plugin}"),
                 Some(e) => format!("{what}: plugin {plugin}: ERROR {e}"),
@@ -71,7 +75,10 @@ pub fn event_line(event: &Event) -> String {
             pod,
             id,
             runtime_ip,
-        } => format!("infra created {pod} {} runtime ip {runtime_ip}", short_id(id)),
+        } => format!(
+            "infra created {pod} {} runtime ip {runtime_ip}",
+            short_id(id)
+        ),
         Event::InfraCrashed { pod, id } => format!("infra CRASHED {pod} {}", short_id(id)),
         Event::InfraKilled { pod, id, reason } => {
             format!("infra killed {pod} {} ({reason})", short_id(id))
@@ -108,7 +115,10 @@ pub fn event_line(event: &Event) -> String {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default()
         ),
-        Event::Note { pod: Some(pod), text } => format!("note {pod}: {text}"),
+        Event::Note {
+            pod: Some(pod),
+            text,
+        } => format!("note {pod}: {text}"),
         Event::Note { pod: None, text } => format!("note: {text}"),
     }
 }
@@ -120,12 +130,7 @@ pub fn render_text(transcript: &Transcript) -> String {
         transcript.scenario, transcript.plugin, transcript.profile, transcript.seed
     );
     for entry in &transcript.entries {
-        let _ = writeln!(
-            out,
-            "[t={}s] {}",
-            entry.time_s,
-            event_line(&entry.event)
-        );
+        let _ = writeln!(out, "[t={}s] {}", entry.time_s, event_line(&entry.event));
     }
     out
 }

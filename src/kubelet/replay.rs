@@ -68,11 +68,13 @@ pub fn replay(
     let mut time_s = 0u64;
     for (step, action) in scenario.steps.iter().enumerate() {
         let mut push = |time_s: u64, events: Vec<Event>| {
-            transcript.entries.extend(events.into_iter().map(|event| Entry {
-                time_s,
-                step,
-                event,
-            }));
+            transcript
+                .entries
+                .extend(events.into_iter().map(|event| Entry {
+                    time_s,
+                    step,
+                    event,
+                }));
         };
         let targets: Vec<usize> = action
             .pod_refs()
@@ -96,18 +98,27 @@ pub fn replay(
                 let all: Vec<usize> = (0..pods.len()).collect();
                 for _ in 0..s.count {
                     time_s += scenario.sync_interval_s;
-                    push(time_s, phase(&mut pods, &all, jobs, |p, out| p.sync(&k, out)));
+                    push(
+                        time_s,
+                        phase(&mut pods, &all, jobs, |p, out| p.sync(&k, out)),
+                    );
                 }
             }
             Step::Create(_) => {
                 let Some(net) = &selected else { break };
                 let k = kubelet(options, net, runtime);
-                push(time_s, phase(&mut pods, &targets, jobs, |p, out| p.create(&k, out)));
+                push(
+                    time_s,
+                    phase(&mut pods, &targets, jobs, |p, out| p.create(&k, out)),
+                );
             }
             Step::Delete(_) => {
                 let Some(net) = &selected else { break };
                 let k = kubelet(options, net, runtime);
-                push(time_s, phase(&mut pods, &targets, jobs, |p, out| p.delete(&k, out)));
+                push(
+                    time_s,
+                    phase(&mut pods, &targets, jobs, |p, out| p.delete(&k, out)),
+                );
             }
             Step::Crash(_) => {
                 push(time_s, phase(&mut pods, &targets, 1, |p, out| p.crash(out)));
@@ -130,7 +141,11 @@ pub fn replay(
                     push(time_s, out);
                     continue;
                 }
-                pod.teardown(&kubelet(options, net, runtime), CallPurpose::Teardown, &mut out);
+                pod.teardown(
+                    &kubelet(options, net, runtime),
+                    CallPurpose::Teardown,
+                    &mut out,
+                );
                 out.push(Event::Note {
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
@@ -152,7 +167,11 @@ pub fn replay(
     transcript
 }
 
-fn kubelet<'a>(options: &ReplayOptions, plugin: &'a NetworkPlugin, runtime: Runtime) -> Kubelet<'a> {
+fn kubelet<'a>(
+    options: &ReplayOptions,
+    plugin: &'a NetworkPlugin,
+    runtime: Runtime,
+) -> Kubelet<'a> {
     Kubelet {
         profile: options.profile,
         plugin,
@@ -244,15 +263,10 @@ where
 /// Whether the kubelet started and every plugin call succeeded (a status whose output could
 /// not be parsed counts as failed, as in `execnet call`). Drives `execnet replay`'s exit code.
 pub fn succeeded(transcript: &Transcript) -> bool {
-    let started = transcript.entries.iter().all(|e| {
-        !matches!(
-            e.event,
-            Event::KubeletStart {
-                error: Some(_),
-                ..
-            }
-        )
-    });
+    let started = transcript
+        .entries
+        .iter()
+        .all(|e| !matches!(e.event, Event::KubeletStart { error: Some(_), .. }));
     started
         && transcript.calls().all(|(_, _, _, call)| {
             call.succeeded() && !matches!(call.status, Some(StatusResult::Error { .. }))

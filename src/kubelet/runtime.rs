@@ -99,7 +99,10 @@ mod tests {
         let rt = Runtime::new(7);
         let a = rt.create_infra(3, 1, false);
         assert_eq!(a.id.len(), 64);
-        assert!(a.id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            a.id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert!(a.runtime_ip.starts_with("172.17."));
         assert_eq!(a, rt.create_infra(3, 1, false));
         assert_ne!(a.id, rt.create_infra(3, 2, false).id);

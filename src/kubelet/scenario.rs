@@ -184,10 +184,7 @@ impl Scenario {
 
     fn check(&self, text: &str, path: &Path) -> Result<(), ScenarioError> {
         let invalid = |key: &str, index: usize, what: String, message: String| {
-            let offset = element_offsets(text, key)
-                .get(index)
-                .copied()
-                .unwrap_or(0);
+            let offset = element_offsets(text, key).get(index).copied().unwrap_or(0);
             let (line, column) = line_column(text, offset);
             ScenarioError::Invalid {
                 path: path.to_path_buf(),
@@ -223,10 +220,7 @@ impl Scenario {
                 return Err(bad("namespace and name must not contain whitespace".into()));
             }
             if !seen.insert((&pod.namespace, &pod.name)) {
-                return Err(bad(format!(
-                    "duplicate pod {}/{}",
-                    pod.namespace, pod.name
-                )));
+                return Err(bad(format!("duplicate pod {}/{}", pod.namespace, pod.name)));
             }
         }
         let mut started = false;
@@ -236,7 +230,7 @@ impl Scenario {
             match step {
                 Step::StartKubelet(_) if started => {
                     return Err(bad(
-                        "the kubelet is already started (use restart_kubelet)".into(),
+                        "the kubelet is already started (use restart_kubelet)".into()
                     ));
                 }
                 Step::StartKubelet(_) => started = true,
@@ -273,7 +267,10 @@ impl Scenario {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -356,13 +353,18 @@ mod tests {
 ]}"#;
         let err = Scenario::parse(text, Path::new("x.json")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("x.json:4:3: invalid scenario: step 1 (create): unknown pod 'a/c'"), "{msg}");
+        assert!(
+            msg.starts_with("x.json:4:3: invalid scenario: step 1 (create): unknown pod 'a/c'"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn syntax_error_names_line_and_column() {
         let text = "{\"name\": \"x\",\n \"pods\": [], \"bogus\": 1, \"steps\": []}";
-        let msg = Scenario::parse(text, Path::new("s.json")).unwrap_err().to_string();
+        let msg = Scenario::parse(text, Path::new("s.json"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.starts_with("s.json:2:"), "{msg}");
         assert!(msg.contains("unknown field `bogus`"), "{msg}");
     }

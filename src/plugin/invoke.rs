@@ -115,7 +115,7 @@ impl Outcome {
 /// `30s`, `1.5s`, `250ms`: how durations are written in messages.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms >= 1000 {
         format!("{}s", d.as_secs_f64())

@@ -76,7 +76,7 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
         }
     };
     let secs = value * scale;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!("invalid duration '{text}': out of range"));
     }
     if secs == 0.0 {

@@ -60,9 +60,15 @@ fn every_shipped_scenario_is_in_the_matrix() {
         .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
         .collect();
     shipped.sort();
-    let mut listed: Vec<String> = kubelet_util::SCENARIOS.iter().map(|s| s.to_string()).collect();
+    let mut listed: Vec<String> = kubelet_util::SCENARIOS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     listed.sort();
-    assert_eq!(shipped, listed, "add new scenarios to SCENARIOS and the snapshot matrix");
+    assert_eq!(
+        shipped, listed,
+        "add new scenarios to SCENARIOS and the snapshot matrix"
+    );
 }
 
 // ---------------------------------------------------------------- determinism
@@ -76,7 +82,11 @@ fn same_seed_same_transcript() {
     let other = run(&a, "reference", "basic-lifecycle", "1.5", 43, None);
     let ids = |t: &Transcript| infra_ids(t);
     let again = run(&b, "reference", "basic-lifecycle", "1.5", 42, None);
-    assert_ne!(ids(&other), ids(&again), "a different seed gives different container ids");
+    assert_ne!(
+        ids(&other),
+        ids(&again),
+        "a different seed gives different container ids"
+    );
 }
 
 /// Four workers, run twice, and one worker: the same bytes (the recorder's answers depend on
@@ -142,11 +152,24 @@ fn post_setup_status_is_swapped_before_1_4(#[case] profile: &str, #[case] swappe
     if swapped {
         let expected: Vec<Vec<String>> = setups
             .iter()
-            .map(|(p, id)| vec!["status".into(), p.name.clone(), p.namespace.clone(), id.clone()])
+            .map(|(p, id)| {
+                vec![
+                    "status".into(),
+                    p.name.clone(),
+                    p.namespace.clone(),
+                    id.clone(),
+                ]
+            })
             .collect();
-        assert_eq!(post, expected, "status <name> <namespace> <id> right after each setup");
+        assert_eq!(
+            post, expected,
+            "status <name> <namespace> <id> right after each setup"
+        );
     } else {
-        assert!(post.is_empty(), "no post-setup status under {profile}: {post:?}");
+        assert!(
+            post.is_empty(),
+            "no post-setup status under {profile}: {post:?}"
+        );
     }
 }
 
@@ -160,11 +183,21 @@ fn failed_setup_v1_1_never_retried_v1_2_new_container() {
     let setups: Vec<_> = calls.iter().filter(|c| c.0 == CallPurpose::Setup).collect();
     assert_eq!(setups.len(), 1, "1.1 never retries setup: {calls:?}");
     let id = setups[0].1[3].clone();
-    assert_eq!(infra_ids_of(&t, &unlucky), vec![id.clone()], "one infra container, left running");
-    let teardowns: Vec<_> = calls.iter().filter(|c| c.0 == CallPurpose::Teardown).collect();
+    assert_eq!(
+        infra_ids_of(&t, &unlucky),
+        vec![id.clone()],
+        "one infra container, left running"
+    );
+    let teardowns: Vec<_> = calls
+        .iter()
+        .filter(|c| c.0 == CallPurpose::Teardown)
+        .collect();
     assert_eq!(teardowns.len(), 1, "deleted while still running: torn down");
     assert_eq!(teardowns[0].1[3], id);
-    assert!(calls.iter().any(|c| c.0 == CallPurpose::Status), "status still polled");
+    assert!(
+        calls.iter().any(|c| c.0 == CallPurpose::Status),
+        "status still polled"
+    );
 
     let plugins = sample_plugins();
     let t = run(&plugins, "recorder", "setup-failure", "1.2", 0, None);
@@ -176,12 +209,19 @@ fn failed_setup_v1_1_never_retried_v1_2_new_container() {
         .collect();
     let created = infra_ids_of(&t, &unlucky);
     assert_eq!(setup_ids.len(), 2, "1.2 sets up again: {calls:?}");
-    assert_eq!(setup_ids, created, "each setup for its own, new infra container");
+    assert_eq!(
+        setup_ids, created,
+        "each setup for its own, new infra container"
+    );
     assert_ne!(setup_ids[0], setup_ids[1]);
-    let killed_without_teardown = t.entries.iter().any(|e| {
-        matches!(&e.event, Event::InfraKilled { id, .. } if *id == setup_ids[0])
-    });
-    assert!(killed_without_teardown, "the first infra container is killed");
+    let killed_without_teardown = t
+        .entries
+        .iter()
+        .any(|e| matches!(&e.event, Event::InfraKilled { id, .. } if *id == setup_ids[0]));
+    assert!(
+        killed_without_teardown,
+        "the first infra container is killed"
+    );
     assert!(
         calls
             .iter()
@@ -221,13 +261,24 @@ fn host_network_calls_per_profile(
     let t = run(&plugins, "recorder", "host-network", profile, 0, None);
     let proxy = calls_for(&t, &pod("kube-system", "proxy"));
     let count = |a: &str| proxy.iter().filter(|c| c.1[0] == a).count();
-    assert_eq!(count("setup"), usize::from(setup_teardown), "{profile}: {proxy:?}");
-    assert_eq!(count("teardown"), usize::from(setup_teardown), "{profile}: {proxy:?}");
+    assert_eq!(
+        count("setup"),
+        usize::from(setup_teardown),
+        "{profile}: {proxy:?}"
+    );
+    assert_eq!(
+        count("teardown"),
+        usize::from(setup_teardown),
+        "{profile}: {proxy:?}"
+    );
     assert_eq!(count("status") > 0, status, "{profile}: {proxy:?}");
     // The normal pods next to it get everything under every profile.
     let web = calls_for(&t, &pod("default", "web"));
     for action in ["setup", "teardown", "status"] {
-        assert!(web.iter().any(|c| c.1[0] == action), "{profile}: web lacks {action}");
+        assert!(
+            web.iter().any(|c| c.1[0] == action),
+            "{profile}: web lacks {action}"
+        );
     }
 }
 
@@ -251,7 +302,11 @@ fn empty_ip_is_nil_or_fallback(#[case] profile: &str, #[case] source: &str) {
             } => Some((
                 pod.to_string(),
                 ip.clone(),
-                serde_json::to_value(source).unwrap().as_str().unwrap().to_string(),
+                serde_json::to_value(source)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )),
             _ => None,
         })
@@ -274,7 +329,14 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
     #[values("1.1", "1.2", "1.3", "1.4", "1.5", "documented")] profile: &str,
 ) {
     let plugins = sample_plugins();
-    let t = run(&plugins, "reference", "crash-without-teardown", profile, 3, None);
+    let t = run(
+        &plugins,
+        "reference",
+        "crash-without-teardown",
+        profile,
+        3,
+        None,
+    );
     let crashed: HashSet<String> = t
         .entries
         .iter()
@@ -285,7 +347,10 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
         .collect();
     assert!(crashed.len() >= 16 + 3, "{} crashes", crashed.len());
     for (purpose, pod, _, call) in t.calls() {
-        if matches!(purpose, CallPurpose::Teardown | CallPurpose::IdempotenceProbe) {
+        if matches!(
+            purpose,
+            CallPurpose::Teardown | CallPurpose::IdempotenceProbe
+        ) {
             let id = &call.argv()[4];
             assert!(
                 !crashed.contains(id),
@@ -302,8 +367,16 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
         .map(|c| c.1[3].clone())
         .collect();
     assert_eq!(setups, infra_ids_of(&t, &flaky));
-    assert_eq!(setups.len(), 1 + 16 + 1, "initial + 16 crashes in a row + one more");
-    assert_eq!(setups.iter().collect::<HashSet<_>>().len(), setups.len(), "ids are fresh");
+    assert_eq!(
+        setups.len(),
+        1 + 16 + 1,
+        "initial + 16 crashes in a row + one more"
+    );
+    assert_eq!(
+        setups.iter().collect::<HashSet<_>>().len(),
+        setups.len(),
+        "ids are fresh"
+    );
 }
 
 #[test]
@@ -313,9 +386,16 @@ fn kubelet_restart_during_delete_probes_idempotence() {
     let web = calls_for(&t, &pod("default", "web"));
     let tail: Vec<CallPurpose> = web.iter().rev().take(2).rev().map(|c| c.0).collect();
     assert_eq!(tail, [CallPurpose::Teardown, CallPurpose::IdempotenceProbe]);
-    assert_eq!(web[web.len() - 1].1, web[web.len() - 2].1, "same argv twice");
+    assert_eq!(
+        web[web.len() - 1].1,
+        web[web.len() - 2].1,
+        "same argv twice"
+    );
     let inits = t.calls().filter(|c| c.0 == CallPurpose::Init).count();
-    assert_eq!(inits, 3, "start, restart with pods running, restart during delete");
+    assert_eq!(
+        inits, 3,
+        "start, restart with pods running, restart during delete"
+    );
 }
 
 // ---------------------------------------------------------------- the CLI on bad input
@@ -388,7 +468,9 @@ fn bad_input_exits_2(#[case] extra: &[&str], #[case] message: &str) {
         }
     }
     cmd.args(["--plugin", plugin]).arg(&scenario).args(&rest);
-    cmd.assert().code(2).stderr(predicate::str::contains(message));
+    cmd.assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
 }
 
 #[test]
@@ -397,7 +479,14 @@ fn replay_prints_json_and_text() {
     let out = execnet()
         .args(["replay", "--plugin-dir"])
         .arg(&plugins.path)
-        .args(["--plugin", "recorder", "--kubelet", "1.1", "--format", "json"])
+        .args([
+            "--plugin",
+            "recorder",
+            "--kubelet",
+            "1.1",
+            "--format",
+            "json",
+        ])
         .arg(kubelet_util::scenario_path("setup-failure"))
         .output()
         .expect("run");
