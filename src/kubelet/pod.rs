@@ -141,7 +141,7 @@ impl Pod {
             failed = true;
             self.note(
                 out,
-                "injected: the kubelet treats this setup as failed (the plugin's own result is above)",
+                "injected: the kubelet treats this setup as failed, whatever the plugin returned",
             );
         }
         if !failed {

@@ -66,7 +66,11 @@ pub fn replay(
         .collect();
     let mut transcript = Transcript {
         scenario: scenario.name.clone(),
-        plugin: plugin.to_string(),
+        plugin: if plugin.is_empty() {
+            plugin::NOOP_NAME.to_string()
+        } else {
+            plugin.to_string()
+        },
         profile: options.profile.name.to_string(),
         seed: options.seed,
         entries: Vec::new(),

@@ -1,7 +1,9 @@
 //! The integration test binary: real plugin executables in temp directories, real processes.
 
 mod cli;
+mod kubelet_util;
 mod manager;
+mod replay;
 mod selection;
 mod status_table;
 mod util;

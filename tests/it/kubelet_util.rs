@@ -1,0 +1,124 @@
+//! Helpers for the simulated-kubelet tests: a private copy of `sample-plugins/` (plugins write
+//! state beside themselves), scenario loading, replay, and the one place where transcripts are
+//! redacted before they are compared or snapshotted.
+
+use std::path::{Path, PathBuf};
+
+use execnet::kubelet::{self, Profile, ReplayOptions, Scenario, Transcript};
+use serde_json::Value;
+
+/// Every shipped scenario.
+pub const SCENARIOS: [&str; 7] = [
+    "basic-lifecycle",
+    "crash-without-teardown",
+    "setup-failure",
+    "kubelet-restart",
+    "host-network",
+    "parallel-pods",
+    "long-names",
+];
+
+/// A private copy of `sample-plugins/`, removed on drop.
+#[derive(Debug)]
+pub struct Plugins {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("dir entry");
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().expect("file type").is_dir() {
+            if entry.file_name() != "state" {
+                copy_tree(&src, &dst);
+            }
+        } else {
+            // fs::copy keeps the permission bits (the executables stay executable).
+            std::fs::copy(&src, &dst)
+                .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dst.display()));
+        }
+    }
+}
+
+/// Copy the whole `sample-plugins` directory into a fresh temp directory.
+pub fn sample_plugins() -> Plugins {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("plugins");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins"),
+        &path,
+    );
+    Plugins { _dir: dir, path }
+}
+
+impl Plugins {
+    /// Add a one-file plugin `NAME/NAME` with this shell script body.
+    pub fn add_script(&self, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.path.join(name);
+        std::fs::create_dir_all(&dir).expect("plugin dir");
+        let exe = dir.join(name);
+        std::fs::write(&exe, format!("#!/bin/sh\n{body}\n")).expect("write plugin");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+pub fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance/scenarios")
+        .join(format!("{name}.json"))
+}
+
+pub fn scenario(name: &str) -> Scenario {
+    let path = scenario_path(name);
+    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Replay a shipped scenario against `plugin` of `plugins`.
+pub fn run(
+    plugins: &Plugins,
+    plugin: &str,
+    scenario_name: &str,
+    profile: &str,
+    seed: u64,
+    jobs: Option<usize>,
+) -> Transcript {
+    let options = ReplayOptions {
+        profile: Profile::by_name(profile).expect("profile"),
+        seed,
+        jobs,
+        timeout: Some(std::time::Duration::from_secs(30)),
+    };
+    kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
+}
+
+/// The transcript as JSON with what varies between runs replaced: every `duration_ms`, and the
+/// temp plugin directory at the start of any string (argv[0]).
+pub fn redact(transcript: &Transcript, plugin_dir: &Path) -> Value {
+    fn walk(value: &mut Value, dir: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if key == "duration_ms" {
+                        *v = Value::String("[duration]".into());
+                    } else {
+                        walk(v, dir);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, dir)),
+            Value::String(s) if s.contains(dir) => *s = s.replace(dir, "[plugin-dir]"),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(transcript).expect("transcript serializes");
+    walk(&mut value, &plugin_dir.display().to_string());
+    value
+}
+
+/// Redacted JSON text, for byte comparisons.
+pub fn redacted_text(transcript: &Transcript, plugin_dir: &Path) -> String {
+    serde_json::to_string_pretty(&redact(transcript, plugin_dir)).expect("json")
+}
