@@ -67,6 +67,8 @@ pub fn run(args: Args) -> Result<Verdict> {
         jobs: args.jobs,
         timeout,
         kill_leftovers: false,
+        after_timeout: None,
+        timeouts: None,
     };
     let transcript = kubelet::replay(&args.plugin_dir, &args.plugin, &scenario, &options);
     match args.format {

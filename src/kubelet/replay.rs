@@ -18,7 +18,7 @@ use super::scenario::{Scenario, Step};
 use super::transcript::{CallPurpose, Entry, Event, Transcript};
 
 /// How to replay.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub profile: &'static Profile,
     /// Seeds the runtime's container IDs and IPs.
@@ -30,6 +30,10 @@ pub struct ReplayOptions {
     /// SIGKILL what a call leaves in its process group (certification turns this on so that a
     /// daemon-leaking plugin does not litter the machine; the kubelet did not).
     pub kill_leftovers: bool,
+    /// See [`CallPolicy::after_timeout`].
+    pub after_timeout: Option<Duration>,
+    /// Shared memory of timed-out actions (across replays); `None`: per kubelet start.
+    pub timeouts: Option<plugin::select::TimeoutMemory>,
 }
 
 impl Default for ReplayOptions {
@@ -40,6 +44,8 @@ impl Default for ReplayOptions {
             jobs: None,
             timeout: CallPolicy::default().timeout,
             kill_leftovers: false,
+            after_timeout: None,
+            timeouts: None,
         }
     }
 }
@@ -54,6 +60,7 @@ pub fn replay(
 ) -> Transcript {
     let policy = CallPolicy {
         kill_leftovers: options.kill_leftovers,
+        after_timeout: options.after_timeout,
         ..CallPolicy::default().with_timeout(options.timeout)
     };
     let jobs = options.jobs.or(scenario.jobs).unwrap_or(1).max(1);
@@ -95,7 +102,13 @@ pub fn replay(
         match action {
             Step::StartKubelet(_) | Step::RestartKubelet(_) => {
                 let restart = matches!(action, Step::RestartKubelet(_));
-                let (started, events) = start_kubelet(plugin_dir, plugin, policy, restart);
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    restart,
+                    options.timeouts.as_ref(),
+                );
                 push(time_s, events);
                 match started {
                     Some(p) => selected = Some(p),
@@ -161,7 +174,8 @@ pub fn replay(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) = start_kubelet(plugin_dir, plugin, policy, true);
+                let (started, events) =
+                    start_kubelet(plugin_dir, plugin, policy, true, options.timeouts.as_ref());
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };
@@ -197,9 +211,13 @@ fn start_kubelet(
     requested: &str,
     policy: CallPolicy,
     restart: bool,
+    timeouts: Option<&plugin::select::TimeoutMemory>,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let selection = plugin::select(&probe.plugins, requested, policy, true);
+    let mut selection = plugin::select(&probe.plugins, requested, policy, true);
+    if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
+        p.share_timeouts(memory);
+    }
     let mut events = Vec::new();
     if let Some(why) = &probe.unreadable {
         events.push(Event::Note {

@@ -3,12 +3,14 @@
 //! `init`, with every error aggregated in the kubelet's wording. On init failure the plugin is
 //! still returned together with the error, as the kubelet did.
 
+use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::call::CallRecord;
-use super::invoke::{self, Action};
+use super::invoke::{self, Action, Outcome};
 use super::name;
 use super::policy::CallPolicy;
 use super::probe::ProbedPlugin;
@@ -65,7 +67,15 @@ pub struct ExecPlugin {
     pub name: String,
     pub executable: PathBuf,
     pub policy: CallPolicy,
+    /// Actions that have timed out through this handle (and its clones), for
+    /// [`CallPolicy::after_timeout`].
+    timed_out: TimeoutMemory,
 }
+
+/// Which actions have timed out, shared by the plugin handles that should remember it (e.g.
+/// across the kubelet restarts and scenarios of one certification run).
+#[derive(Debug, Clone, Default)]
+pub struct TimeoutMemory(Arc<Mutex<BTreeSet<Action>>>);
 
 impl ExecPlugin {
     pub fn new(probed: &ProbedPlugin, policy: CallPolicy) -> Self {
@@ -73,7 +83,28 @@ impl ExecPlugin {
             name: probed.name.clone(),
             executable: probed.executable.clone(),
             policy,
+            timed_out: TimeoutMemory::default(),
         }
+    }
+
+    /// Remember timeouts in `memory` (shared with other handles) from now on.
+    pub fn share_timeouts(&mut self, memory: &TimeoutMemory) {
+        self.timed_out = memory.clone();
+    }
+
+    /// The policy for the next call of `action`: shortened once that action has timed out.
+    fn policy_for(&self, action: Action) -> CallPolicy {
+        match self.policy.after_timeout {
+            Some(short) if self.lock_timed_out().contains(&action) => CallPolicy {
+                timeout: Some(self.policy.timeout.map_or(short, |t| t.min(short))),
+                ..self.policy
+            },
+            _ => self.policy,
+        }
+    }
+
+    fn lock_timed_out(&self) -> std::sync::MutexGuard<'_, BTreeSet<Action>> {
+        self.timed_out.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `NAME init`.
@@ -91,7 +122,10 @@ impl ExecPlugin {
         let mut args = Vec::with_capacity(rest.len() + 1);
         args.push(action.as_str());
         args.extend_from_slice(rest);
-        let raw = invoke::run(&self.executable, &args, &self.policy);
+        let raw = invoke::run(&self.executable, &args, &self.policy_for(action));
+        if self.policy.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
+            self.lock_timed_out().insert(action);
+        }
         let status = (action == Action::Status).then(|| match raw.outcome.error() {
             Some(err) => StatusResult::Error { message: err },
             None => status::parse_status(&raw.output, pod_name),

@@ -288,7 +288,6 @@ fn host_network_calls_per_profile(
 #[case("1.5", "nil")]
 #[case("1.1", "nil")]
 #[case("documented", "runtime")]
-#[ignore = "needs Go status parser (the stub parses every non-empty output as an error)"]
 fn empty_ip_is_nil_or_fallback(#[case] profile: &str, #[case] source: &str) {
     let plugins = sample_plugins();
     plugins.add_script("blank", r#"[ "$1" = status ] && echo '{"ip":""}'; exit 0"#);
