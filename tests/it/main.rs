@@ -1,5 +1,6 @@
 //! The integration test binary: real plugin executables in temp directories, real processes.
 
+mod certify;
 mod cli;
 mod kubelet_util;
 mod manager;
