@@ -151,16 +151,11 @@ pub fn certify(
     if let Some(why) = probe.unreadable {
         return Err(CertifyError::PluginDir(why));
     }
-    if !probe.plugins.iter().any(|p| p.name == name) {
-        let found: Vec<&str> = probe.plugins.iter().map(|p| p.name.as_str()).collect();
+    if !probe.has(&name) {
         return Err(CertifyError::NotFound {
+            found: probe.names(),
             plugin: name,
             dir,
-            found: if found.is_empty() {
-                "none".into()
-            } else {
-                found.join(", ")
-            },
         });
     }
     let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();

@@ -24,10 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
-    let probe = plugin::probe(&args.plugin_dir);
-    if let Some(why) = &probe.unreadable {
-        bail!("cannot read plugin directory {why}");
-    }
+    let probe = super::probe_readable(&args.plugin_dir)?;
     let selection = plugin::select(&probe.plugins, &args.plugin, CallPolicy::default(), true);
     let exec = match &selection.plugin {
         Some(NetworkPlugin::Exec(p)) => p,

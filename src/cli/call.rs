@@ -47,29 +47,14 @@ pub fn run(args: Args) -> Result<Verdict> {
     }
     let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
     let policy = CallPolicy::default().with_timeout(timeout);
-    let probe = plugin::probe(&args.plugin_dir);
-    if let Some(why) = &probe.unreadable {
-        bail!("cannot read plugin directory {why}");
-    }
+    let probe = super::probe_readable(&args.plugin_dir)?;
     let run_init = !args.no_init || action == Action::Init;
     let selection = plugin::select(&probe.plugins, &args.plugin, policy, run_init);
     for err in &selection.errors {
         eprintln!("execnet: kubelet start-up error: {err}");
     }
     let exec = match &selection.plugin {
-        None => {
-            let names: Vec<&str> = probe.plugins.iter().map(|p| p.name.as_str()).collect();
-            bail!(
-                "network plugin {:?} not found in {} (plugins there: {})",
-                args.plugin,
-                args.plugin_dir.display(),
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            );
-        }
+        None => return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe)),
         Some(NetworkPlugin::NoOp) => {
             bail!(
                 "the no-op plugin ({}) runs no executable",

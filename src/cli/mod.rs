@@ -81,3 +81,25 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{text}");
     Ok(())
 }
+
+/// Probe `dir` for a command that needs it: an unreadable directory is a setup error (exit 2).
+pub fn probe_readable(dir: &std::path::Path) -> anyhow::Result<execnet::plugin::Probe> {
+    let probe = execnet::plugin::probe(dir);
+    if let Some(why) = &probe.unreadable {
+        anyhow::bail!("cannot read plugin directory {why}");
+    }
+    Ok(probe)
+}
+
+/// The setup error for a plugin name that is not in the directory.
+pub fn not_found(
+    name: &str,
+    dir: &std::path::Path,
+    probe: &execnet::plugin::Probe,
+) -> anyhow::Error {
+    anyhow::anyhow!(
+        "network plugin {name:?} not found in {} (plugins there: {})",
+        dir.display(),
+        probe.names()
+    )
+}

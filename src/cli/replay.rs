@@ -43,22 +43,9 @@ pub fn run(args: Args) -> Result<Verdict> {
     }
     let scenario = Scenario::load(&args.scenario)?;
     if !args.plugin.is_empty() {
-        let probe = plugin::probe(&args.plugin_dir);
-        if let Some(why) = &probe.unreadable {
-            bail!("cannot read plugin directory {why}");
-        }
-        if !probe.plugins.iter().any(|p| p.name == args.plugin) {
-            let names: Vec<&str> = probe.plugins.iter().map(|p| p.name.as_str()).collect();
-            bail!(
-                "network plugin {:?} not found in {} (plugins there: {})",
-                args.plugin,
-                args.plugin_dir.display(),
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            );
+        let probe = super::probe_readable(&args.plugin_dir)?;
+        if !probe.has(&args.plugin) {
+            return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe));
         }
     }
     let options = ReplayOptions {

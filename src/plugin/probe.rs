@@ -40,6 +40,22 @@ pub struct Probe {
     pub unreadable: Option<String>,
 }
 
+impl Probe {
+    /// The probed names for messages: `a, b, vendor/c`, or `none`.
+    pub fn names(&self) -> String {
+        if self.plugins.is_empty() {
+            return "none".to_string();
+        }
+        let names: Vec<&str> = self.plugins.iter().map(|p| p.name.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// Whether a plugin of that name was probed.
+    pub fn has(&self, name: &str) -> bool {
+        self.plugins.iter().any(|p| p.name == name)
+    }
+}
+
 /// Probe `plugin_dir` exactly as the kubelet did (`ioutil.ReadDir` + `IsDir` on lstat).
 pub fn probe(plugin_dir: &Path) -> Probe {
     let entries = match std::fs::read_dir(plugin_dir) {
