@@ -69,12 +69,33 @@ pub fn call_failed(scenario: &str, call: &CallRecord, expected: &str) -> String 
     )
 }
 
-/// Join up to `max` evidence lines, saying how many more there were.
+/// Join up to `max` evidence lines, identical lines collapsed into one with a count (the same
+/// call fails the same way at every sync), saying how many more there were.
 pub fn lines(items: Vec<String>, max: usize) -> String {
-    let total = items.len();
-    let mut out: Vec<String> = items.into_iter().take(max).collect();
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        match distinct.iter_mut().find(|(s, _)| *s == item) {
+            Some((_, n)) => *n += 1,
+            None => distinct.push((item, 1)),
+        }
+    }
+    let total = distinct.len();
+    let mut out: Vec<String> = distinct
+        .into_iter()
+        .take(max)
+        .map(|(s, n)| if n > 1 { format!("{s} (×{n})") } else { s })
+        .collect();
     if total > max {
         out.push(format!("… and {} more", total - max));
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identical_lines_collapse_with_a_count() {
+        let items = ["a", "b", "a", "c", "a", "d"].map(String::from).to_vec();
+        assert_eq!(super::lines(items, 3), "a (×3)\nb\nc\n… and 1 more");
+    }
 }
