@@ -234,7 +234,7 @@ fn args_swapped_status(ctx: &Ctx) -> Judgement {
     let ts = need!(ctx, &["basic-lifecycle"]);
     let calls: Vec<_> = all_calls(&ts)
         .into_iter()
-        .filter(|c| c.1 == CallPurpose::PostSetupStatus)
+        .filter(|c| c.1 == CallPurpose::PostSetup)
         .collect();
     let failures = calls
         .iter()
@@ -311,7 +311,7 @@ fn fds_stdio_only(ctx: &Ctx) -> Judgement {
 fn status_calls<'a>(ts: &[&'a Transcript]) -> Vec<CallRef<'a>> {
     all_calls(ts)
         .into_iter()
-        .filter(|c| c.1 == CallPurpose::Status && c.3.succeeded())
+        .filter(|c| c.1.is_status() && c.3.succeeded())
         .collect()
 }
 
@@ -460,8 +460,8 @@ fn lifecycle_basic(ctx: &Ctx) -> Judgement {
         let Some(pod) = pod else { continue };
         let slot = match purpose {
             CallPurpose::Setup => 0,
-            CallPurpose::Status => 1,
-            CallPurpose::Teardown => 2,
+            p if p.is_status() => 1,
+            p if p.is_teardown() => 2,
             _ => continue,
         };
         let ok = call.succeeded()
@@ -551,7 +551,7 @@ fn duplicates_at_same_time(t: &Transcript) -> Vec<String> {
         } = &e.event
         {
             by_time
-                .entry((e.time_s, e.step))
+                .entry((e.time_ms, e.step))
                 .or_default()
                 .entry(ip.clone())
                 .or_default()
@@ -563,8 +563,9 @@ fn duplicates_at_same_time(t: &Transcript) -> Vec<String> {
         for (ip, pods) in ips {
             if pods.len() > 1 {
                 out.push(format!(
-                    "[{}] at t={time}s pods {} all reported IP {ip}; expected distinct addresses for live pods",
+                    "[{}] at t={} pods {} all reported IP {ip}; expected distinct addresses for live pods",
                     t.scenario,
+                    crate::kubelet::render::format_time(time),
                     pods.into_iter().collect::<Vec<_>>().join(", ")
                 ));
             }

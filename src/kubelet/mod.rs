@@ -12,6 +12,6 @@ pub mod scenario;
 pub mod transcript;
 
 pub use profile::Profile;
-pub use replay::{ReplayOptions, replay};
+pub use replay::{DEFAULT_CHURN_LIMIT, ReplayOptions, replay};
 pub use scenario::{Scenario, ScenarioError};
 pub use transcript::{CallPurpose, Entry, Event, IpSource, PodRef, Transcript};
