@@ -78,6 +78,10 @@ pub struct Pod {
     pub churn_stopped: bool,
     /// The PLEG's record of this pod's containers at the last relist (`None`: never seen).
     pub pleg_record: Option<Vec<(String, bool)>>,
+    /// Every app container exited and none restarts: the pod's phase is final, so the
+    /// housekeeping pass treats it as a pod that should not exist (v1.2.0 `kubelet.go`
+    /// `HandlePodCleanups` → `filterOutTerminatedPods`).
+    pub terminated: bool,
 }
 
 /// The result of one `status` call, computed without touching the pod (the PLEG runs its calls
@@ -103,10 +107,7 @@ pub fn status_call(
         if k.profile.loop_kind == LoopKind::Sync {
             events.push(Event::Note {
                 pod: Some(pod.clone()),
-                text: format!(
-                    "host-network pod: status not called under profile {}",
-                    k.profile.name
-                ),
+                text: "host-network pod: status not called (this release skips the plugin for host-network pods)".into(),
             });
         }
         return StatusOutcome {
@@ -183,7 +184,13 @@ impl Pod {
             churn: 0,
             churn_stopped: false,
             pleg_record: None,
+            terminated: false,
         }
+    }
+
+    /// The housekeeping pass may kill this pod's containers.
+    pub fn unwanted(&self) -> bool {
+        !self.desired || self.terminated
     }
 
     pub fn host_network(&self) -> bool {
@@ -210,7 +217,11 @@ impl Pod {
 
     /// Running infra containers, newest first (docker's list order).
     pub fn running_infras(&self) -> Vec<&InfraContainer> {
-        self.infras.iter().rev().filter(|c| c.is_running()).collect()
+        self.infras
+            .iter()
+            .rev()
+            .filter(|c| c.is_running())
+            .collect()
     }
 
     /// The containers the PLEG lists for this pod: infra and app containers, with running.
@@ -255,8 +266,13 @@ impl Pod {
     }
 
     /// `status` on infra `id` and what the result does to the kubelet's view of it.
-    pub fn status(&mut self, k: &Kubelet<'_>, purpose: CallPurpose, id: &str, out: &mut Vec<Event>)
-    -> Option<StatusResult> {
+    pub fn status(
+        &mut self,
+        k: &Kubelet<'_>,
+        purpose: CallPurpose,
+        id: &str,
+        out: &mut Vec<Event>,
+    ) -> Option<StatusResult> {
         let infra = self.infras.iter().find(|c| c.id == id)?.clone();
         let outcome = status_call(
             k,
@@ -317,7 +333,9 @@ impl Pod {
     }
 
     fn to_start(&self) -> Vec<usize> {
-        (0..self.apps.len()).filter(|&i| self.should_start(i)).collect()
+        (0..self.apps.len())
+            .filter(|&i| self.should_start(i))
+            .collect()
     }
 
     fn start_apps(&mut self, which: &[usize], out: &mut Vec<Event>) {
@@ -391,10 +409,7 @@ impl Pod {
         if self.host_network() && !k.profile.host_network.setup_teardown {
             self.note(
                 out,
-                format!(
-                    "host-network pod: teardown not called under profile {}",
-                    k.profile.name
-                ),
+                "host-network pod: teardown not called (this release skips the plugin for host-network pods)",
             );
             return;
         }
@@ -410,6 +425,7 @@ impl Pod {
             return;
         }
         self.desired = true;
+        self.terminated = false;
         self.churn = 0;
         self.churn_stopped = false;
         for a in &mut self.apps {
@@ -441,14 +457,13 @@ impl Pod {
         self.infras.push(infra);
         self.network = Network::Pending;
         if self.host_network() && !k.profile.host_network.setup_teardown {
-            // v1.2.0 `manager.go` `SyncPod`: `if !usesHostNetwork(pod) { SetUpPod }`.
+            // v1.2.0 `manager.go` `SyncPod`: `if !usesHostNetwork(pod) { SetUpPod …
+            // determineContainerIP }`: neither setup nor the post-setup status.
             self.note(
                 out,
-                format!(
-                    "host-network pod: setup not called under profile {}",
-                    k.profile.name
-                ),
+                "host-network pod: setup not called (this release skips the plugin for host-network pods)",
             );
+            return true;
         } else {
             let injected = self.inject_setup_failure;
             let record = self.call(k, CallPurpose::Setup, Action::Setup, &id, injected, out);
@@ -488,8 +503,7 @@ impl Pod {
                     self.note(
                         out,
                         format!(
-                            "setup failed: infra container {id} left running, setup never retried (profile {})",
-                            k.profile.name
+                            "setup failed: infra container {id} left running, setup never retried"
                         ),
                     );
                 }
@@ -557,12 +571,12 @@ impl Pod {
     /// One sync of a v1.2+ pod worker (v1.5.0 `docker_manager.go` `SyncPod`,
     /// `computePodContainerChanges`; v1.2.0 `manager.go` the same paths).
     pub fn sync_pleg(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
-        if !self.desired || self.deleting {
+        if !self.desired || self.deleting || self.terminated {
             return;
         }
-        let current_ok = self.current().is_some_and(|c| {
-            c.state == ContainerState::Running && !self.unknown.contains(&c.id)
-        });
+        let current_ok = self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id));
         if !current_ok {
             let was_unknown = self.current().is_some_and(|c| self.unknown.contains(&c.id));
             // `killPodWithSyncResult` of the containers the cache says run: app containers, and
@@ -627,6 +641,7 @@ impl Pod {
             // v1.5.0 `SyncPod`: nothing to keep and nothing to start: `killPodWithSyncResult`
             // with the infra container: teardown, then the kill.
             self.kill_pod(k, CallPurpose::AllExited, out);
+            self.terminated = true;
         } else {
             self.start_apps(&start, out);
         }

@@ -288,7 +288,9 @@ impl Engine<'_> {
         self.advance_to(self.now);
         let net = self.net.take().expect("kubelet running");
         let k = self.kubelet(&net);
-        let events = phase(&mut self.pods, targets, self.jobs, |p, out| work(p, &k, out));
+        let events = phase(&mut self.pods, targets, self.jobs, |p, out| {
+            work(p, &k, out)
+        });
         self.net = Some(net);
         self.push(events);
         self.collect_wakes();
@@ -432,7 +434,10 @@ impl Engine<'_> {
                     // the worker reads the cache and, for a steady pod, calls nothing.
                     self.next_resync = now + RESYNC_PERIOD_MS;
                     for (i, p) in self.pods.iter().enumerate() {
-                        if p.desired && !p.deleting && !jobs[i].iter().any(|j| matches!(j, Job::SyncPleg)) {
+                        if p.desired
+                            && !p.deleting
+                            && !jobs[i].iter().any(|j| matches!(j, Job::SyncPleg))
+                        {
                             jobs[i].push(Job::SyncPleg);
                         }
                     }
@@ -447,7 +452,9 @@ impl Engine<'_> {
             }
         }
         let k = self.kubelet(&net);
-        let targets: Vec<usize> = (0..self.pods.len()).filter(|&i| !jobs[i].is_empty()).collect();
+        let targets: Vec<usize> = (0..self.pods.len())
+            .filter(|&i| !jobs[i].is_empty())
+            .collect();
         let pleg_pods: Vec<(usize, bool, bool)> = self
             .pods
             .iter()
@@ -515,7 +522,7 @@ impl Engine<'_> {
                 .collect();
         }
         for (i, p) in self.pods.iter().enumerate() {
-            if p.desired {
+            if !p.unwanted() {
                 continue;
             }
             // The last of the newest-first list: `networkContainer` is assigned for every

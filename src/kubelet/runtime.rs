@@ -50,7 +50,10 @@ pub struct InfraContainer {
 impl InfraContainer {
     /// Running as far as docker's container list is concerned.
     pub fn is_running(&self) -> bool {
-        matches!(self.state, ContainerState::Running | ContainerState::Stopping)
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Stopping
+        )
     }
 }
 
