@@ -5,6 +5,7 @@ mod cli;
 mod kubelet_util;
 mod manager;
 mod replay;
+mod scenarios;
 mod selection;
 mod status_table;
 mod util;
