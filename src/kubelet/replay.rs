@@ -88,6 +88,7 @@ struct RuntimeCache {
 }
 
 struct Engine<'a> {
+    observer: &'a mut dyn FnMut(&Entry),
     plugin_dir: &'a Path,
     plugin: &'a str,
     options: &'a ReplayOptions,
@@ -122,12 +123,25 @@ pub fn replay(
     scenario: &Scenario,
     options: &ReplayOptions,
 ) -> Transcript {
+    replay_observed(plugin_dir, plugin, scenario, options, &mut |_| {})
+}
+
+/// [`replay`], telling `observer` about each transcript entry as it is recorded (at the end of
+/// its phase, in transcript order), for live progress.
+pub fn replay_observed(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    observer: &mut dyn FnMut(&Entry),
+) -> Transcript {
     let policy = CallPolicy {
         kill_leftovers: options.kill_leftovers,
         after_timeout: options.after_timeout,
         ..CallPolicy::default().with_timeout(options.timeout)
     };
     let mut engine = Engine {
+        observer,
         plugin_dir,
         plugin,
         options,
@@ -182,13 +196,15 @@ pub fn replay(
 impl Engine<'_> {
     fn push(&mut self, events: Vec<Event>) {
         let (time_ms, step) = (self.now, self.step);
-        self.transcript
-            .entries
-            .extend(events.into_iter().map(|event| Entry {
+        for event in events {
+            let entry = Entry {
                 time_ms,
                 step,
                 event,
-            }));
+            };
+            (self.observer)(&entry);
+            self.transcript.entries.push(entry);
+        }
     }
 
     fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n> {
