@@ -574,6 +574,15 @@ impl Pod {
         if !self.desired || self.deleting || self.terminated {
             return;
         }
+        if self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Stopping)
+        {
+            // The worker is still inside `SyncPod`, killing the infra container whose setup
+            // failed (`KillContainerInPod` waits for docker); the relist that sees it exit
+            // wakes the worker again.
+            return;
+        }
         let current_ok = self
             .current()
             .is_some_and(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id));

@@ -602,12 +602,15 @@ impl Engine<'_> {
         }
         for (i, view) in plan.views.into_iter().enumerate() {
             let pod = &mut self.pods[i];
-            // A kill in progress during the relist completes after it.
+            // A kill in progress completes after the second relist that lists it.
             for c in &mut pod.infras {
                 if c.state == ContainerState::Stopping
                     && view.iter().any(|(id, running)| *id == c.id && *running)
                 {
-                    c.state = ContainerState::Exited;
+                    c.relists_while_stopping += 1;
+                    if c.relists_while_stopping >= 2 {
+                        c.state = ContainerState::Exited;
+                    }
                 }
             }
             pod.pleg_record = Some(view);

@@ -29,9 +29,9 @@ impl SplitMix64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerState {
     Running,
-    /// Being killed: still listed as running by the next relist, exited after it (a failed
-    /// setup in v1.2+: the relist that sees it start calls `status` while it is killed, SPEC
-    /// 3.2 *observed*).
+    /// Being killed: still listed as running by the next two relists, exited after them (a
+    /// failed setup in v1.2+: the relist that sees it start calls `status` while it is killed,
+    /// and the next setup follows about 3 s after the failed one, SPEC 3.2 *observed*).
     Stopping,
     /// Exited: crashed, killed, or stopped by a docker restart.
     Exited,
@@ -45,6 +45,8 @@ pub struct InfraContainer {
     /// The runtime's IP for the container (the bridge address, or the node's for host network).
     pub runtime_ip: String,
     pub state: ContainerState,
+    /// Relists that listed it while [`ContainerState::Stopping`].
+    pub relists_while_stopping: u8,
 }
 
 impl InfraContainer {
@@ -95,6 +97,7 @@ impl Runtime {
             id,
             runtime_ip,
             state: ContainerState::Running,
+            relists_while_stopping: 0,
         }
     }
 }
