@@ -471,8 +471,13 @@ fn lifecycle_basic(ctx: &Ctx) -> Judgement {
     let t = ts[0];
     let mut per_pod: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     let mut failures = Vec::new();
-    for (purpose, pod, _, call) in t.calls() {
+    let calls = all_calls(&ts);
+    for (i, (purpose, pod, _, call)) in t.calls().enumerate() {
         let Some(pod) = pod else { continue };
+        if is_repeated_teardown(&calls, i) {
+            // judged by idempotence/repeated-teardown
+            continue;
+        }
         let slot = match purpose {
             CallPurpose::Setup => 0,
             p if p.is_status() => 1,

@@ -692,7 +692,11 @@ impl Pod {
 
     /// The infra container dies on its own.
     pub fn crash(&mut self, out: &mut Vec<Event>) {
-        match self.infras.last_mut().filter(|c| c.is_running()) {
+        match self
+            .infras
+            .last_mut()
+            .filter(|c| c.state == ContainerState::Running)
+        {
             Some(c) => {
                 c.state = ContainerState::Exited;
                 let id = c.id.clone();
