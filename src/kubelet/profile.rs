@@ -231,8 +231,7 @@ impl Profile {
         Profile::by_name(DEFAULT_PROFILE).expect("the default profile is in the table")
     }
 
-    /// The profile's behaviour without its name: two profiles with equal behaviour give the
-    /// same transcript for every scenario that does not depend on the differing fields.
+    /// v1.2+: the PLEG loops.
     pub fn is_pleg(&self) -> bool {
         self.loop_kind == LoopKind::Pleg
     }

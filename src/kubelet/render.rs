@@ -158,7 +158,7 @@ pub fn render_text(transcript: &Transcript) -> String {
 
 /// Virtual milliseconds as seconds: `10s`, `1.2s`, `61.05s`.
 pub fn format_time(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         let frac = format!("{:03}", ms % 1000);

@@ -12,7 +12,7 @@
 //! buffers are appended in a canonical order (pods in declaration order, then the PLEG), so the
 //! transcript is byte-identical whatever the interleaving.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -768,16 +768,6 @@ where
         });
     }
     buffers.into_iter().flatten().collect()
-}
-
-/// Per pod, what a transcript's calls were, counted by purpose (for summaries and tests).
-pub fn call_counts(transcript: &Transcript) -> BTreeMap<(String, CallPurpose), usize> {
-    let mut m = BTreeMap::new();
-    for (purpose, pod, _, _) in transcript.calls() {
-        let key = pod.map_or_else(String::new, |p| p.to_string());
-        *m.entry((key, purpose)).or_insert(0) += 1;
-    }
-    m
 }
 
 /// Whether the kubelet started and every plugin call succeeded (a status whose output could
