@@ -4,6 +4,7 @@
 mod bench;
 mod call;
 mod certify;
+mod netns;
 mod probe;
 mod replay;
 
@@ -47,6 +48,10 @@ enum Command {
     Bench(bench::Args),
     /// Replay one scenario through the simulated kubelet and print its transcript.
     Replay(replay::Args),
+    /// Run a command inside a netns node sandbox (as root), with N infra containers.
+    Sandbox(netns::SandboxArgs),
+    /// Remove what dead execnet runs left (netns sandboxes and their processes).
+    Gc(netns::GcArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -64,6 +69,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Sandbox(args) => netns::sandbox(args),
+        Command::Gc(args) => netns::gc(args),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,

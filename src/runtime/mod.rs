@@ -51,7 +51,7 @@ pub struct InfraInfo {
 pub enum RuntimeError {
     #[error("no such container: {0}")]
     NoSuchContainer(String),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Os {
         what: String,
         #[source]
@@ -59,6 +59,8 @@ pub enum RuntimeError {
     },
     #[error("{0}")]
     Setup(String),
+    #[error(transparent)]
+    Sandbox(#[from] netns::sandbox::SandboxError),
 }
 
 impl RuntimeError {

@@ -143,8 +143,17 @@ fn infra_containers_are_wired_to_the_bridge_and_answer() {
     let rt = NetnsRuntime::start(options()).expect("start sandbox");
     let a = rt.create_infra(&spec(1, "web-a", false)).expect("infra a");
     let b = rt.create_infra(&spec(2, "web-b", false)).expect("infra b");
-    assert_eq!((a.runtime_ip.as_str(), b.runtime_ip.as_str()), ("172.17.0.2", "172.17.0.3"));
-    assert_eq!(a.name, format!("/k8s_POD.{}_web-a_default_uid-1_12345671", a.name.split('.').nth(1).unwrap().split('_').next().unwrap()));
+    assert_eq!(
+        (a.runtime_ip.as_str(), b.runtime_ip.as_str()),
+        ("172.17.0.2", "172.17.0.3")
+    );
+    assert_eq!(
+        a.name,
+        format!(
+            "/k8s_POD.{}_web-a_default_uid-1_12345671",
+            a.name.split('.').nth(1).unwrap().split('_').next().unwrap()
+        )
+    );
     let recs = rt.records();
     let veth = recs[0].veth.clone().unwrap();
     assert!(veth.len() == 11 && veth.starts_with("veth"), "{veth}");
@@ -156,12 +165,42 @@ fn infra_containers_are_wired_to_the_bridge_and_answer() {
         "docker0"
     );
     // Inside the pod: eth0 with the runtime IP and docker's MAC, a default route via .1.
-    let (code, addr, err) = sh(&rt, "nsenter", &["-t", &a.pid.to_string(), "-n", "ip", "-o", "addr", "show", "eth0"]);
+    let (code, addr, err) = sh(
+        &rt,
+        "nsenter",
+        &[
+            "-t",
+            &a.pid.to_string(),
+            "-n",
+            "ip",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(addr.contains("inet 172.17.0.2/16"), "{addr}");
-    let (_, link, _) = sh(&rt, "nsenter", &["-t", &a.pid.to_string(), "-n", "ip", "-o", "link", "show", "eth0"]);
+    let (_, link, _) = sh(
+        &rt,
+        "nsenter",
+        &[
+            "-t",
+            &a.pid.to_string(),
+            "-n",
+            "ip",
+            "-o",
+            "link",
+            "show",
+            "eth0",
+        ],
+    );
     assert!(link.contains("link/ether 02:42:ac:11:00:02"), "{link}");
-    let (_, route, _) = sh(&rt, "nsenter", &["-t", &a.pid.to_string(), "-n", "ip", "route"]);
+    let (_, route, _) = sh(
+        &rt,
+        "nsenter",
+        &["-t", &a.pid.to_string(), "-n", "ip", "route"],
+    );
     assert!(route.contains("default via 172.17.0.1 dev eth0"), "{route}");
     // The pod answers from the node on its address.
     let listener = listen_in(a.pid);
@@ -170,8 +209,11 @@ fn infra_containers_are_wired_to_the_bridge_and_answer() {
         let (mut s, _) = listener.accept().unwrap();
         s.write_all(b"pong").unwrap();
     });
-    let mut conn = TcpStream::connect_timeout(&format!("172.17.0.2:{port}").parse().unwrap(), Duration::from_secs(5))
-        .expect("connect to the pod from the node");
+    let mut conn = TcpStream::connect_timeout(
+        &format!("172.17.0.2:{port}").parse().unwrap(),
+        Duration::from_secs(5),
+    )
+    .expect("connect to the pod from the node");
     let mut got = String::new();
     conn.read_to_string(&mut got).unwrap();
     server.join().unwrap();
@@ -183,13 +225,18 @@ fn infra_containers_are_wired_to_the_bridge_and_answer() {
         .spawn()
         .unwrap();
     let netns = sys::ns_inode(a.pid, "net").unwrap();
-    assert!(crate::util::eventually(5, || sys::pids_in_ns("net", netns).len() == 2));
+    assert!(crate::util::eventually(5, || sys::pids_in_ns("net", netns)
+        .len()
+        == 2));
     rt.kill(&a.id).expect("kill");
     let mut helper = helper;
     let status = helper.wait().unwrap();
     assert!(!status.success());
     assert!(sys::pids_in_ns("net", netns).is_empty());
-    assert!(!Path::new("/sys/class/net").join(&veth).exists(), "veth {veth} left");
+    assert!(
+        !Path::new("/sys/class/net").join(&veth).exists(),
+        "veth {veth} left"
+    );
     let after = rt.inspect(&a.id).unwrap();
     assert!(!after.running);
     // A new container never reuses the dead one's veth name or address.
@@ -218,11 +265,27 @@ fn docker_cli_answers_like_docker_1_12() {
         vec!["inspect", "-f={{.State.Pid}}", &a.id],
     ] {
         let (code, out, err) = sh(&rt, "docker", &args);
-        assert_eq!((code, out.as_str(), err.as_str()), (0, format!("{pid}\n").as_str(), ""), "{args:?}");
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, format!("{pid}\n").as_str(), ""),
+            "{args:?}"
+        );
     }
-    let (code, out, err) = sh(&rt, "docker", &["inspect", "-format", "{{.NetworkSettings.IPAddress}}", &a.id]);
+    let (code, out, err) = sh(
+        &rt,
+        "docker",
+        &[
+            "inspect",
+            "-format",
+            "{{.NetworkSettings.IPAddress}}",
+            &a.id,
+        ],
+    );
     assert_eq!((code, out.as_str()), (0, "172.17.0.2\n"));
-    assert_eq!(err, "Warning: '-format' is deprecated, it will be replaced by '--format' soon. See usage.\n");
+    assert_eq!(
+        err,
+        "Warning: '-format' is deprecated, it will be replaced by '--format' soon. See usage.\n"
+    );
     for (tmpl, want) in [
         ("{{.HostConfig.NetworkMode}}", "default"),
         ("{{.NetworkSettings.IPPrefixLen}}", "16"),
@@ -233,10 +296,21 @@ fn docker_cli_answers_like_docker_1_12() {
         let (_, out, _) = sh(&rt, "docker", &["inspect", "--format", tmpl, &a.id]);
         assert_eq!(out, format!("{want}\n"), "{tmpl}");
     }
-    let (_, out, _) = sh(&rt, "docker", &["inspect", "--format", "{{.HostConfig.NetworkMode}}", &h.id]);
+    let (_, out, _) = sh(
+        &rt,
+        "docker",
+        &["inspect", "--format", "{{.HostConfig.NetworkMode}}", &h.id],
+    );
     assert_eq!(out, "host\n");
-    let (code, out, err) = sh(&rt, "docker", &["inspect", "--format", "{{.State.Pid}}", "deadbeef"]);
-    assert_eq!((code, out.as_str(), err.as_str()), (1, "", "Error: No such object: deadbeef\n"));
+    let (code, out, err) = sh(
+        &rt,
+        "docker",
+        &["inspect", "--format", "{{.State.Pid}}", "deadbeef"],
+    );
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (1, "", "Error: No such object: deadbeef\n")
+    );
     let (code, out, _) = sh(&rt, "docker", &["inspect", &a.id]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -247,11 +321,17 @@ fn docker_cli_answers_like_docker_1_12() {
     let (_, out, _) = sh(&rt, "docker", &["ps", "-a", "--no-trunc"]);
     let lines: Vec<&str> = out.lines().collect();
     // tabwriter columns: the 64-hex ID plus three spaces of padding.
-    assert!(lines[0].starts_with(&format!("CONTAINER ID{}IMAGE", " ".repeat(64 + 3 - 12))), "{out}");
+    assert!(
+        lines[0].starts_with(&format!("CONTAINER ID{}IMAGE", " ".repeat(64 + 3 - 12))),
+        "{out}"
+    );
     assert_eq!(lines[2].split_whitespace().next(), Some(a.id.as_str()));
     assert!(lines[2].ends_with(a.name.trim_start_matches('/')), "{out}");
     let (_, out, _) = sh(&rt, "docker", &["version"]);
-    assert!(out.contains("Server:\n Version:      1.12.6\n API version:  1.24\n"), "{out}");
+    assert!(
+        out.contains("Server:\n Version:      1.12.6\n API version:  1.24\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -263,39 +343,296 @@ fn real_docker_clients_read_the_engine_api() {
     let a = rt.create_infra(&spec(1, "web-a", false)).unwrap();
     // Today's docker CLI, if this machine has one: it negotiates down to 1.24.
     if let Ok(out) = Command::new("/usr/local/bin/docker")
-        .args(["-H", "unix:///var/run/docker.sock", "inspect", "--format", "{{.State.Pid}} {{.NetworkSettings.IPAddress}}", &a.id])
+        .args([
+            "-H",
+            "unix:///var/run/docker.sock",
+            "inspect",
+            "--format",
+            "{{.State.Pid}} {{.NetworkSettings.IPAddress}}",
+            &a.id,
+        ])
         .env_remove("DOCKER_HOST")
         .output()
     {
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{} 172.17.0.2\n", a.pid), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{} 172.17.0.2\n", a.pid),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let miss = Command::new("/usr/local/bin/docker")
             .args(["-H", "unix:///var/run/docker.sock", "inspect", "nope"])
             .output()
             .unwrap();
         assert_eq!(miss.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&miss.stderr).contains("No such object: nope"), "{}", String::from_utf8_lossy(&miss.stderr));
+        assert!(
+            String::from_utf8_lossy(&miss.stderr).contains("No such object: nope"),
+            "{}",
+            String::from_utf8_lossy(&miss.stderr)
+        );
     } else {
         eprintln!("no docker CLI at /usr/local/bin/docker: that client not tried");
     }
     // The Python Docker SDK, if installed: APIClient(version="auto") reads /version.
     let py = "import docker,sys\nc=docker.APIClient(base_url='unix:///var/run/docker.sock',version='auto')\ni=c.inspect_container(sys.argv[1])\nprint(c.api_version, i['State']['Pid'], i['NetworkSettings']['IPAddress'], len(c.containers(all=True)))\n";
-    let out = Command::new("python3").args(["-c", py, &a.id]).output().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", py, &a.id])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("No module named 'docker'") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install the Python docker SDK"
+        );
         eprintln!("no Python docker SDK: that client not tried");
     } else {
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("1.24 {} 172.17.0.2 1\n", a.pid), "{stderr}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("1.24 {} 172.17.0.2 1\n", a.pid),
+            "{stderr}"
+        );
     }
     // Old docker-py style: a /v1.16/ prefix straight away, no handshake.
     let out = Command::new("curl")
-        .args(["-s", "--unix-socket", "/var/run/docker.sock", &format!("http://docker/v1.16/containers/{}/json", a.id)])
+        .args([
+            "-s",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            &format!("http://docker/v1.16/containers/{}/json", a.id),
+        ])
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["State"]["Pid"], a.pid);
     // The kubelet's read-only API inside the node namespace.
-    let out = Command::new("curl").args(["-s", "http://127.0.0.1:10255/pods"]).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "http://127.0.0.1:10255/pods"])
+        .output()
+        .unwrap();
     let pods: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(pods["items"][0]["metadata"]["name"], "web-a");
     assert_eq!(pods["items"][0]["status"]["podIP"], "172.17.0.2");
+}
+
+/// A run of `execnet sandbox` whose command reports the run's identity and then waits; it also
+/// leaves a daemon of its own (setsid) and a process inside a pod, as plugins do.
+struct HeldRun {
+    child: std::process::Child,
+    run_id: String,
+    netns: u64,
+    mntns: u64,
+    pod_pids: Vec<u32>,
+    pod_netns: Vec<u64>,
+}
+
+fn hold_run(extra: &[&str]) -> HeldRun {
+    use std::io::BufRead;
+    let script = "set -e; p1=${EXECNET_INFRA_PIDS%% *}; \
+        nsenter -t $p1 -n sleep 300 & setsid sleep 301 < /dev/null > /dev/null 2>&1 & \
+        pn=''; for p in $EXECNET_INFRA_PIDS; do pn=\"$pn $(stat -L -c %i /proc/$p/ns/net)\"; done; \
+        echo \"$EXECNET_RUN_ID|$(stat -L -c %i /proc/self/ns/net)|$(stat -L -c %i /proc/self/ns/mnt)|$EXECNET_INFRA_PIDS|$pn\"; \
+        exec sleep 302";
+    let mut args = vec!["sandbox", "--pods", "2"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "sh", "-c", script]);
+    let mut child = Command::new(execnet_path())
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.trim().split('|').collect();
+    assert_eq!(parts.len(), 5, "run said {line:?}");
+    let nums = |s: &str| -> Vec<u64> { s.split_whitespace().map(|x| x.parse().unwrap()).collect() };
+    HeldRun {
+        run_id: parts[0].to_string(),
+        netns: parts[1].parse().unwrap(),
+        mntns: parts[2].parse().unwrap(),
+        pod_pids: nums(parts[3]).into_iter().map(|p| p as u32).collect(),
+        pod_netns: nums(parts[4]),
+        child,
+    }
+}
+
+impl HeldRun {
+    /// Every process still in the run's namespaces (sandbox or pods).
+    fn leftovers(&self) -> Vec<u32> {
+        sys::all_pids()
+            .into_iter()
+            .filter(|&p| {
+                sys::ns_inode(p, "mnt").is_ok_and(|i| i == self.mntns)
+                    || sys::ns_inode(p, "net")
+                        .is_ok_and(|i| i == self.netns || self.pod_netns.contains(&i))
+            })
+            .collect()
+    }
+}
+
+fn host_view() -> (Vec<String>, Vec<String>) {
+    let mounts = std::fs::read_to_string("/proc/1/mountinfo").unwrap();
+    let mut m: Vec<String> = mounts
+        .lines()
+        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    m.sort();
+    (links(), m)
+}
+
+#[test]
+fn sigint_mid_run_leaves_nothing_behind() {
+    if !privileged() {
+        return;
+    }
+    let before = host_view();
+    let mut run = hold_run(&["--ovs"]);
+    assert_eq!(run.pod_pids.len(), 2);
+    assert!(execnet::runtime::netns::gc::record_exists(&run.run_id));
+    // The sandbox holds the pause processes, the plugin-like helpers and both OVS daemons.
+    let comms: Vec<String> = run
+        .leftovers()
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    for want in ["pause", "ovsdb-server", "ovs-vswitchd", "sleep"] {
+        assert!(comms.iter().any(|c| c == want), "no {want} in {comms:?}");
+    }
+    sys::kill(run.child.id(), libc::SIGINT);
+    let status = run.child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "128 + SIGINT");
+    assert!(
+        crate::util::eventually(5, || run.leftovers().is_empty()),
+        "left: {:?}",
+        run.leftovers()
+    );
+    assert!(!execnet::runtime::netns::gc::record_exists(&run.run_id));
+    assert_eq!(host_view(), before, "the machine's links or mounts changed");
+}
+
+#[test]
+fn gc_removes_what_a_killed_execnet_left() {
+    if !privileged() {
+        return;
+    }
+    let mut run = hold_run(&[]);
+    sys::kill(run.child.id(), libc::SIGKILL);
+    let _ = run.child.wait();
+    // Pause processes end with execnet (their lifeline closed); the plugin-like daemons do not.
+    assert!(crate::util::eventually(5, || run
+        .pod_pids
+        .iter()
+        .all(|&p| sys::start_time(p).is_none())));
+    let out = Command::new(execnet_path())
+        .args(["gc", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Another test's gc may have collected it first; either way nothing is left.
+    let _ = report;
+    assert!(
+        crate::util::eventually(5, || run.leftovers().is_empty()),
+        "left: {:?}",
+        run.leftovers()
+    );
+    assert!(!execnet::runtime::netns::gc::record_exists(&run.run_id));
+}
+
+impl Drop for HeldRun {
+    fn drop(&mut self) {
+        // A failed assertion must not leave the run behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            sys::kill(self.child.id(), libc::SIGINT);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn open_vswitch_runs_in_the_sandbox_and_stops_with_it() {
+    if !privileged() {
+        return;
+    }
+    if Command::new("ovsdb-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install openvswitch-switch"
+        );
+        eprintln!("skipped: Open vSwitch is not installed");
+        return;
+    }
+    let mut opts = options();
+    opts.ovs = true;
+    let rt = NetnsRuntime::start(opts).expect("start sandbox with OVS");
+    let a = rt.create_infra(&spec(1, "web-a", false)).unwrap();
+    let veth = rt.records()[0].veth.clone().unwrap();
+    // As openshift-ovs-subnet did: move the pod's veth from the docker bridge to OVS br0.
+    for args in [
+        vec![
+            "add-br",
+            "br0",
+            "--",
+            "set",
+            "bridge",
+            "br0",
+            "datapath_type=netdev",
+        ],
+        vec!["add-port", "br0", veth.as_str()],
+    ] {
+        let (code, _, err) = sh(&rt, "ovs-vsctl", &args);
+        assert_eq!(code, 0, "ovs-vsctl {args:?}: {err}");
+    }
+    let (_, ports, _) = sh(&rt, "ovs-vsctl", &["list-ports", "br0"]);
+    assert_eq!(ports, format!("{veth}\n"));
+    let (code, _, err) = sh(
+        &rt,
+        "ovs-ofctl",
+        &[
+            "add-flow",
+            "br0",
+            "table=0,priority=100,ip,nw_dst=172.17.0.2,actions=output:1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, flows, _) = sh(&rt, "ovs-ofctl", &["dump-flows", "br0"]);
+    assert!(flows.contains("nw_dst=172.17.0.2"), "{flows}");
+    let (_, tso, _) = sh(
+        &rt,
+        "ovs-vsctl",
+        &[
+            "get",
+            "Open_vSwitch",
+            ".",
+            "other_config:userspace-tso-enable",
+        ],
+    );
+    assert_eq!(tso.trim(), "\"true\"");
+    // The machine's own OVS database is not the run's.
+    assert!(
+        !Path::new("/proc/1/root/run/openvswitch/db.sock").exists()
+            || Path::new("/run/openvswitch/conf.db").exists()
+    );
+    let daemons: Vec<u32> = rt
+        .sandbox()
+        .processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with("ovs"))
+        })
+        .collect();
+    assert_eq!(daemons.len(), 2, "ovsdb-server and ovs-vswitchd");
+    let _ = a;
+    drop(rt);
+    assert!(
+        daemons.iter().all(|&p| sys::start_time(p).is_none()),
+        "an OVS daemon outlived the run"
+    );
 }

@@ -64,7 +64,10 @@ fn kill_run(r: &RunRecord) -> Vec<u32> {
     let mut killed = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let left: Vec<u32> = sys::all_pids().into_iter().filter(|&p| in_run(p, r)).collect();
+        let left: Vec<u32> = sys::all_pids()
+            .into_iter()
+            .filter(|&p| in_run(p, r))
+            .collect();
         if left.is_empty() || Instant::now() >= deadline {
             return killed;
         }

@@ -25,7 +25,9 @@ impl PodCidr {
     /// Parse `A.B.C.D/N` (IPv4, 8 ≤ N ≤ 30).
     pub fn parse(text: &str) -> Result<PodCidr, String> {
         let bad = |why: &str| format!("bad --pod-cidr {text:?}: {why}");
-        let (addr, prefix) = text.split_once('/').ok_or_else(|| bad("expected A.B.C.D/N"))?;
+        let (addr, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| bad("expected A.B.C.D/N"))?;
         let addr: Ipv4Addr = addr.parse().map_err(|_| bad("not an IPv4 address"))?;
         let prefix: u8 = prefix.parse().map_err(|_| bad("prefix is not a number"))?;
         if !(8..=30).contains(&prefix) {
@@ -102,7 +104,7 @@ impl VethNames {
         }
     }
 
-    pub fn next(&mut self) -> String {
+    pub fn fresh(&mut self) -> String {
         loop {
             self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
             let mut z = self.state;
@@ -242,7 +244,13 @@ mod tests {
         assert_eq!(small.network, Ipv4Addr::new(10, 1, 2, 76));
         assert_eq!(small.host(0), Some(Ipv4Addr::new(10, 1, 2, 78)));
         assert_eq!(small.host(1), None);
-        for bad in ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/4", "x/16", "10.0.0.0/x"] {
+        for bad in [
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "10.0.0.0/4",
+            "x/16",
+            "10.0.0.0/x",
+        ] {
             assert!(PodCidr::parse(bad).unwrap_err().contains(bad));
         }
     }
@@ -250,13 +258,17 @@ mod tests {
     #[test]
     fn veth_names_are_docker_shaped_and_unique() {
         let mut names = VethNames::new(1);
-        let all: Vec<String> = (0..200).map(|_| names.next()).collect();
+        let all: Vec<String> = (0..200).map(|_| names.fresh()).collect();
         let unique: HashSet<&String> = all.iter().collect();
         assert_eq!(unique.len(), 200);
         for n in &all {
             assert_eq!(n.len(), 11, "{n}");
             assert!(n.starts_with("veth"));
-            assert!(n[4..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                n[4..]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
         }
     }
 }

@@ -32,7 +32,10 @@ pub fn pod_list(reg: &Registry) -> Value {
         pods.insert(key, pod_json(&c.pod, "Running", Some(&ip)));
     }
     for (key, p) in &reg.pods {
-        pods.insert(key.clone(), pod_json(&p.meta, &p.phase, p.pod_ip.as_deref()));
+        pods.insert(
+            key.clone(),
+            pod_json(&p.meta, &p.phase, p.pod_ip.as_deref()),
+        );
     }
     json!({
         "kind": "PodList",
@@ -64,7 +67,11 @@ fn pod_json(meta: &crate::runtime::PodMeta, phase: &str, ip: Option<&str>) -> Va
 }
 
 /// One request to the read-only API.
-pub fn route(registry: &Mutex<Registry>, method: &Method, uri: &hyper::Uri) -> Response<Full<Bytes>> {
+pub fn route(
+    registry: &Mutex<Registry>,
+    method: &Method,
+    uri: &hyper::Uri,
+) -> Response<Full<Bytes>> {
     if *method != Method::GET {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
     }
@@ -101,15 +108,23 @@ mod tests {
             uid: "u-1".into(),
             ..PodMeta::default()
         };
-        meta.annotations.insert("opencontrail.org/network".into(), "blue".into());
+        meta.annotations
+            .insert("opencontrail.org/network".into(), "blue".into());
         reg.pods.insert(
             ("ns".into(), "p".into()),
-            PodRecord { meta, phase: "Running".into(), pod_ip: Some("10.1.0.5".into()) },
+            PodRecord {
+                meta,
+                phase: "Running".into(),
+                pod_ip: Some("10.1.0.5".into()),
+            },
         );
         let list = pod_list(&reg);
         assert_eq!(list["kind"], "PodList");
         let item = &list["items"][0];
-        assert_eq!(item["metadata"]["annotations"]["opencontrail.org/network"], "blue");
+        assert_eq!(
+            item["metadata"]["annotations"]["opencontrail.org/network"],
+            "blue"
+        );
         assert_eq!(item["metadata"]["uid"], "u-1");
         assert_eq!(item["status"]["podIP"], "10.1.0.5");
         assert_eq!(item["status"]["phase"], "Running");

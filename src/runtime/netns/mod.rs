@@ -12,6 +12,7 @@ pub mod infra;
 pub mod kubeapi;
 pub mod ovs;
 pub mod sandbox;
+pub mod signals;
 pub mod sys;
 
 use std::net::Ipv4Addr;
@@ -190,11 +191,11 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
         .arg("-c")
         .arg(cmd)
         .env("EXECNET_POD_CIDR", options.pod_cidr.to_string())
-        .env("EXECNET_POD_GATEWAY", options.pod_cidr.gateway().to_string())
         .env(
-            "EXECNET_POD_PREFIX",
-            options.pod_cidr.prefix.to_string(),
+            "EXECNET_POD_GATEWAY",
+            options.pod_cidr.gateway().to_string(),
         )
+        .env("EXECNET_POD_PREFIX", options.pod_cidr.prefix.to_string())
         .env("EXECNET_DOCKER_BRIDGE", &options.docker_bridge)
         .env("EXECNET_RUN_ID", options.run_id.clone().unwrap_or_default())
         .stdin(std::process::Stdio::null())
@@ -217,9 +218,8 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
 
 impl ContainerRuntime for NetnsRuntime {
     fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
-        let setup = |e: SandboxError| RuntimeError::Setup(e.to_string());
         let (pause, prefix, gateway) = if spec.pod.host_network {
-            let pause = infra::start_pause(&self.lifeline_read, None).map_err(setup)?;
+            let pause = infra::start_pause(&self.lifeline_read, None)?;
             (pause, 0, None)
         } else {
             let (ip, veth) = {
@@ -231,14 +231,13 @@ impl ContainerRuntime for NetnsRuntime {
                     ))
                 })?;
                 st.next_host += 1;
-                (ip, st.veths.next())
+                (ip, st.veths.fresh())
             };
             let cidr = &self.options.pod_cidr;
             let pause = infra::start_pause(
                 &self.lifeline_read,
                 Some((&self.options.docker_bridge, cidr, ip, &veth)),
-            )
-            .map_err(setup)?;
+            )?;
             (pause, cidr.prefix, Some(cidr.gateway()))
         };
         let record = ContainerRecord {
@@ -300,7 +299,10 @@ impl ContainerRuntime for NetnsRuntime {
 
     fn exec_env(&self) -> Vec<(String, String)> {
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-        let mut env = vec![("DOCKER_HOST".to_string(), "unix:///var/run/docker.sock".to_string())];
+        let mut env = vec![(
+            "DOCKER_HOST".to_string(),
+            "unix:///var/run/docker.sock".to_string(),
+        )];
         if self.options.docker_cli.is_some() && !path.starts_with(sandbox::BIN_DIR) {
             env.push(("PATH".to_string(), format!("{}:{path}", sandbox::BIN_DIR)));
         }

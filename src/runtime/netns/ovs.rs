@@ -109,7 +109,14 @@ impl Ovs {
             ],
         )?);
         // Wait until ovs-vswitchd has applied the configuration.
-        run_cmd(Command::new("ovs-vsctl").args(["--timeout=20", "--", "set", "Open_vSwitch", ".", "external_ids:execnet=1"]))?;
+        run_cmd(Command::new("ovs-vsctl").args([
+            "--timeout=20",
+            "--",
+            "set",
+            "Open_vSwitch",
+            ".",
+            "external_ids:execnet=1",
+        ]))?;
         Ok(ovs)
     }
 
@@ -119,7 +126,10 @@ impl Ovs {
     }
 
     fn shutdown(&mut self) {
-        for child in [self.vswitchd.take(), self.ovsdb.take()].into_iter().flatten() {
+        for child in [self.vswitchd.take(), self.ovsdb.take()]
+            .into_iter()
+            .flatten()
+        {
             stop_child(child);
         }
     }

@@ -50,7 +50,9 @@ impl NodeFile {
         }
         let dest = PathBuf::from(dest);
         if !dest.is_absolute() || dest.parent().is_none_or(|p| p == Path::new("/")) {
-            return Err(bad("DEST must be an absolute path below a top-level directory"));
+            return Err(bad(
+                "DEST must be an absolute path below a top-level directory",
+            ));
         }
         if dest
             .components()
@@ -72,13 +74,13 @@ pub enum SandboxError {
     MissingPrivileges(String),
     #[error("bad --node-file {spec:?}: {why}")]
     BadNodeFile { spec: String, why: String },
-    #[error("--node-file {src}: {source}", src = .path.display())]
+    #[error("cannot read the --node-file source {}", .path.display())]
     NodeFileSource {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("sandbox: {what}: {source}")]
+    #[error("sandbox: {what}")]
     Os {
         what: String,
         #[source]
@@ -102,7 +104,8 @@ fn os(what: impl Into<String>) -> impl FnOnce(io::Error) -> SandboxError {
 /// A fresh run id: 8 hex digits from the kernel's random source.
 pub fn new_run_id() -> String {
     let mut bytes = [0u8; 4];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
     let mixed = u32::from_le_bytes(bytes) ^ std::process::id().rotate_left(16);
     format!("{mixed:08x}")
 }
@@ -132,12 +135,10 @@ pub struct Sandbox {
 /// Run a command, failing with its output.
 pub(crate) fn run_cmd(cmd: &mut Command) -> Result<String, SandboxError> {
     let shown = format!("{cmd:?}").replace('"', "");
-    let out = cmd
-        .output()
-        .map_err(|e| SandboxError::Command {
-            command: shown.clone(),
-            output: e.to_string(),
-        })?;
+    let out = cmd.output().map_err(|e| SandboxError::Command {
+        command: shown.clone(),
+        output: e.to_string(),
+    })?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     if out.status.success() {
@@ -224,6 +225,7 @@ impl Sandbox {
             mntns: self.mntns,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
+        super::signals::set_active(Some(record));
         let path = Path::new(RUNS_DIR).join(format!("{}.json", self.run_id));
         std::fs::write(&path, text).map_err(os(format!("write {}", path.display())))
     }
@@ -238,8 +240,14 @@ impl Sandbox {
         let _ = umount_detach(sys_dir);
         sys::mount("sysfs", sys_dir, Some("sysfs"), 0, None).map_err(os("mount /sys"))?;
         let run = Path::new("/run");
-        sys::mount("tmpfs", run, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=755"))
-            .map_err(os("mount tmpfs /run"))?;
+        sys::mount(
+            "tmpfs",
+            run,
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some("mode=755"),
+        )
+        .map_err(os("mount tmpfs /run"))?;
         for (dir, mode) in [
             ("/run/netns", 0o755),
             ("/run/lock", 0o1777),
@@ -262,8 +270,14 @@ impl Sandbox {
         }
         let log = Path::new("/var/log");
         if log.is_dir() {
-            sys::mount("tmpfs", log, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=755"))
-                .map_err(os("mount tmpfs /var/log"))?;
+            sys::mount(
+                "tmpfs",
+                log,
+                Some("tmpfs"),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                Some("mode=755"),
+            )
+            .map_err(os("mount tmpfs /var/log"))?;
         }
         ip_batch("link set lo up\n")?;
         for f in node_files {
@@ -383,6 +397,7 @@ impl Sandbox {
     pub fn close(&mut self) -> Vec<u32> {
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
+            super::signals::set_active(None);
             let name = std::ffi::CString::new(format!("{}.json", self.run_id)).unwrap_or_default();
             // SAFETY: unlinkat with a valid directory descriptor and NUL-terminated name.
             unsafe {

@@ -219,7 +219,9 @@ pub fn fork_pause(lifeline_read: &OwnedFd, new_netns: bool) -> io::Result<u32> {
     let n = io::Read::read(&mut file, &mut byte)?;
     if n != 1 {
         reap(pid as u32);
-        return Err(io::Error::other("the pause process died before it was ready"));
+        return Err(io::Error::other(
+            "the pause process died before it was ready",
+        ));
     }
     Ok(pid as u32)
 }

@@ -53,7 +53,7 @@ fn message(status: StatusCode, text: &str) -> Response<Body> {
 
 /// Split an optional `/v1.NN` prefix off a path: `Ok((minor, rest))`, `Err(response)` for a
 /// version docker 1.12 refused (`api/server/middleware/version.go`).
-fn split_version(path: &str) -> Result<(Option<u32>, &str), Response<Body>> {
+fn split_version(path: &str) -> Result<(Option<u32>, &str), (StatusCode, String)> {
     let Some(rest) = path.strip_prefix("/v") else {
         return Ok((None, path));
     };
@@ -61,21 +61,24 @@ fn split_version(path: &str) -> Result<(Option<u32>, &str), Response<Body>> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
-    let Some(minor) = version.strip_prefix("1.").and_then(|m| m.parse::<u32>().ok()) else {
+    let Some(minor) = version
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok())
+    else {
         return Ok((None, path));
     };
     if minor > 24 {
-        return Err(message(
+        return Err((
             StatusCode::BAD_REQUEST,
-            &format!(
+            format!(
                 "client is newer than server (client API version: {version}, server API version: {API_VERSION})"
             ),
         ));
     }
     if minor < MIN_API_MINOR {
-        return Err(message(
+        return Err((
             StatusCode::BAD_REQUEST,
-            &format!(
+            format!(
                 "client version {version} is too old. Minimum supported API version is 1.{MIN_API_MINOR}, please upgrade your client to a newer version"
             ),
         ));
@@ -84,10 +87,14 @@ fn split_version(path: &str) -> Result<(Option<u32>, &str), Response<Body>> {
 }
 
 /// One Engine API request.
-pub fn docker_route(registry: &Mutex<Registry>, method: &Method, uri: &hyper::Uri) -> Response<Body> {
+pub fn docker_route(
+    registry: &Mutex<Registry>,
+    method: &Method,
+    uri: &hyper::Uri,
+) -> Response<Body> {
     let (_, path) = match split_version(uri.path()) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err((status, text)) => return message(status, &text),
     };
     let query = uri.query().unwrap_or("");
     let reg = registry.lock().unwrap_or_else(|e| e.into_inner());
@@ -266,7 +273,9 @@ mod tests {
 
     fn futures_body(resp: Response<Body>) -> String {
         use http_body_util::BodyExt;
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
         String::from_utf8_lossy(&bytes).into_owned()
     }
@@ -286,7 +295,12 @@ mod tests {
         );
         let (code, body) = status_of("/v1.25/version");
         assert_eq!(code, 400);
-        assert!(body.contains("client is newer than server (client API version: 1.25, server API version: 1.24)"), "{body}");
+        assert!(
+            body.contains(
+                "client is newer than server (client API version: 1.25, server API version: 1.24)"
+            ),
+            "{body}"
+        );
         assert_eq!(status_of("/v1.11/version").0, 400);
         let (code, body) = status_of("/version");
         assert_eq!(code, 200);

@@ -50,7 +50,10 @@ fn get(socket: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
         tokio::spawn(conn);
         let req = hyper::Request::get(format!("/v{API_VERSION}{path}"))
             .header("Host", "docker")
-            .header("User-Agent", format!("Docker-Client/{DOCKER_VERSION} (linux)"))
+            .header(
+                "User-Agent",
+                format!("Docker-Client/{DOCKER_VERSION} (linux)"),
+            )
             .body(Empty::<Bytes>::new())
             .map_err(|e| e.to_string())?;
         let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
@@ -155,7 +158,9 @@ fn inspect(socket: &str, args: &[String]) -> CliOutput {
             _ if a.starts_with("--type=") => kind = Some(a[7..].to_string()),
             _ if a.starts_with('-') && a.len() > 1 => {
                 return fail(
-                    format!("{stderr}flag provided but not defined: {a}\nSee 'docker inspect --help'.\n"),
+                    format!(
+                        "{stderr}flag provided but not defined: {a}\nSee 'docker inspect --help'.\n"
+                    ),
                     1,
                 );
             }
@@ -165,7 +170,9 @@ fn inspect(socket: &str, args: &[String]) -> CliOutput {
     }
     if ids.is_empty() {
         return fail(
-            format!("{stderr}docker: \"inspect\" requires a minimum of 1 argument.\nSee 'docker inspect --help'.\n"),
+            format!(
+                "{stderr}docker: \"inspect\" requires a minimum of 1 argument.\nSee 'docker inspect --help'.\n"
+            ),
             1,
         );
     }
@@ -184,7 +191,11 @@ fn inspect(socket: &str, args: &[String]) -> CliOutput {
             },
             Ok(_) => {
                 code = 1;
-                let what = if kind.as_deref() == Some("container") { "container" } else { "object" };
+                let what = if kind.as_deref() == Some("container") {
+                    "container"
+                } else {
+                    "object"
+                };
                 stderr.push_str(&format!("Error: No such {what}: {id}\n"));
             }
         }
@@ -264,15 +275,31 @@ fn ps(socket: &str, args: &[String]) -> CliOutput {
             }
         }
     }
-    let path = if all { "/containers/json?all=1" } else { "/containers/json" };
+    let path = if all {
+        "/containers/json?all=1"
+    } else {
+        "/containers/json"
+    };
     let list: Vec<Value> = match get(socket, path) {
         Err(_) => return fail(CANNOT_CONNECT.into(), 1),
         Ok((200, body)) => serde_json::from_slice(&body).unwrap_or_default(),
-        Ok((_, body)) => return fail(format!("Error response from daemon: {}\n", String::from_utf8_lossy(&body).trim()), 1),
+        Ok((_, body)) => {
+            return fail(
+                format!(
+                    "Error response from daemon: {}\n",
+                    String::from_utf8_lossy(&body).trim()
+                ),
+                1,
+            );
+        }
     };
     let id_of = |c: &Value| {
         let id = c["Id"].as_str().unwrap_or("").to_string();
-        if no_trunc { id } else { id.chars().take(12).collect() }
+        if no_trunc {
+            id
+        } else {
+            id.chars().take(12).collect()
+        }
     };
     if quiet {
         let stdout: String = list.iter().map(|c| id_of(c) + "\n").collect();
@@ -416,11 +443,20 @@ mod tests {
         assert_eq!(out.stderr, CANNOT_CONNECT);
         let out = run(&args(&["frobnicate"]), host);
         assert_eq!(out.code, 1);
-        assert_eq!(out.stderr, "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'.\n");
+        assert_eq!(
+            out.stderr,
+            "docker: 'frobnicate' is not a docker command.\nSee 'docker --help'.\n"
+        );
         let out = run(&args(&["inspect"]), host);
-        assert!(out.stderr.contains("requires a minimum of 1 argument"), "{out:?}");
+        assert!(
+            out.stderr.contains("requires a minimum of 1 argument"),
+            "{out:?}"
+        );
         let out = run(&args(&["inspect", "-f", "{{.X", "abc"]), host);
-        assert!(out.stderr.starts_with("Template parsing error: "), "{out:?}");
+        assert!(
+            out.stderr.starts_with("Template parsing error: "),
+            "{out:?}"
+        );
         let out = run(&args(&["ps", "--no-trunc=maybe"]), host);
         assert_eq!(out.code, 1);
     }

@@ -142,14 +142,24 @@ fn labels(c: &ContainerRecord) -> Value {
 }
 
 fn network_mode(c: &ContainerRecord) -> &'static str {
-    if c.pod.host_network { "host" } else { "default" }
+    if c.pod.host_network {
+        "host"
+    } else {
+        "default"
+    }
 }
 
 /// The endpoint settings docker 1.12 reported, empty once the container stopped (docker
 /// releases the sandbox's network on stop).
 fn endpoint(c: &ContainerRecord) -> Value {
     let live = c.running && !c.pod.host_network;
-    let s = |o: Option<String>| if live { o.unwrap_or_default() } else { String::new() };
+    let s = |o: Option<String>| {
+        if live {
+            o.unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     json!({
         "IPAMConfig": null,
         "Links": null,
@@ -303,7 +313,12 @@ mod tests {
         assert!(fields[1].starts_with("POD."), "{name}");
         assert_eq!(
             &fields[2..],
-            ["web-1", "default", "0f1e2d3c-0000-4000-8000-000000000001", "deadbeef"]
+            [
+                "web-1",
+                "default",
+                "0f1e2d3c-0000-4000-8000-000000000001",
+                "deadbeef"
+            ]
         );
     }
 
@@ -311,7 +326,10 @@ mod tests {
     fn times_print_as_go_rfc3339nano() {
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_480_000_000, 120_000_000);
         assert_eq!(rfc3339(t), "2016-11-24T15:06:40.12Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]

@@ -162,10 +162,16 @@ mod tests {
             ("{{.State.Running}}", "true"),
             ("{{.Args}}", "[a b]"),
             ("{{.Nil}}", "<nil>"),
-            ("{{.NetworkSettings.Networks}}", "map[bridge:map[Gateway:172.17.0.1]]"),
+            (
+                "{{.NetworkSettings.Networks}}",
+                "map[bridge:map[Gateway:172.17.0.1]]",
+            ),
             ("{{json .State}}", r#"{"Pid":4242,"Running":true}"#),
             ("{{.Nope.Deeper}}", "<no value>"),
-            ("pid={{.State.Pid}} ip={{.NetworkSettings.IPAddress}}", "pid=4242 ip=172.17.0.2"),
+            (
+                "pid={{.State.Pid}} ip={{.NetworkSettings.IPAddress}}",
+                "pid=4242 ip=172.17.0.2",
+            ),
         ] {
             assert_eq!(Template::parse(tmpl).unwrap().execute(&d), want, "{tmpl}");
         }
@@ -173,7 +179,13 @@ mod tests {
 
     #[test]
     fn templates_go_would_refuse() {
-        for bad in ["{{.State.Pid", "{{}}", "{{printf .X}}", "{{State}}", "{{.A..B}}"] {
+        for bad in [
+            "{{.State.Pid",
+            "{{}}",
+            "{{printf .X}}",
+            "{{State}}",
+            "{{.A..B}}",
+        ] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
     }
