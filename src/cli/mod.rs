@@ -5,8 +5,10 @@ mod bench;
 mod call;
 mod certify;
 mod netns;
+mod opts;
 mod probe;
 mod replay;
+mod scenarios;
 
 use std::process::ExitCode;
 
@@ -42,16 +44,20 @@ enum Command {
     Probe(probe::Args),
     /// Make one call through the reference manager (selection and init first, as the kubelet).
     Call(call::Args),
-    /// Run the conformance suite against a plugin and judge it, check by check.
+    /// Run the conformance suite against a plugin (default: the bundled reference plugin) and
+    /// judge it, check by check.
     Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
-    /// Replay one scenario through the simulated kubelet and print its transcript.
+    /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
+    /// and print its transcript.
     Replay(replay::Args),
     /// Run a command inside a netns node sandbox (as root), with N infra containers.
     Sandbox(netns::SandboxArgs),
     /// Remove what dead execnet runs left (netns sandboxes and their processes).
     Gc(netns::GcArgs),
+    /// List the bundled conformance scenarios, or write them out to start your own.
+    Scenarios(scenarios::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -71,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Sandbox(args) => netns::sandbox(args),
         Command::Gc(args) => netns::gc(args),
+        Command::Scenarios(args) => scenarios::run(args),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
