@@ -25,7 +25,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Verdict> {
     let probe = super::probe_readable(&args.plugin_dir)?;
-    let selection = plugin::select(&probe.plugins, &args.plugin, CallPolicy::default(), true);
+    let selection = plugin::select(
+        &probe.plugins,
+        &args.plugin,
+        CallPolicy::default(),
+        true,
+        plugin::SelectionTexts::default(),
+    );
     let exec = match &selection.plugin {
         Some(NetworkPlugin::Exec(p)) => p,
         _ => bail!(

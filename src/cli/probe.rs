@@ -1,9 +1,11 @@
-//! `execnet probe`: the plugins the kubelet would see, each with its problems.
+//! `execnet probe`: the plugins the kubelet would see, each with its problems, worded as the
+//! chosen kubelet release worded them (`--kubelet`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use execnet::plugin::{self, select};
+use execnet::kubelet::Profile;
+use execnet::plugin::{self, SelectionTexts, select};
 use serde::Serialize;
 
 use super::{Format, Verdict, print_json};
@@ -13,6 +15,9 @@ pub struct Args {
     /// The plugin directory (the kubelet's --network-plugin-dir).
     #[arg(long, value_name = "DIR")]
     plugin_dir: PathBuf,
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5).
+    #[arg(long, value_name = "PROFILE", default_value = execnet::kubelet::profile::DEFAULT_PROFILE)]
+    kubelet: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -34,8 +39,9 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
+    let profile = Profile::by_name(&args.kubelet)?;
     let probe = plugin::probe(&args.plugin_dir);
-    let problems = select::problems(&probe.plugins);
+    let problems = select::problems(&probe.plugins, SelectionTexts::for_profile(profile.name));
     let entries: Vec<Entry> = probe
         .plugins
         .iter()
