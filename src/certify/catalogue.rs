@@ -404,7 +404,9 @@ fn status_ip_valid(ctx: &Ctx) -> Judgement {
     let failures = calls
         .iter()
         .filter_map(|c| match &c.3.status {
-            Some(StatusResult::Status { ip: Some(parsed), .. }) => {
+            Some(StatusResult::Status {
+                ip: Some(parsed), ..
+            }) => {
                 n += 1;
                 let why = if parsed.is_loopback() {
                     "a loopback address"

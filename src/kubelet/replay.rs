@@ -175,15 +175,14 @@ pub fn replay(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) =
-                    start_kubelet(
-                        plugin_dir,
-                        plugin,
-                        policy,
-                        true,
-                        options.timeouts.as_ref(),
-                        plugin::SelectionTexts::for_profile(options.profile.name),
-                    );
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    true,
+                    options.timeouts.as_ref(),
+                    plugin::SelectionTexts::for_profile(options.profile.name),
+                );
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };
