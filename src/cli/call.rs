@@ -3,8 +3,6 @@
 //! stopped the kubelet: the aggregate on stderr exactly as Go formatted it, exit 1, and neither
 //! init nor the action runs.
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use execnet::kubelet::Profile;
 use execnet::plugin::{
@@ -12,33 +10,34 @@ use execnet::plugin::{
     StatusResult,
 };
 
+use super::opts::{FormatArg, PluginTarget, TimeoutArg};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The plugin directory.
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: PathBuf,
-    /// The plugin name (`NAME`, or `VENDOR/NAME` for a `VENDOR~NAME` directory).
-    #[arg(long, value_name = "NAME")]
-    plugin: String,
+    #[command(flatten)]
+    target: PluginTarget,
     /// init, setup, teardown or status.
     #[arg(value_name = "ACTION")]
     action: String,
     /// NAMESPACE NAME ID (required for setup, teardown and status).
     #[arg(value_name = "NAMESPACE NAME ID", num_args = 0..=3)]
     pod: Vec<String>,
-    /// Per-call timeout (e.g. 30s, 500ms; 0 or off: none, as the kubelet).
-    #[arg(long, value_name = "DUR", default_value = "30s")]
-    timeout: String,
+    #[command(flatten)]
+    timeout: TimeoutArg,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
-    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5).
-    #[arg(long, value_name = "PROFILE", default_value = execnet::kubelet::profile::DEFAULT_PROFILE)]
-    kubelet: String,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
+        value_parser = super::opts::parse_profile
+    )]
+    kubelet: &'static Profile,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -54,16 +53,16 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, 3) => {}
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
-    let profile = Profile::by_name(&args.kubelet)?;
+    let PluginTarget { plugin_dir, plugin } = &args.target;
+    let profile = args.kubelet;
     let texts = SelectionTexts::for_profile(profile.name);
-    let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
-    let policy = CallPolicy::default().with_timeout(timeout);
+    let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
     // A missing or unreadable directory is no error for the kubelet: it sees no plugins, and
     // selection says the plugin was not found (execnet adds why, see `not_found_with`).
-    let probe = plugin::probe(&args.plugin_dir);
+    let probe = plugin::probe(plugin_dir);
     // Selection first without init: InitNetworkPlugin validated every probed name before it
     // called Init, and the kubelet refused to start on any error, so `call` stops here too.
-    let selection = plugin::select(&probe.plugins, &args.plugin, policy, false, texts);
+    let selection = plugin::select(&probe.plugins, plugin, policy, false, texts);
     if let Some(aggregate) = selection.error_text() {
         let not_found = selection
             .errors
@@ -71,7 +70,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             .any(|e| matches!(e, SelectionError::NotFound { .. }));
         if not_found {
             // Nothing to call: a setup error (exit 2), the kubelet's text first.
-            return Err(super::not_found_with(&aggregate, &args.plugin_dir, &probe));
+            return Err(super::not_found_with(&aggregate, plugin_dir, &probe));
         }
         eprintln!("{aggregate}");
         eprintln!(
@@ -81,7 +80,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         return Ok(Verdict::Failed);
     }
     let exec = match &selection.plugin {
-        None => return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe)),
+        None => return Err(super::not_found(plugin, plugin_dir, &probe)),
         Some(NetworkPlugin::NoOp) => {
             bail!(
                 "the no-op plugin ({}) runs no executable",
@@ -111,7 +110,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         Some(init) => init,
         None => exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2]),
     };
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&record)?,
         Format::Text => print_text(&record),
     }
