@@ -73,6 +73,17 @@ pub fn run(args: Args) -> Result<Verdict> {
             return Err(super::not_found_with(&aggregate, plugin_dir, &probe));
         }
         eprintln!("{aggregate}");
+        // A missing executable: say what the kubelet expected and what is there, rather than
+        // leave only its words about permissions of a file that does not exist.
+        if let Some(what) = selection.exec_plugin().and_then(|chosen| {
+            probe
+                .plugins
+                .iter()
+                .find(|p| p.executable == chosen.executable)
+                .and_then(|p| p.missing_executable())
+        }) {
+            eprintln!("execnet: {what}");
+        }
         eprintln!(
             "execnet: kubelet {} would not start with this plugin directory (error above, as the kubelet printed it); no init and no {action} were run",
             profile.name

@@ -252,10 +252,14 @@ pub fn problems(plugins: &[ProbedPlugin], texts: SelectionTexts) -> Vec<Vec<Stri
                 );
             }
             if !is_executable(&p.executable) {
-                out.push(format!(
+                let kubelet = format!(
                     "Invalid exec plugin. Executable '{}' does not have correct permissions.",
                     p.name
-                ));
+                );
+                out.push(match p.missing_executable() {
+                    Some(what) => format!("{what} (the kubelet said: {kubelet})"),
+                    None => kubelet,
+                });
             }
             out
         })
