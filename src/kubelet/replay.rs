@@ -329,6 +329,7 @@ impl Engine<'_> {
             self.policy,
             restart,
             self.options.timeouts.as_ref(),
+            plugin::SelectionTexts::for_profile(self.profile.name),
         );
         self.push(events);
         let Some(net) = started else {
@@ -692,9 +693,10 @@ fn start_kubelet(
     policy: CallPolicy,
     restart: bool,
     timeouts: Option<&plugin::select::TimeoutMemory>,
+    texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let mut selection = plugin::select(&probe.plugins, requested, policy, true);
+    let mut selection = plugin::select(&probe.plugins, requested, policy, true, texts);
     if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
         p.share_timeouts(memory);
     }
