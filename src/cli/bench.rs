@@ -1,12 +1,11 @@
 //! `execnet bench`: manager vs bare posix_spawn, per SPEC section 5, plus the parent's CPU time
 //! and instructions per call and `--jobs` scaling.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use execnet::bench::{BenchOptions, BenchReport, Side};
 use execnet::plugin::{self, CallPolicy, NetworkPlugin};
 
+use super::opts::{FormatArg, PluginTarget, parse_jobs};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,38 +20,35 @@ enum SideArg {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Plugin directory to probe, as the kubelet's --network-plugin-dir.
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: PathBuf,
-    /// Plugin to select and bench (selected and init-ed as the kubelet does first).
-    #[arg(long, value_name = "NAME")]
-    plugin: String,
-    /// Status calls per side (manager and floor), in rounds of 10 alternating which side goes
-    /// first.
-    #[arg(long, default_value_t = 2000)]
+    #[command(flatten)]
+    target: PluginTarget,
+    /// Status calls per side: N through the manager and N through the bare posix_spawn floor,
+    /// interleaved in rounds of 10 that alternate which side goes first.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
     calls: usize,
-    /// Parallel workers sharing the calls. Above 1 the bench also measures throughput scaling:
-    /// rounds alternating 1 and J workers, for the manager and the floor.
-    #[arg(long, default_value_t = 1)]
+    /// Parallel workers, each making its share of the calls on both sides. Above 1 the bench
+    /// also measures throughput scaling: rounds alternating 1 and J workers, for the manager
+    /// and for the floor.
+    #[arg(long, value_name = "J", default_value_t = 1, value_parser = parse_jobs)]
     jobs: usize,
     /// Run one side only, to profile the parent under strace, callgrind or perf (the ratios
     /// are then null).
     #[arg(long, value_enum, default_value_t = SideArg::Both)]
     side: SideArg,
-    /// Output format: a text summary or the JSON report.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
-    let probe = super::probe_readable(&args.plugin_dir)?;
-    let selection = plugin::select(&probe.plugins, &args.plugin, CallPolicy::default(), true);
+    let PluginTarget { plugin_dir, plugin } = &args.target;
+    let probe = super::probe_readable(plugin_dir)?;
+    let selection = plugin::select(&probe.plugins, plugin, CallPolicy::default(), true);
     let exec = match &selection.plugin {
         Some(NetworkPlugin::Exec(p)) => p,
         _ => bail!(
             "cannot bench {:?} in {}: {}",
-            args.plugin,
-            args.plugin_dir.display(),
+            plugin,
+            plugin_dir.display(),
             selection.error_text().unwrap_or_default()
         ),
     };
@@ -77,7 +73,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     let report = execnet::bench::run(exec, opts)
         .with_context(|| format!("benchmarking {}", exec.executable.display()))?;
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&report)?,
         Format::Text => print_text(&report, &exec.executable.display().to_string()),
     }
