@@ -166,7 +166,10 @@ impl Scenario {
             ScenarioError::Syntax {
                 path: path.to_path_buf(),
                 line: e.line(),
-                column: e.column(),
+                // serde_json counts the bytes read on the line, so an error before the first
+                // byte of a line (empty file, end of input after a newline) says column 0;
+                // positions here are 1-based.
+                column: e.column().max(1),
                 message,
             }
         })?;
@@ -357,6 +360,21 @@ mod tests {
             msg.starts_with("x.json:4:3: invalid scenario: step 1 (create): unknown pod 'a/c'"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn syntax_error_positions_are_one_based() {
+        // serde_json says column 0 when nothing of the line was read yet.
+        for (text, prefix) in [
+            ("", "e.json:1:1: "),
+            ("{\n", "e.json:2:1: "),
+            ("\n\n", "e.json:3:1: "),
+        ] {
+            let msg = Scenario::parse(text, Path::new("e.json"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(prefix), "{text:?}: {msg}");
+        }
     }
 
     #[test]
