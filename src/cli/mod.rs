@@ -4,8 +4,10 @@
 mod bench;
 mod call;
 mod certify;
+mod opts;
 mod probe;
 mod replay;
+mod scenarios;
 
 use std::process::ExitCode;
 
@@ -41,12 +43,16 @@ enum Command {
     Probe(probe::Args),
     /// Make one call through the reference manager (selection and init first, as the kubelet).
     Call(call::Args),
-    /// Run the conformance suite against a plugin and judge it, check by check.
+    /// Run the conformance suite against a plugin (default: the bundled reference plugin) and
+    /// judge it, check by check.
     Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
-    /// Replay one scenario through the simulated kubelet and print its transcript.
+    /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
+    /// and print its transcript.
     Replay(replay::Args),
+    /// List the bundled conformance scenarios, or write them out to start your own.
+    Scenarios(scenarios::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -64,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
@@ -91,15 +98,35 @@ pub fn probe_readable(dir: &std::path::Path) -> anyhow::Result<execnet::plugin::
     Ok(probe)
 }
 
-/// The setup error for a plugin name that is not in the directory.
+/// The setup error for a plugin name that is not in the directory: the kubelet's own text
+/// (`Network plugin "N" not found.`), then execnet's hint about the directory.
 pub fn not_found(
     name: &str,
     dir: &std::path::Path,
     probe: &execnet::plugin::Probe,
 ) -> anyhow::Error {
-    anyhow::anyhow!(
-        "network plugin {name:?} not found in {} (plugins there: {})",
-        dir.display(),
-        probe.names()
-    )
+    let kubelet = execnet::plugin::SelectionError::NotFound {
+        name: name.to_string(),
+    };
+    not_found_with(&kubelet.to_string(), dir, probe)
+}
+
+/// [`not_found`] with the kubelet's whole start-up error (`kubelet_text`, one line) first.
+pub fn not_found_with(
+    kubelet_text: &str,
+    dir: &std::path::Path,
+    probe: &execnet::plugin::Probe,
+) -> anyhow::Error {
+    let hint = match &probe.unreadable {
+        // v1.1.1–v1.5.0 exec.go ProbeNetworkPlugins: `files, _ := ioutil.ReadDir(pluginDir)`.
+        Some(why) => format!(
+            "execnet: cannot read plugin directory {why} (the kubelet ignores that and sees no plugins)"
+        ),
+        None => format!(
+            "execnet: no plugin directory for it in {} (plugins there: {}); NAME/NAME or VENDOR~NAME/NAME is expected",
+            dir.display(),
+            probe.names()
+        ),
+    };
+    anyhow::anyhow!("{kubelet_text}\n{hint}")
 }

@@ -1,11 +1,14 @@
-//! `execnet probe`: the plugins the kubelet would see, each with its problems.
+//! `execnet probe`: the plugins the kubelet would see, each with its problems, worded as the
+//! chosen kubelet release worded them (`--kubelet`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use execnet::plugin::{self, select};
+use execnet::kubelet::Profile;
+use execnet::plugin::{self, SelectionTexts, select};
 use serde::Serialize;
 
+use super::opts::FormatArg;
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
@@ -13,8 +16,16 @@ pub struct Args {
     /// The plugin directory (the kubelet's --network-plugin-dir).
     #[arg(long, value_name = "DIR")]
     plugin_dir: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
+        value_parser = super::opts::parse_profile
+    )]
+    kubelet: &'static Profile,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 #[derive(Serialize)]
@@ -35,7 +46,10 @@ struct Report<'a> {
 
 pub fn run(args: Args) -> Result<Verdict> {
     let probe = plugin::probe(&args.plugin_dir);
-    let problems = select::problems(&probe.plugins);
+    let problems = select::problems(
+        &probe.plugins,
+        SelectionTexts::for_profile(args.kubelet.name),
+    );
     let entries: Vec<Entry> = probe
         .plugins
         .iter()
@@ -51,7 +65,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     if let Some(why) = &probe.unreadable {
         eprintln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
     }
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&Report {
             plugin_dir: args.plugin_dir.display().to_string(),
             unreadable: probe.unreadable.as_deref(),

@@ -58,6 +58,18 @@ pub fn replay(
     scenario: &Scenario,
     options: &ReplayOptions,
 ) -> Transcript {
+    replay_observed(plugin_dir, plugin, scenario, options, &mut |_| {})
+}
+
+/// [`replay`], telling `observer` about each transcript entry as it is recorded (at the end of
+/// its phase, in transcript order), for live progress.
+pub fn replay_observed(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    observer: &mut dyn FnMut(&Entry),
+) -> Transcript {
     let policy = CallPolicy {
         kill_leftovers: options.kill_leftovers,
         after_timeout: options.after_timeout,
@@ -86,13 +98,15 @@ pub fn replay(
     let mut time_s = 0u64;
     for (step, action) in scenario.steps.iter().enumerate() {
         let mut push = |time_s: u64, events: Vec<Event>| {
-            transcript
-                .entries
-                .extend(events.into_iter().map(|event| Entry {
+            for event in events {
+                let entry = Entry {
                     time_s,
                     step,
                     event,
-                }));
+                };
+                observer(&entry);
+                transcript.entries.push(entry);
+            }
         };
         let targets: Vec<usize> = action
             .pod_refs()
@@ -108,6 +122,7 @@ pub fn replay(
                     policy,
                     restart,
                     options.timeouts.as_ref(),
+                    plugin::SelectionTexts::for_profile(options.profile.name),
                 );
                 push(time_s, events);
                 match started {
@@ -174,8 +189,14 @@ pub fn replay(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) =
-                    start_kubelet(plugin_dir, plugin, policy, true, options.timeouts.as_ref());
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    true,
+                    options.timeouts.as_ref(),
+                    plugin::SelectionTexts::for_profile(options.profile.name),
+                );
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };
@@ -212,9 +233,10 @@ fn start_kubelet(
     policy: CallPolicy,
     restart: bool,
     timeouts: Option<&plugin::select::TimeoutMemory>,
+    texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let mut selection = plugin::select(&probe.plugins, requested, policy, true);
+    let mut selection = plugin::select(&probe.plugins, requested, policy, true, texts);
     if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
         p.share_timeouts(memory);
     }

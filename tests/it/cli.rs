@@ -381,3 +381,115 @@ fn bench_json_keys() {
     assert!(v["floor_us_per_call"].as_f64().unwrap() > 0.0);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
 }
+
+/// The shared options (`--kubelet`, `--timeout`, `--jobs`, `--plugin-dir/--plugin`) are parsed
+/// once, by their value parsers, the same way in every subcommand: a bad value is a usage error
+/// (exit 2) that names the option and the value, before any plugin or scenario is touched.
+#[rstest::rstest]
+#[case::certify_kubelet(&["certify", "--kubelet", "1.9"], "'--kubelet <PROFILE>'", "expected one of: 1.1, 1.2")]
+#[case::replay_kubelet(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--kubelet", "2.0"], "'--kubelet <PROFILE>'", "unknown kubelet profile '2.0'")]
+#[case::certify_timeout(&["certify", "--timeout", "3 weeks"], "'--timeout <DUR>'", "invalid duration '3 weeks'")]
+#[case::replay_timeout(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--timeout", "soon"], "'--timeout <DUR>'", "invalid duration 'soon'")]
+#[case::call_timeout(&["call", "--plugin-dir", "d", "--plugin", "p", "init", "--timeout", "5y"], "'--timeout <DUR>'", "unknown unit 'y'")]
+#[case::certify_jobs(&["certify", "--jobs", "0"], "'--jobs <J>'", "must be at least 1")]
+#[case::replay_jobs(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--jobs", "many"], "'--jobs <J>'", "'many' is not a whole number")]
+#[case::certify_half_target(&["certify", "--plugin", "x"], "--plugin-dir <DIR>", "required")]
+#[case::bench_no_plugin(&["bench", "--plugin-dir", "d"], "--plugin <NAME>", "required")]
+fn shared_options_are_parsed_once_and_name_the_bad_value(
+    #[case] args: &[&str],
+    #[case] option: &str,
+    #[case] why: &str,
+) {
+    let out = util::execnet()
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(option),
+        "{args:?}: stderr lacks {option}:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(why),
+        "{args:?}: stderr lacks {why:?}:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+}
+
+/// Issue 10 item 8: a plugin nested one level too deep (`acme/podnet/podnet` instead of
+/// `acme/acme`) made `probe` repeat the kubelet's "Executable 'acme' does not have correct
+/// permissions", about a file that does not exist. Now it says what was expected and what is
+/// there; an existing file without the x bit keeps the kubelet's own words.
+#[test]
+fn probe_explains_a_missing_executable_instead_of_blaming_its_permissions() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    util::write_plugin(root, "acme/podnet", "podnet", "#!/bin/sh\nexit 0\n");
+    std::fs::create_dir(root.join("bare")).unwrap();
+    std::fs::create_dir(root.join("misnamed")).unwrap();
+    std::fs::write(root.join("misnamed/plugin.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::create_dir(root.join("noexec")).unwrap();
+    std::fs::write(root.join("noexec/noexec"), "#!/bin/sh\n").unwrap();
+    let out = util::execnet()
+        .args(["probe", "--format", "json", "--plugin-dir"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out.stdout);
+    let problems = |name: &str| -> String {
+        let p = v["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not probed: {v}"));
+        let list = p["problems"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{name}: {list:?}");
+        list[0].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        problems("acme"),
+        "acme/acme not found; found acme/podnet/podnet: did you mean a plugin directory \
+         `podnet`? (the kubelet said: Invalid exec plugin. Executable 'acme' does not have \
+         correct permissions.)"
+    );
+    assert!(
+        problems("bare").starts_with("bare/bare not found; bare/ holds no file"),
+        "{}",
+        problems("bare")
+    );
+    assert!(
+        problems("misnamed").starts_with(
+            "misnamed/misnamed not found; found misnamed/plugin.sh: the kubelet runs \
+             PLUGIN_DIR/misnamed/misnamed"
+        ),
+        "{}",
+        problems("misnamed")
+    );
+    // The file is there: the kubelet's message is right, and is kept word for word.
+    assert_eq!(
+        problems("noexec"),
+        "Invalid exec plugin. Executable 'noexec' does not have correct permissions."
+    );
+    // The text form and `call` say the same.
+    util::execnet()
+        .args(["probe", "--plugin-dir"])
+        .arg(root)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "acme/acme not found; found acme/podnet/podnet: did you mean a plugin directory `podnet`?",
+        ));
+    util::execnet()
+        .args(["call", "--plugin", "acme", "init", "--plugin-dir"])
+        .arg(root)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "execnet: acme/acme not found; found acme/podnet/podnet",
+        ))
+        .stderr(predicate::str::contains("is not executable").not());
+}
