@@ -46,14 +46,14 @@ fuzz_target!(|data: &[u8]| {
     );
 
     let syntax = check_valid(data);
-    if !data.is_empty() {
-        if let Err(e) = &syntax {
-            assert_eq!(
-                result,
-                StatusResult::Error { message: e.clone() },
-                "a syntax error must be reported as such, before anything else"
-            );
-        }
+    if !data.is_empty()
+        && let Err(e) = &syntax
+    {
+        assert_eq!(
+            result,
+            StatusResult::Error { message: e.clone() },
+            "a syntax error must be reported as such, before anything else"
+        );
     }
     if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
         assert_eq!(
