@@ -25,6 +25,11 @@ pub struct Args {
     /// Per-call timeout (e.g. 30s, 500ms; 0 or off: none, as the kubelet).
     #[arg(long, value_name = "DUR", default_value = "30s")]
     timeout: String,
+    /// Kubelet profile (1.1–1.5, documented): accepted so that certify's reproduce lines name
+    /// it; the call itself is the same under every profile (argv, descriptors and the status
+    /// decoder did not change across 1.1–1.5, SPEC 2.3–2.4).
+    #[arg(long, value_name = "PROFILE", default_value = execnet::kubelet::profile::DEFAULT_PROFILE)]
+    kubelet: String,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
@@ -45,6 +50,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, 3) => {}
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
+    execnet::kubelet::Profile::by_name(&args.kubelet)?;
     let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
     let policy = CallPolicy::default().with_timeout(timeout);
     let probe = super::probe_readable(&args.plugin_dir)?;

@@ -16,7 +16,8 @@ pub struct Args {
     /// The plugin name (`NAME`, or `VENDOR/NAME`; empty: the built-in no-op plugin).
     #[arg(long, value_name = "NAME")]
     plugin: String,
-    /// The scenario file (`conformance/scenarios/*.json`).
+    /// The scenario: a file (`conformance/scenarios/*.json`), or the name of a scenario bundled
+    /// with execnet (`basic-lifecycle`, `parallel-pods`, …).
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
     /// Kubelet profile: 1.1, 1.2, 1.3, 1.4, 1.5 or documented.
@@ -41,7 +42,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
-    let scenario = Scenario::load(&args.scenario)?;
+    let scenario = load_scenario(&args.scenario)?;
     if !args.plugin.is_empty() {
         let probe = super::probe_readable(&args.plugin_dir)?;
         if !probe.has(&args.plugin) {
@@ -67,4 +68,19 @@ pub fn run(args: Args) -> Result<Verdict> {
     } else {
         Verdict::Failed
     })
+}
+
+/// A scenario file, or else a bundled scenario of that name (what certify's reproduce lines
+/// name).
+fn load_scenario(arg: &std::path::Path) -> Result<Scenario> {
+    if !arg.exists()
+        && let Some(name) = arg.to_str()
+        && let Some((_, text)) = execnet::certify::embedded::SCENARIOS
+            .iter()
+            .find(|(n, _)| *n == name)
+    {
+        let path = PathBuf::from(format!("conformance/scenarios/{name}.json"));
+        return Ok(Scenario::parse(text, &path)?);
+    }
+    Ok(Scenario::load(arg)?)
 }
