@@ -1,40 +1,43 @@
 //! `execnet call`: one call through the reference manager, with selection and `init` first as
 //! the kubelet did at start-up (unless `--no-init`).
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use execnet::plugin::{self, Action, CallPolicy, CallRecord, NetworkPlugin, StatusResult};
 
+use super::opts::{FormatArg, PluginTarget, TimeoutArg};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The plugin directory.
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: PathBuf,
-    /// The plugin name (`NAME`, or `VENDOR/NAME` for a `VENDOR~NAME` directory).
-    #[arg(long, value_name = "NAME")]
-    plugin: String,
+    #[command(flatten)]
+    target: PluginTarget,
     /// init, setup, teardown or status.
     #[arg(value_name = "ACTION")]
     action: String,
     /// NAMESPACE NAME ID (required for setup, teardown and status).
     #[arg(value_name = "NAMESPACE NAME ID", num_args = 0..=3)]
     pod: Vec<String>,
-    /// Per-call timeout (e.g. 30s, 500ms; 0 or off: none, as the kubelet).
-    #[arg(long, value_name = "DUR", default_value = "30s")]
-    timeout: String,
+    #[command(flatten)]
+    timeout: TimeoutArg,
     /// Kubelet profile (1.1–1.5, documented): accepted so that certify's reproduce lines name
     /// it; the call itself is the same under every profile (argv, descriptors and the status
     /// decoder did not change across 1.1–1.5, SPEC 2.3–2.4).
-    #[arg(long, value_name = "PROFILE", default_value = execnet::kubelet::profile::DEFAULT_PROFILE)]
-    kubelet: String,
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
+        value_parser = super::opts::parse_profile
+    )]
+    #[allow(
+        dead_code,
+        reason = "validated by its value parser; the call is the same under every profile"
+    )]
+    kubelet: &'static execnet::kubelet::Profile,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -50,17 +53,16 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, 3) => {}
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
-    execnet::kubelet::Profile::by_name(&args.kubelet)?;
-    let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
-    let policy = CallPolicy::default().with_timeout(timeout);
-    let probe = super::probe_readable(&args.plugin_dir)?;
+    let PluginTarget { plugin_dir, plugin } = &args.target;
+    let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
+    let probe = super::probe_readable(plugin_dir)?;
     let run_init = !args.no_init || action == Action::Init;
-    let selection = plugin::select(&probe.plugins, &args.plugin, policy, run_init);
+    let selection = plugin::select(&probe.plugins, plugin, policy, run_init);
     for err in &selection.errors {
         eprintln!("execnet: kubelet start-up error: {err}");
     }
     let exec = match &selection.plugin {
-        None => return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe)),
+        None => return Err(super::not_found(plugin, plugin_dir, &probe)),
         Some(NetworkPlugin::NoOp) => {
             bail!(
                 "the no-op plugin ({}) runs no executable",
@@ -86,7 +88,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     } else {
         exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
     };
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&record)?,
         Format::Text => print_text(&record),
     }

@@ -419,8 +419,18 @@ fn a_must_check_without_evidence_makes_the_verdict_inconclusive() {
         ..CertifyOptions::default()
     };
     let report = certify::certify(Some((dir.path(), "silent")), &opts, &mut |_| {}).unwrap();
-    assert_eq!(report.verdict, Verdict::Inconclusive, "{}", explain(&report));
-    assert_eq!(ids(&report, Outcome::Fail), BTreeSet::new(), "{}", explain(&report));
+    assert_eq!(
+        report.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(
+        ids(&report, Outcome::Fail),
+        BTreeSet::new(),
+        "{}",
+        explain(&report)
+    );
     let no_evidence: BTreeSet<&str> = report
         .checks
         .iter()
@@ -451,7 +461,14 @@ fn a_must_check_without_evidence_makes_the_verdict_inconclusive() {
     assert!(present.judged > 0);
     // The CLI: exit 1, "inconclusive" in JSON, INCONCLUSIVE in text.
     let out = util::execnet()
-        .args(["certify", "--format", "json", "--timeout", "5s", "--plugin-dir"])
+        .args([
+            "certify",
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+            "--plugin-dir",
+        ])
         .arg(dir.path())
         .args(["--plugin", "silent"])
         .assert()
