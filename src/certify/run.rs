@@ -11,7 +11,7 @@ use super::embedded;
 use super::evidence::Target;
 use super::{CheckResult, Report, verdict};
 use crate::kubelet::profile::Profile;
-use crate::kubelet::{ReplayOptions, Scenario, Transcript, replay};
+use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
@@ -66,13 +66,21 @@ pub enum CertifyError {
     Bundled(#[source] std::io::Error),
 }
 
-/// What the runner tells an observer (live progress on a terminal).
+/// What the runner tells an observer, as it happens (the way nextest's runner and reporters
+/// meet only through events): live progress is drawn from these by `report::progress`; nothing
+/// in `certify` prints.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
     ScenarioStarted {
         name: &'a str,
         index: usize,
         total: usize,
+    },
+    /// A plugin call of the running scenario ended (told at the end of its phase).
+    CallFinished {
+        scenario: &'a str,
+        purpose: CallPurpose,
+        call: &'a plugin::CallRecord,
     },
     ScenarioFinished {
         name: &'a str,
@@ -207,7 +215,15 @@ pub fn certify(
                 total,
             });
             let t0 = Instant::now();
-            let t = replay(&dir, &name, scenario, &replay_opts);
+            let t = replay_observed(&dir, &name, scenario, &replay_opts, &mut |entry| {
+                if let Event::Call { purpose, call, .. } = &entry.event {
+                    progress(Progress::CallFinished {
+                        scenario: &scenario.name,
+                        purpose: *purpose,
+                        call,
+                    });
+                }
+            });
             let elapsed = t0.elapsed();
             progress(Progress::ScenarioFinished {
                 name: &scenario.name,

@@ -73,10 +73,18 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     if !plugin::select::is_executable(&exec.executable) {
         // Selection failed before any process ran: report it as the init step that failed.
-        eprintln!(
-            "execnet: {} is not executable (access X_OK failed)",
-            exec.executable.display()
-        );
+        match probe
+            .plugins
+            .iter()
+            .find(|p| p.executable == exec.executable)
+            .and_then(|p| p.missing_executable())
+        {
+            Some(what) => eprintln!("execnet: {what}"),
+            None => eprintln!(
+                "execnet: {} is not executable (access X_OK failed)",
+                exec.executable.display()
+            ),
+        }
         return Ok(Verdict::Failed);
     }
     let record = if let Some(init) = selection.init.clone() {

@@ -7,6 +7,7 @@ mod certify;
 mod opts;
 mod probe;
 mod replay;
+mod scenarios;
 
 use std::process::ExitCode;
 
@@ -47,8 +48,11 @@ enum Command {
     Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
-    /// Replay one scenario through the simulated kubelet and print its transcript.
+    /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
+    /// and print its transcript.
     Replay(replay::Args),
+    /// List the bundled conformance scenarios, or write them out to start your own.
+    Scenarios(scenarios::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -66,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
     };
     match result {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,

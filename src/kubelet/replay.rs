@@ -58,6 +58,18 @@ pub fn replay(
     scenario: &Scenario,
     options: &ReplayOptions,
 ) -> Transcript {
+    replay_observed(plugin_dir, plugin, scenario, options, &mut |_| {})
+}
+
+/// [`replay`], telling `observer` about each transcript entry as it is recorded (at the end of
+/// its phase, in transcript order), for live progress.
+pub fn replay_observed(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    observer: &mut dyn FnMut(&Entry),
+) -> Transcript {
     let policy = CallPolicy {
         kill_leftovers: options.kill_leftovers,
         after_timeout: options.after_timeout,
@@ -86,13 +98,15 @@ pub fn replay(
     let mut time_s = 0u64;
     for (step, action) in scenario.steps.iter().enumerate() {
         let mut push = |time_s: u64, events: Vec<Event>| {
-            transcript
-                .entries
-                .extend(events.into_iter().map(|event| Entry {
+            for event in events {
+                let entry = Entry {
                     time_s,
                     step,
                     event,
-                }));
+                };
+                observer(&entry);
+                transcript.entries.push(entry);
+            }
         };
         let targets: Vec<usize> = action
             .pod_refs()

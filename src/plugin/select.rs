@@ -207,10 +207,14 @@ pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
                 );
             }
             if !is_executable(&p.executable) {
-                out.push(format!(
+                let kubelet = format!(
                     "Invalid exec plugin. Executable '{}' does not have correct permissions.",
                     p.name
-                ));
+                );
+                out.push(match p.missing_executable() {
+                    Some(what) => format!("{what} (the kubelet said: {kubelet})"),
+                    None => kubelet,
+                });
             }
             out
         })

@@ -6,6 +6,7 @@
 pub mod evidence;
 pub mod json;
 pub mod junit;
+pub mod progress;
 pub mod text;
 
 pub use json::render as json;
