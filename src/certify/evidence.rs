@@ -191,13 +191,17 @@ pub struct CallEvidence {
 
 impl CallEvidence {
     pub fn of(c: &CallRef) -> Self {
-        let call = c.call;
+        CallEvidence::from_record(c.call, c.purpose, c.host_network)
+    }
+
+    /// The evidence of one call record made for `purpose`.
+    pub fn from_record(call: &CallRecord, purpose: CallPurpose, host_network: bool) -> Self {
         let raw = &call.raw;
         let (output_head, output_tail, output_lines_omitted) = head_and_tail(&call.output_text());
         CallEvidence {
             purpose: Purpose {
-                kind: c.purpose,
-                host_network: c.host_network,
+                kind: purpose,
+                host_network,
             },
             action: call.action.as_str().to_string(),
             argv: raw.argv.clone(),
@@ -225,9 +229,12 @@ impl CallEvidence {
                 s.push_str(&format!("; the kubelet's parser said: {message}"))
             }
             Some(StatusResult::None) => s.push_str("; status: none (empty output)"),
-            Some(StatusResult::Status { ip: None }) => s.push_str("; status: no ip"),
-            Some(StatusResult::Status { ip: Some(ip) }) => {
+            Some(StatusResult::Status { ip: None, .. }) => s.push_str("; status: no ip"),
+            Some(StatusResult::Status { ip: Some(ip), .. }) => {
                 s.push_str(&format!("; status: ip {ip}"))
+            }
+            Some(r @ StatusResult::NotJudged { .. }) => {
+                s.push_str(&format!("; status: {}", r.message().unwrap_or_default()))
             }
             _ => {}
         }
@@ -269,11 +276,12 @@ impl CallEvidence {
         let status = match &self.status {
             None => String::new(),
             Some(StatusResult::None) => "none".into(),
-            Some(StatusResult::Status { ip: None }) => "no ip".into(),
-            Some(StatusResult::Status { ip: Some(ip) }) => format!("ip {}", mask(ip)),
+            Some(StatusResult::Status { ip: None, .. }) => "no ip".into(),
+            Some(StatusResult::Status { ip: Some(ip), .. }) => {
+                format!("ip {}", mask(&ip.to_string()))
+            }
             Some(StatusResult::Error { message }) => format!("error {}", mask(message)),
-            #[allow(unreachable_patterns, reason = "the status decoder may grow outcomes")]
-            Some(other) => mask(&format!("{other:?}")),
+            Some(StatusResult::NotJudged { .. }) => "not judged".into(),
         };
         format!(
             "{}|{outcome}|{status}|leaked={} group={}|{}",

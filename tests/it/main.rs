@@ -4,6 +4,7 @@ mod certify;
 mod cli;
 mod kubelet_util;
 mod manager;
+mod netns;
 mod progress;
 mod replay;
 mod scenarios;

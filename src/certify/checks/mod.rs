@@ -217,6 +217,8 @@ fn duplicates_at_same_time(t: &Transcript) -> (usize, Vec<Finding>) {
 fn unusable_status(status: &Option<StatusResult>) -> bool {
     matches!(
         status,
-        Some(StatusResult::Error { .. }) | Some(StatusResult::Status { ip: None })
+        Some(StatusResult::Error { .. })
+            | Some(StatusResult::Status { ip: None, .. })
+            | Some(StatusResult::NotJudged { .. })
     )
 }

@@ -7,7 +7,7 @@ use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::Transcript;
 use crate::kubelet::profile::EmptyIpPolicy;
-use crate::plugin::{StatusResult, goip};
+use crate::plugin::StatusResult;
 
 pub const PARSES: CheckDef = CheckDef {
     id: "status-json/parses",
@@ -21,6 +21,16 @@ pub const PARSES: CheckDef = CheckDef {
 
 fn parses(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
+    // SPEC 4: output over the cap was not judged; never counted as parsed.
+    let not_judged = calls
+        .iter()
+        .filter(|c| matches!(c.call.status, Some(StatusResult::NotJudged { .. })))
+        .count();
+    if not_judged > 0 && not_judged == calls.len() {
+        return Judgement::NoEvidence(format!(
+            "not judged: all {not_judged} status outputs were over the output cap"
+        ));
+    }
     let findings = calls
         .iter()
         .filter_map(|c| match &c.call.status {
@@ -40,12 +50,15 @@ fn parses(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             _ => None,
         })
         .collect();
+    let unjudged_note = if not_judged > 0 {
+        format!(" ({not_judged} more not judged: output over the cap)")
+    } else {
+        String::new()
+    };
+    let n = calls.len() - not_judged;
     judged(
-        calls.len(),
-        format!(
-            "{} status outputs parsed as the kubelet parses them",
-            calls.len()
-        ),
+        n,
+        format!("{n} status outputs parsed as the kubelet parses them{unjudged_note}"),
         findings,
     )
 }
@@ -64,7 +77,7 @@ fn ip_present(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
     let findings: Vec<Finding> = calls
         .iter()
-        .filter(|c| matches!(c.call.status, Some(StatusResult::Status { ip: None })))
+        .filter(|c| matches!(c.call.status, Some(StatusResult::Status { ip: None, .. })))
         .map(|c| {
             Finding::call_result(
                 c,
@@ -122,9 +135,10 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let findings: Vec<Finding> = calls
         .iter()
         .filter_map(|c| match &c.call.status {
-            Some(StatusResult::Status { ip: Some(ip) }) => {
+            Some(StatusResult::Status {
+                ip: Some(parsed), ..
+            }) => {
                 n += 1;
-                let parsed = goip::parse_ip(ip)?;
                 let why = if parsed.is_loopback() {
                     "a loopback address"
                 } else if parsed.is_unspecified() {
@@ -134,7 +148,7 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
                 };
                 Some(Finding::call(
                     c,
-                    format!("status gave {why}: {ip}"),
+                    format!("status gave {why}: {parsed}"),
                     "a pod address other peers can reach",
                 ))
             }
@@ -164,24 +178,24 @@ pub const KIND_VERSION: CheckDef = CheckDef {
     judge: kind_version,
 };
 
-/// Whether a JSON object has `key`, matching keys as Go does (ASCII case-insensitively).
-fn has_key(doc: &serde_json::Value, key: &str) -> bool {
-    doc.as_object()
-        .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(key)))
-}
-
 fn kind_version(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
     let mut n = 0;
     let findings = calls
         .iter()
-        .filter(|c| matches!(c.call.status, Some(StatusResult::Status { .. })))
         .filter_map(|c| {
-            let doc: serde_json::Value = serde_json::from_slice(&c.call.raw.output).ok()?;
+            // Judged from the typed result: kind and apiVersion as the kubelet decoded them.
+            let Some(StatusResult::Status {
+                kind, api_version, ..
+            }) = &c.call.status
+            else {
+                return None;
+            };
             n += 1;
-            let missing: Vec<&str> = ["kind", "apiVersion"]
+            let missing: Vec<&str> = [("kind", kind), ("apiVersion", api_version)]
                 .into_iter()
-                .filter(|k| !has_key(&doc, k))
+                .filter(|(_, value)| value.is_empty())
+                .map(|(key, _)| key)
                 .collect();
             (!missing.is_empty()).then(|| {
                 Finding::call(
@@ -194,7 +208,7 @@ fn kind_version(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         .collect();
     if n == 0 {
         return Judgement::NoEvidence(format!(
-            "none of {} successful status calls printed a JSON document",
+            "none of {} successful status calls gave a document the kubelet decoded",
             calls.len()
         ));
     }
