@@ -375,25 +375,27 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
                 row("default/retry", "S1 Y3 D1", DOC),
             ],
         ),
+        // eight docker restarts (10..80), deleted at 90 (a refresh pass came just before: the
+        // next pass tears both down again), scenario ends at 100.
         ("docker-restart", V11) => (
             1,
             vec![
-                row("default/web", "S2 P2 Y4 D1", DOCKER_RESTART),
-                row("default/db", "S2 P2 Y4 D1", DOCKER_RESTART),
+                row("default/web", "S9 P9 Y11 D1", DOCKER_RESTART),
+                row("default/db", "S9 P9 Y11 D1", DOCKER_RESTART),
             ],
         ),
         ("docker-restart", V12 | V14 | V15) => (
             1,
             vec![
-                row("default/web", "S2 P2 E2 D1", DOCKER_RESTART),
-                row("default/db", "S2 P2 E2 D1", DOCKER_RESTART),
+                row("default/web", "S9 P9 E9 D1 H1", DOCKER_RESTART),
+                row("default/db", "S9 P9 E9 D1 H1", DOCKER_RESTART),
             ],
         ),
         ("docker-restart", Doc) => (
             1,
             vec![
-                row("default/web", "S2 Y1 D1", DOCKER_RESTART),
-                row("default/db", "S2 Y1 D1", DOCKER_RESTART),
+                row("default/web", "S9 Y1 D1", DOCKER_RESTART),
+                row("default/db", "S9 Y1 D1", DOCKER_RESTART),
             ],
         ),
         ("restart-with-deleted-pods", V11) => (

@@ -83,8 +83,8 @@ pub const RECLAIM: CheckDef = CheckDef {
     id: "crash-restart/reclaim",
     level: Level::Must,
     title: "a crashed container's address is reclaimed",
-    rationale: "No teardown follows a crash, so a plugin that frees addresses only in teardown leaks one per crash; judged over at least 16 cycles (a fresh address on every cycle is a leak).",
-    scenarios: &[sc::CRASH],
+    rationale: "No teardown follows a crash or a docker restart, so a plugin that frees addresses only in teardown leaks one per crash; judged over at least 16 cycles (a fresh address on every cycle is a leak).",
+    scenarios: &[sc::CRASH, sc::DOCKER_RESTART],
     judges_start: false,
     judge: reclaim,
 };
@@ -96,10 +96,29 @@ fn reclaim(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut best = (0, 0);
     for t in ts {
         let by_id = ips_by_container(t);
-        let Some((pod, (ids, crashes))) = crash_cycles(t)
-            .into_iter()
-            .max_by_key(|(_, (_, crashes))| *crashes)
-        else {
+        let cycles = crash_cycles(t);
+        let picked = if t.scenario == sc::DOCKER_RESTART {
+            // A docker restart crashes every pod at once: its cycles are judged together (a
+            // fresh address for every pod on every restart is the leak).
+            let mut ids = Vec::new();
+            let mut crashes = 0;
+            for (_, (i, c)) in cycles {
+                ids.extend(i);
+                crashes += c;
+            }
+            (crashes > 0).then(|| {
+                (
+                    PodRef {
+                        namespace: "*".into(),
+                        name: "every pod".into(),
+                    },
+                    (ids, crashes),
+                )
+            })
+        } else {
+            cycles.into_iter().max_by_key(|(_, (_, crashes))| *crashes)
+        };
+        let Some((pod, (ids, crashes))) = picked else {
             continue;
         };
         let ips: Vec<&String> = ids

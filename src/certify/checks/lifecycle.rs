@@ -8,7 +8,7 @@ use super::{
 use crate::certify::Level;
 use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
-use crate::kubelet::{CallPurpose, PodRef, Transcript};
+use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
 
 pub const SETUP_STATUS_TEARDOWN: CheckDef = CheckDef {
     id: "lifecycle/setup-status-teardown",
@@ -74,18 +74,36 @@ pub const STABLE_IP: CheckDef = CheckDef {
     id: "lifecycle/stable-ip",
     level: Level::Must,
     title: "one IP per infra container",
-    rationale: "Status is polled every sync; a changing IP makes the pod's address flap.",
+    rationale: "Every status the kubelet makes for an infra container sets the pod's address (v1.1 twice per sync; v1.2+ after setup and on each relist with a container event); a changing IP makes the address flap.",
     scenarios: &[sc::BASIC, sc::CRASH],
     judges_start: false,
     judge: stable_ip,
 };
 
-fn stable_ip(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
+fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut findings = Vec::new();
     let mut n = 0;
+    let mut observations = 0;
     for t in ts {
+        // How many statuses of this release gave each container an IP: one alone shows nothing.
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &t.entries {
+            if let Event::PodIp {
+                id,
+                source: IpSource::Plugin,
+                ..
+            } = &e.event
+            {
+                *seen.entry(id.as_str()).or_default() += 1;
+            }
+        }
         for (id, (pod, ips)) in ips_by_container(t) {
+            let count = seen.get(id.as_str()).copied().unwrap_or(0);
+            if count < 2 {
+                continue;
+            }
             n += 1;
+            observations += count;
             if ips.len() > 1 {
                 findings.push(Finding::about(
                     t,
@@ -101,13 +119,17 @@ fn stable_ip(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         }
     }
     if n == 0 {
-        return Judgement::NoEvidence(
-            "no status gave an infra container a pod IP, so no address could be followed".into(),
-        );
+        return Judgement::NoEvidence(format!(
+            "kubelet {} asked no infra container's status twice with an IP in the answer, so no address could be followed",
+            ctx.profile.name
+        ));
     }
     judged(
         n,
-        format!("each of {n} infra containers kept one IP"),
+        format!(
+            "each of {n} infra containers kept one IP over the {observations} statuses kubelet {} asked",
+            ctx.profile.name
+        ),
         findings,
     )
 }

@@ -5,8 +5,8 @@ use super::{Ctx, Judged, Judgement, judged, sc};
 use crate::certify::Level;
 use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
-use crate::kubelet::Transcript;
-use crate::kubelet::profile::EmptyIpPolicy;
+use crate::kubelet::profile::{EmptyIpPolicy, StatusErrorPolicy};
+use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
 use crate::plugin::StatusResult;
 
 pub const PARSES: CheckDef = CheckDef {
@@ -217,4 +217,149 @@ fn kind_version(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         format!("{n} status documents named their kind and apiVersion"),
         findings,
     )
+}
+
+pub const NO_STATUS_ERROR_FOR_LIVE_POD: CheckDef = CheckDef {
+    id: "status-json/no-status-error-for-live-pod",
+    level: Level::Must,
+    title: "status does not fail for a live pod",
+    rationale: "v1.1–v1.3 only log a status error and keep the runtime's IP (a should finding); v1.4/v1.5 mark the infra container Unknown and start a new one with a new setup about every 1.2 s, never tearing the old ones down while the pod lives: an infra container and an address leak about every second (SPEC 2.5, 3.4).",
+    scenarios: sc::ALL,
+    judges_start: false,
+    judge: no_status_error_for_live_pod,
+};
+
+/// When each pod of `t` was deleted (its first deletion teardown or kill).
+fn deleted_at(t: &Transcript) -> std::collections::BTreeMap<PodRef, u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for e in &t.entries {
+        let pod = match &e.event {
+            Event::Call {
+                purpose: CallPurpose::Delete | CallPurpose::Housekeeping,
+                pod: Some(pod),
+                ..
+            } => pod,
+            Event::InfraKilled { pod, reason, .. } if reason.contains("deleted") => pod,
+            _ => continue,
+        };
+        m.entry(pod.clone()).or_insert(e.time_ms);
+    }
+    m
+}
+
+/// Under a churning release: per pod, the new infra containers started because a status failed
+/// (counted from the first Unknown), the virtual time they took, and how many of their setups
+/// succeeded (an address each, never torn down while the pod lives).
+fn churn(t: &Transcript, pod: &PodRef) -> Option<(usize, u64, usize)> {
+    let first = t.entries.iter().find_map(|e| match &e.event {
+        Event::InfraUnknown { pod: p, .. } if p == pod => Some(e.time_ms),
+        _ => None,
+    })?;
+    let until = deleted_at(t).get(pod).copied().unwrap_or(u64::MAX);
+    let created: Vec<(u64, &str)> = t
+        .entries
+        .iter()
+        .filter(|e| e.time_ms > first && e.time_ms < until)
+        .filter_map(|e| match &e.event {
+            Event::InfraCreated { pod: p, id, .. } if p == pod => Some((e.time_ms, id.as_str())),
+            _ => None,
+        })
+        .collect();
+    let last = created.last()?.0;
+    let addresses = created
+        .iter()
+        .filter(|(_, id)| {
+            t.calls().any(|(purpose, p, i, call)| {
+                purpose == CallPurpose::Setup
+                    && p == Some(pod)
+                    && i == Some(*id)
+                    && call.succeeded()
+            })
+        })
+        .count();
+    Some((created.len(), last - first, addresses))
+}
+
+fn no_status_error_for_live_pod(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
+    let mut findings = Vec::new();
+    let mut judged_calls = 0;
+    let mut rates = Vec::new();
+    for t in ts {
+        let deleted = deleted_at(t);
+        let mut failing: std::collections::BTreeSet<PodRef> = Default::default();
+        let calls = ctx.calls(&[t]);
+        let times: Vec<u64> = t
+            .entries
+            .iter()
+            .filter(|e| matches!(e.event, Event::Call { .. }))
+            .map(|e| e.time_ms)
+            .collect();
+        let injected: Vec<bool> = t
+            .entries
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Call { injected, .. } => Some(*injected),
+                _ => None,
+            })
+            .collect();
+        for (i, c) in calls.iter().enumerate() {
+            let Some(pod) = c.pod else { continue };
+            // Only the plugin's own answers for pods still alive count: a failure execnet
+            // injected is not the plugin's.
+            if !c.purpose.is_status() || injected[i] {
+                continue;
+            }
+            if deleted.get(pod).is_some_and(|&d| times[i] >= d) {
+                continue;
+            }
+            judged_calls += 1;
+            if let Some(StatusResult::Error { message }) = &c.call.status {
+                failing.insert(pod.clone());
+                findings.push(Finding::call(
+                    c,
+                    format!("status failed for a live pod: {message}"),
+                    "a status for every live pod (exit 0 and a parseable document, or nothing)",
+                ));
+            }
+        }
+        for pod in &failing {
+            if let Some((infra, ms, addresses)) = churn(t, pod) {
+                let per_min = |n: usize| n as f64 * 60_000.0 / ms.max(1) as f64;
+                let rate = format!(
+                    "kubelet {}: {infra} new infra containers in {:.1} s (≈{:.0} per minute), {addresses} addresses set up and never torn down while the pod lived (≈{:.0} per minute)",
+                    ctx.profile.name,
+                    ms as f64 / 1000.0,
+                    per_min(infra),
+                    per_min(addresses)
+                );
+                findings.push(Finding::about(
+                    t,
+                    Some(pod),
+                    rate.clone(),
+                    "no status error, so that the kubelet keeps one infra container per pod",
+                ));
+                rates.push(format!("[{}] {pod}: {rate}", t.scenario));
+            }
+        }
+    }
+    if judged_calls == 0 {
+        return Judgement::NoEvidence("no status call for a live pod".into());
+    }
+    let warn_only = (ctx.profile.status_error == StatusErrorPolicy::KeepRuntimeIp).then(|| {
+        format!(
+            "kubelet {} only logs a status error and keeps the runtime's IP; under 1.4/1.5 the same error leaks an infra container and an address about every 1.2 s",
+            ctx.profile.name
+        )
+    });
+    let mut summary =
+        format!("{judged_calls} status calls for live pods answered without an error");
+    if !rates.is_empty() {
+        summary = format!("{summary}; churn: {}", rates.join("; "));
+    }
+    Judgement::Judged(Judged {
+        judged: judged_calls,
+        summary,
+        findings,
+        warn_only,
+    })
 }
