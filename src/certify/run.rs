@@ -20,7 +20,7 @@ pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// New infra containers per pod after which certification stops simulating the v1.4+
 /// status-error churn (see [`ReplayOptions::churn_limit`]).
-pub const CHURN_LIMIT: u32 = 12;
+pub const CHURN_LIMIT: u32 = 6;
 
 #[derive(Debug, Clone)]
 pub struct CertifyOptions {
@@ -195,8 +195,8 @@ pub fn certify(
         kill_leftovers: true,
         after_timeout: Some(AFTER_TIMEOUT),
         timeouts: Some(plugin::select::TimeoutMemory::default()),
-        // Enough churn to judge it (a dozen cycles), bounded for a plugin whose status always
-        // fails in every scenario.
+        // Enough churn to judge it (six cycles give its rate), bounded for a plugin whose status
+        // always fails in every scenario.
         churn_limit: CHURN_LIMIT,
     };
     let scenarios: BTreeMap<String, Scenario> =

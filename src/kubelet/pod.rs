@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::plugin::{Action, CallRecord, NetworkPlugin, StatusResult};
 
-use super::profile::{EmptyIpPolicy, LoopKind, Profile, StatusErrorPolicy};
+use super::profile::{EmptyIpPolicy, LoopKind, Profile, StatusErrorPolicy, SyncStatus};
 use super::runtime::{ContainerState, InfraContainer, Runtime};
 use super::scenario::{PodSpec, RestartPolicy};
 use super::transcript::{CallPurpose, Event, IpSource, PodRef};
@@ -535,7 +535,7 @@ impl Pod {
         if !self.desired || self.deleting {
             return;
         }
-        if !first && k.profile.sync_status_at_start {
+        if !first && k.profile.sync_status == SyncStatus::StartAndDeferred {
             self.status_current(k, CallPurpose::Sync, out);
         }
         if self.running_current().is_none() {
@@ -557,7 +557,12 @@ impl Pod {
                 self.start_apps(&start, out);
             }
         }
-        if k.profile.sync_status_deferred && !self.spec.static_pod {
+        let end = match k.profile.sync_status {
+            SyncStatus::StartAndDeferred => !self.spec.static_pod,
+            SyncStatus::EndOfPeriodicSync => !first,
+            SyncStatus::None => false,
+        };
+        if end {
             self.status_current(k, CallPurpose::Sync, out);
         }
     }

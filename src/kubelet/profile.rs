@@ -34,6 +34,21 @@ pub enum EmptyIpPolicy {
     Fallback,
 }
 
+/// When a sync of the sync loop calls `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// v1.1: `syncPod` asks the pod status at its start (not for a new pod's first sync,
+    /// `SyncPodCreate`) and again in a deferred call at its end, except for a static pod
+    /// without a mirror pod (v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`: `defer func() { if
+    /// isStaticPod(pod) && mirrorPod == nil { return } … }`).
+    StartAndDeferred,
+    /// The published text: "status — at regular intervals": once at the end of every periodic
+    /// sync (after a dead infra container was replaced), none at creation.
+    EndOfPeriodicSync,
+    /// Not a sync-loop release.
+    None,
+}
+
 /// The kubelet's main loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoopKind {
@@ -55,13 +70,8 @@ pub enum LoopKind {
 pub struct Profile {
     pub name: &'static str,
     pub loop_kind: LoopKind,
-    /// Sync loop only: `status` at the start of a sync (not the first sync of a new pod).
-    /// v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`: `generatePodStatus` unless `SyncPodCreate`.
-    pub sync_status_at_start: bool,
-    /// Sync loop only: `status` again in the deferred call at the end of every sync, except
-    /// for a static pod without a mirror pod. v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`
-    /// (`defer func() { if isStaticPod(pod) && mirrorPod == nil { return } … }`).
-    pub sync_status_deferred: bool,
+    /// Sync loop only: when a sync calls `status`.
+    pub sync_status: SyncStatus,
     /// v1.2+: a failed setup kills the infra container (no teardown) and the next sync starts
     /// over with a new one. v1.1: the container is left running and setup is never retried
     /// (v1.1.1 `pkg/kubelet/dockertools/manager.go` `SyncPod` returns the error; the next
@@ -112,8 +122,7 @@ const HOST_NONE: HostNetwork = HostNetwork {
 const PLEG_1_2: Profile = Profile {
     name: "1.2",
     loop_kind: LoopKind::Pleg,
-    sync_status_at_start: false,
-    sync_status_deferred: false,
+    sync_status: SyncStatus::None,
     retry_failed_setup: true,
     post_setup_status: true,
     post_setup_status_swapped: true,
@@ -134,8 +143,7 @@ pub const PROFILES: [Profile; 6] = [
     Profile {
         name: "1.1",
         loop_kind: LoopKind::Sync,
-        sync_status_at_start: true,
-        sync_status_deferred: true,
+        sync_status: SyncStatus::StartAndDeferred,
         retry_failed_setup: false,
         post_setup_status: true,
         post_setup_status_swapped: true,
@@ -181,8 +189,7 @@ pub const PROFILES: [Profile; 6] = [
     Profile {
         name: "documented",
         loop_kind: LoopKind::Sync,
-        sync_status_at_start: true,
-        sync_status_deferred: false,
+        sync_status: SyncStatus::EndOfPeriodicSync,
         retry_failed_setup: true,
         post_setup_status: false,
         post_setup_status_swapped: false,

@@ -152,10 +152,10 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("crash-without-teardown", Doc) => (
             1,
             vec![
-                row("default/flaky", "S18 Y2 D1", CRASH),
-                row("default/a", "S3 Y17 D1", CRASH),
-                row("default/b", "S2 Y18 D1", CRASH),
-                row("other/c", "S2 Y18 D1", CRASH),
+                row("default/flaky", "S18 Y19 D1", CRASH),
+                row("default/a", "S3 Y19 D1", CRASH),
+                row("default/b", "S2 Y19 D1", CRASH),
+                row("other/c", "S2 Y19 D1", CRASH),
             ],
         ),
         ("setup-failure", V11) => (
@@ -175,7 +175,7 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("setup-failure", Doc) => (
             1,
             vec![
-                row("default/unlucky", "S2 Y1 D1", DOC),
+                row("default/unlucky", "S2 Y2 D1", DOC),
                 row("default/fine", "S1 Y2 D1", DOC),
             ],
         ),
@@ -370,7 +370,7 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("app-exit", Doc) => (
             1,
             vec![
-                row("default/job", "S1 Y2 X1", ALL_EXITED),
+                row("default/job", "S1 Y1 X1", ALL_EXITED),
                 row("default/svc", "S1 Y3 D1", DOC),
                 row("default/retry", "S1 Y3 D1", DOC),
             ],
@@ -394,8 +394,8 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("docker-restart", Doc) => (
             1,
             vec![
-                row("default/web", "S9 Y1 D1", DOCKER_RESTART),
-                row("default/db", "S9 Y1 D1", DOCKER_RESTART),
+                row("default/web", "S9 Y9 D1", DOCKER_RESTART),
+                row("default/db", "S9 Y9 D1", DOCKER_RESTART),
             ],
         ),
         ("restart-with-deleted-pods", V11) => (

@@ -1037,7 +1037,7 @@ fn status_over_the_cap_is_not_judged() {
     assert!(!line.contains("status error"), "{line}");
     let got = execnet::certify::evidence::CallEvidence::from_record(
         &record,
-        execnet::kubelet::CallPurpose::Status,
+        execnet::kubelet::CallPurpose::Sync,
         false,
     )
     .result_text();

@@ -34,8 +34,12 @@ pub mod sc {
     pub const HOST_NETWORK: &str = "host-network";
     pub const PARALLEL: &str = "parallel-pods";
     pub const LONG_NAMES: &str = "long-names";
+    pub const STATUS_TIMING: &str = "status-timing";
     pub const STATUS_FAILURE: &str = "status-failure";
+    pub const STATUS_FAILURE_DELETE: &str = "status-failure-then-delete";
+    pub const APP_EXIT: &str = "app-exit";
     pub const DOCKER_RESTART: &str = "docker-restart";
+    pub const RESTART_DELETED: &str = "restart-with-deleted-pods";
     pub const SLOW_DELETE: &str = "slow-delete";
 
     /// Every scenario of the suite, in the order the runner replays them.
@@ -47,8 +51,12 @@ pub mod sc {
         HOST_NETWORK,
         PARALLEL,
         LONG_NAMES,
+        STATUS_TIMING,
         STATUS_FAILURE,
+        STATUS_FAILURE_DELETE,
+        APP_EXIT,
         DOCKER_RESTART,
+        RESTART_DELETED,
         SLOW_DELETE,
     ];
 }
