@@ -10,8 +10,8 @@ pub const REPEATED_TEARDOWN: CheckDef = CheckDef {
     id: "idempotence/repeated-teardown",
     level: Level::Should,
     title: "a repeated teardown exits 0",
-    rationale: "v1.2+ tear a deleted pod down again on the housekeeping pass when the runtime cache is stale (observed on v1.2 and v1.5: a second teardown for the same id after it exited); a kubelet restart during deletion repeats it too (execnet's probe).",
-    scenarios: &[sc::RESTART, sc::SLOW_DELETE],
+    rationale: "v1.2+ tear a deleted pod down again on the housekeeping pass when the runtime cache is stale (observed on v1.2 and v1.5: a second teardown for the same id after it exited), and late, for infra containers the plugin may have long forgotten (the v1.4/v1.5 status churn); a kubelet restart during deletion repeats it too (execnet's probe).",
+    scenarios: &[sc::RESTART, sc::SLOW_DELETE, sc::STATUS_FAILURE_DELETE],
     judges_start: false,
     judge: repeated_teardown,
 };
@@ -41,7 +41,7 @@ fn repeated_teardown(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             let why = if c.purpose == CallPurpose::IdempotenceProbe {
                 "exit 0 for a second teardown of the same container (a kubelet restart during deletion repeats it)"
             } else {
-                "exit 0 for a repeated teardown: this kubelet's housekeeping pass tears a deleted pod down again from a stale runtime cache"
+                "exit 0 for a repeated or late teardown: this kubelet's housekeeping pass tears down pods that should not exist, again when its runtime cache is stale"
             };
             Finding::call_result(c, why)
         })
@@ -49,7 +49,7 @@ fn repeated_teardown(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     judged(
         calls.len(),
         format!(
-            "{} repeated teardowns exited 0 ({kubelet} sent by the kubelet itself, {} execnet probes)",
+            "{} repeated or late teardowns exited 0 ({kubelet} sent by the kubelet itself, {} execnet probes)",
             calls.len(),
             calls.len() - kubelet
         ),

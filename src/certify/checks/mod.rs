@@ -169,16 +169,18 @@ fn exited_nonzero<'a>(calls: &[CallRef<'a>]) -> Vec<CallRef<'a>> {
         .collect()
 }
 
-/// A kubelet teardown of a container id already torn down earlier in the same scenario (the
-/// v1.2+ housekeeping pass repeats them from a stale runtime cache, SPEC 3.5);
-/// `idempotence/repeated-teardown` judges those.
+/// A repeated or late kubelet teardown: of a container id already torn down earlier in the
+/// same scenario, or from the v1.2+ housekeeping pass (a pod that should not exist, torn down
+/// from a possibly stale runtime cache, SPEC 3.5). `idempotence/repeated-teardown` judges
+/// those; the kubelet only logs their failure.
 pub fn is_repeated_teardown(calls: &[CallRef], i: usize) -> bool {
     let c = &calls[i];
-    c.purpose.is_teardown()
-        && c.id.is_some()
-        && calls[..i].iter().any(|e| {
-            std::ptr::eq(e.transcript, c.transcript) && e.purpose.is_teardown() && e.id == c.id
-        })
+    c.purpose == CallPurpose::Housekeeping
+        || (c.purpose.is_teardown()
+            && c.id.is_some()
+            && calls[..i].iter().any(|e| {
+                std::ptr::eq(e.transcript, c.transcript) && e.purpose.is_teardown() && e.id == c.id
+            }))
 }
 
 /// The IPs each infra container reported (from the transcript's pod-IP decisions): id → (pod,
