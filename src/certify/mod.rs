@@ -78,6 +78,9 @@ pub struct Report {
     /// Extension: wall time of the whole run, and notes (e.g. shortened timeouts).
     pub duration_ms: f64,
     pub notes: Vec<String>,
+    /// The transcripts judged, in replay order (for the HTML report's timelines; not in JSON).
+    #[serde(skip)]
+    pub transcripts: Vec<crate::kubelet::Transcript>,
 }
 
 impl Report {

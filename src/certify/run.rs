@@ -267,6 +267,10 @@ pub fn certify(
         checks,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
+        transcripts: suite
+            .iter()
+            .filter_map(|s| transcripts.remove(&s.name))
+            .collect(),
     })
 }
 

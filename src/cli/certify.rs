@@ -15,6 +15,8 @@ pub enum ReportFormat {
     Text,
     Json,
     Junit,
+    /// One self-contained HTML file: verdict, checks, a timeline per scenario.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -132,6 +134,20 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         ReportFormat::Text => report::text::render(&report, color && args.output.is_none()),
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit::render(&report),
+        ReportFormat::Html => {
+            let dir = args
+                .target
+                .plugin_dir
+                .as_deref()
+                .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()));
+            report::html::render(
+                &report,
+                &report.transcripts,
+                &report::html::Rerun {
+                    plugin_dir: dir.as_deref(),
+                },
+            )
+        }
     };
     match &args.output {
         Some(path) => {

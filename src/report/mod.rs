@@ -1,6 +1,7 @@
 //! Reports: renderings of a certification [`Report`](crate::certify::Report) as text for
 //! people, JSON for tools (SPEC 5) and JUnit XML for CI. Consumers of results, never producers.
 
+pub mod html;
 pub mod junit;
 pub mod progress;
 pub mod text;
