@@ -242,40 +242,77 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         let _ = write!(out, "<p class=\"muted\">note: {}</p>", esc(note));
     }
 
-    // Checks.
-    out.push_str("<h2 id=\"checks\">Checks</h2><table class=\"checks\"><thead><tr><th>outcome</th><th>check</th><th>level</th><th>what</th></tr></thead><tbody>");
+    // Checks at a glance: one chip per check, by category.
+    out.push_str("<h2 id=\"checks\">Checks</h2><div class=\"chips\">");
+    let mut category = "";
     for c in &report.checks {
+        let cat = c.id.split('/').next().unwrap_or(c.id);
+        if cat != category {
+            if !category.is_empty() {
+                out.push_str("</div>");
+            }
+            let _ = write!(out, "<div class=\"category\"><span class=\"cat\">{}</span>", esc(cat));
+            category = cat;
+        }
         let _ = write!(
             out,
-            "<tr class=\"check {}\" id=\"check-{}\"><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}",
+            "<a class=\"chip {}\" href=\"#check-{}\" title=\"{} ({}, {}): {}\">{}</a>",
             c.outcome.as_str(),
             esc(c.id),
-            outcome_badge(c.outcome),
             esc(c.id),
             c.level.as_str(),
-            esc(c.title)
+            c.outcome.as_str(),
+            esc(c.title),
+            esc(c.id.split_once('/').map_or(c.id, |(_, n)| n))
         );
-        if !c.evidence.is_empty() {
-            let open = if matches!(c.outcome, Outcome::Fail | Outcome::Warn) {
-                " open"
-            } else {
-                ""
-            };
+    }
+    if !category.is_empty() {
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+    // What failed or warned, with its evidence.
+    let bad: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Warn))
+        .collect();
+    if !bad.is_empty() {
+        out.push_str("<h2 id=\"findings\">Failed and warned checks</h2>");
+        for c in bad {
             let _ = write!(
                 out,
-                "<details{open}><summary class=\"muted\">evidence</summary><pre>{}</pre></details>",
-                esc(&c.evidence)
+                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {}</span></h3>{}</div>",
+                c.outcome.as_str(),
+                esc(c.id),
+                outcome_badge(c.outcome),
+                esc(c.id),
+                c.level.as_str(),
+                esc(c.title),
+                check_evidence(c)
             );
         }
-        out.push_str("</td></tr>");
     }
-    out.push_str("</tbody></table>");
-
     // Timelines.
     out.push_str("<h2 id=\"timelines\">Scenarios</h2>");
     out.push_str(LEGEND);
     out.push_str(&scenarios_html);
 
+    // Every check, for reference.
+    out.push_str("<h2 id=\"all-checks\">All checks</h2><details><summary class=\"muted\">the whole catalogue as judged</summary><table class=\"checks\"><thead><tr><th>outcome</th><th>check</th><th>level</th><th>what</th></tr></thead><tbody>");
+    for c in &report.checks {
+        let _ = write!(
+            out,
+            "<tr class=\"check {}\" data-check=\"{}\"><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}{}</td></tr>",
+            c.outcome.as_str(),
+            esc(c.id),
+            outcome_badge(c.outcome),
+            esc(c.id),
+            c.level.as_str(),
+            esc(c.title),
+            check_summary(c)
+        );
+    }
+    out.push_str("</tbody></table></details>");
     out.push_str(
         "<aside id=\"details\" hidden aria-live=\"polite\"><button class=\"close\" id=\"details-close\" aria-label=\"close\">×</button><div id=\"details-body\"></div></aside>",
     );
@@ -287,6 +324,19 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         "</main><script type=\"application/json\" id=\"execnet-data\">{data}</script><script>{JS}</script></body></html>\n"
     );
     out
+}
+
+/// The evidence of a failed or warned check.
+fn check_evidence(c: &crate::certify::CheckResult) -> String {
+    format!("<pre>{}</pre>", esc(&c.evidence))
+}
+
+/// One line under a check's title in the full table.
+fn check_summary(c: &crate::certify::CheckResult) -> String {
+    match c.evidence.lines().next() {
+        Some(line) => format!("<div class=\"muted\">{}</div>", esc(line)),
+        None => String::new(),
+    }
 }
 
 /// What the marks and markers mean.

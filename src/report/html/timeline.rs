@@ -335,13 +335,18 @@ pub fn render<'a>(
     }
     // The time axis.
     svg.push_str("<g class=\"axis\">");
+    let mut last_label = f64::NEG_INFINITY;
     for (tx, t) in &ticks {
         let _ = write!(
             svg,
-            "<line x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" y2=\"{height:.0}\"/><text x=\"{:.1}\" y=\"14\">t={t}s</text>",
-            AXIS - 4.0,
-            tx + 2.0
+            "<line x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" y2=\"{height:.0}\"/>",
+            AXIS - 4.0
         );
+        // A label only where it does not run into the previous one.
+        if tx - last_label >= 44.0 {
+            let _ = write!(svg, "<text x=\"{:.1}\" y=\"14\">t={t}s</text>", tx + 2.0);
+            last_label = *tx;
+        }
     }
     svg.push_str("</g>");
     // Infra containers.
