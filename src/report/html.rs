@@ -319,9 +319,9 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
     let data = serde_json::to_string(&PageData { calls })
         .unwrap_or_else(|_| "{\"calls\":[]}".into())
         .replace('<', "\\u003c");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</main><script type=\"application/json\" id=\"execnet-data\">{data}</script><script>{JS}</script></body></html>\n"
+        "</main><script type=\"application/json\" id=\"execnet-data\">{data}</script><script>{JS}</script></body></html>"
     );
     out
 }
