@@ -98,15 +98,35 @@ pub fn probe_readable(dir: &std::path::Path) -> anyhow::Result<execnet::plugin::
     Ok(probe)
 }
 
-/// The setup error for a plugin name that is not in the directory.
+/// The setup error for a plugin name that is not in the directory: the kubelet's own text
+/// (`Network plugin "N" not found.`), then execnet's hint about the directory.
 pub fn not_found(
     name: &str,
     dir: &std::path::Path,
     probe: &execnet::plugin::Probe,
 ) -> anyhow::Error {
-    anyhow::anyhow!(
-        "network plugin {name:?} not found in {} (plugins there: {})",
-        dir.display(),
-        probe.names()
-    )
+    let kubelet = execnet::plugin::SelectionError::NotFound {
+        name: name.to_string(),
+    };
+    not_found_with(&kubelet.to_string(), dir, probe)
+}
+
+/// [`not_found`] with the kubelet's whole start-up error (`kubelet_text`, one line) first.
+pub fn not_found_with(
+    kubelet_text: &str,
+    dir: &std::path::Path,
+    probe: &execnet::plugin::Probe,
+) -> anyhow::Error {
+    let hint = match &probe.unreadable {
+        // v1.1.1–v1.5.0 exec.go ProbeNetworkPlugins: `files, _ := ioutil.ReadDir(pluginDir)`.
+        Some(why) => format!(
+            "execnet: cannot read plugin directory {why} (the kubelet ignores that and sees no plugins)"
+        ),
+        None => format!(
+            "execnet: no plugin directory for it in {} (plugins there: {}); NAME/NAME or VENDOR~NAME/NAME is expected",
+            dir.display(),
+            probe.names()
+        ),
+    };
+    anyhow::anyhow!("{kubelet_text}\n{hint}")
 }

@@ -122,6 +122,7 @@ pub fn replay_observed(
                     policy,
                     restart,
                     options.timeouts.as_ref(),
+                    plugin::SelectionTexts::for_profile(options.profile.name),
                 );
                 push(time_s, events);
                 match started {
@@ -188,8 +189,14 @@ pub fn replay_observed(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) =
-                    start_kubelet(plugin_dir, plugin, policy, true, options.timeouts.as_ref());
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    true,
+                    options.timeouts.as_ref(),
+                    plugin::SelectionTexts::for_profile(options.profile.name),
+                );
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };
@@ -226,9 +233,10 @@ fn start_kubelet(
     policy: CallPolicy,
     restart: bool,
     timeouts: Option<&plugin::select::TimeoutMemory>,
+    texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let mut selection = plugin::select(&probe.plugins, requested, policy, true);
+    let mut selection = plugin::select(&probe.plugins, requested, policy, true, texts);
     if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
         p.share_timeouts(memory);
     }
