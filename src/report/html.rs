@@ -91,9 +91,18 @@ fn status_text(status: &Option<StatusResult>) -> Option<String> {
         Some(StatusResult::None) => {
             Some("none (the kubelet falls back to the runtime's IP)".into())
         }
-        Some(StatusResult::Status { ip: Some(ip) }) => Some(format!("ip {ip}")),
-        Some(StatusResult::Status { ip: None }) => Some("no ip".into()),
+        Some(StatusResult::Status {
+            ip: Some(ip),
+            kind,
+            api_version,
+        }) => Some(format!(
+            "ip {ip} (kind {kind:?}, apiVersion {api_version:?})"
+        )),
+        Some(StatusResult::Status { ip: None, .. }) => Some("no ip".into()),
         Some(StatusResult::Error { message }) => Some(format!("error: {message}")),
+        Some(StatusResult::NotJudged { output_bytes, kept }) => Some(format!(
+            "not judged: {output_bytes} bytes of output, over execnet's cap ({kept} kept)"
+        )),
     }
 }
 
@@ -251,7 +260,11 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
             if !category.is_empty() {
                 out.push_str("</div>");
             }
-            let _ = write!(out, "<div class=\"category\"><span class=\"cat\">{}</span>", esc(cat));
+            let _ = write!(
+                out,
+                "<div class=\"category\"><span class=\"cat\">{}</span>",
+                esc(cat)
+            );
             category = cat;
         }
         let _ = write!(

@@ -26,7 +26,7 @@ const AXIS: f64 = 22.0;
 pub fn outcome_class(call: &CallRecord) -> &'static str {
     match call.outcome() {
         Outcome::Success => match call.status {
-            Some(StatusResult::Error { .. }) => "status-error",
+            Some(StatusResult::Error { .. } | StatusResult::NotJudged { .. }) => "status-error",
             _ => "ok",
         },
         Outcome::Exited { .. } => "failed",
