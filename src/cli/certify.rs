@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use execnet::certify::evidence::Target;
 use execnet::certify::{self, CATALOGUE, CertifyOptions, Verdict};
 use execnet::report;
 
@@ -46,6 +47,10 @@ pub struct Args {
     target: MaybePluginTarget,
     #[command(flatten)]
     kubelet: KubeletArgs,
+    /// Replay each scenario N times with seeds SEED, SEED+1, …; a check that passes in one and
+    /// fails in another is `flaky` (a failure for a must check).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::opts::parse_jobs)]
+    repeat: usize,
     /// Only run checks whose id matches one of these globs (e.g. 'leak/*').
     #[arg(long, value_name = "GLOB", value_delimiter = ',')]
     focus: Vec<String>,
@@ -61,17 +66,51 @@ pub struct Args {
     /// always (live lines even when not a terminal), lines (plain lines, for logs), never.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProgressWhen::Auto)]
     progress: ProgressWhen,
-    /// List the checks catalogue and exit.
+    /// List the checks catalogue (those --focus/--skip select) and exit; --format json for
+    /// JSON.
     #[arg(long)]
     list: bool,
 }
 
-fn list() {
-    for c in CATALOGUE {
+#[derive(serde::Serialize)]
+struct ListedCheck {
+    id: &'static str,
+    level: &'static str,
+    title: &'static str,
+    rationale: &'static str,
+    scenarios: &'static [&'static str],
+}
+
+fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
+    let chosen: Vec<_> = CATALOGUE
+        .iter()
+        .filter(|c| certify::run::selected(c, opts))
+        .collect();
+    if chosen.is_empty() {
+        return Err(certify::CertifyError::NothingSelected {
+            focus: opts.focus.clone(),
+        }
+        .into());
+    }
+    if args.format == ReportFormat::Json {
+        let listed: Vec<ListedCheck> = chosen
+            .iter()
+            .map(|c| ListedCheck {
+                id: c.id,
+                level: c.level.as_str(),
+                title: c.title,
+                rationale: c.rationale,
+                scenarios: c.scenarios(),
+            })
+            .collect();
+        return super::print_json(&listed);
+    }
+    for c in chosen {
         println!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
         println!("{:<39} why: {}", "", c.rationale);
         println!("{:<39} judges: {}", "", c.scenarios().join(", "));
     }
+    Ok(())
 }
 
 /// Write `contents` to `path` via a temp file in the same directory and a rename, so that a
@@ -103,18 +142,19 @@ fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<CliVerdict> {
-    if args.list {
-        list();
-        return Ok(CliVerdict::Ok);
-    }
     let opts = CertifyOptions {
         profile: args.kubelet.kubelet,
         timeout: args.kubelet.timeout(),
         jobs: args.kubelet.jobs,
         seed: args.kubelet.seed,
+        repeat: args.repeat,
         focus: args.focus.clone(),
         skip: args.skip.clone(),
     };
+    if args.list {
+        list(&args, &opts)?;
+        return Ok(CliVerdict::Ok);
+    }
     let target = args.target.get();
     let reporter = args
         .progress
@@ -135,16 +175,21 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit::render(&report),
         ReportFormat::Html => {
-            let dir = args
-                .target
-                .plugin_dir
-                .as_deref()
-                .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()));
+            // The reproduce lines name the plugin directory as given, made absolute; the
+            // bundled plugin's temporary copy is gone by now, and `sample-plugins/` of an
+            // execnet checkout holds the same plugin.
+            let dir = match &args.target.plugin_dir {
+                Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()),
+                None => PathBuf::from("sample-plugins"),
+            };
             report::html::render(
                 &report,
-                &report.transcripts,
-                &report::html::Rerun {
-                    plugin_dir: dir.as_deref(),
+                &Target {
+                    plugin_dir: &dir,
+                    plugin: &report.plugin,
+                    profile: &report.kubelet,
+                    timeout: opts.timeout,
+                    jobs: opts.jobs,
                 },
             )
         }
@@ -163,6 +208,6 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     }
     Ok(match report.verdict {
         Verdict::Pass => CliVerdict::Ok,
-        Verdict::Fail => CliVerdict::Failed,
+        Verdict::Fail | Verdict::Inconclusive => CliVerdict::Failed,
     })
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod call;
 mod certify;
+mod netns;
 mod opts;
 mod probe;
 mod replay;
@@ -51,6 +52,10 @@ enum Command {
     /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
     /// and print its transcript.
     Replay(replay::Args),
+    /// Run a command inside a netns node sandbox (as root), with N infra containers.
+    Sandbox(netns::SandboxArgs),
+    /// Remove what dead execnet runs left (netns sandboxes and their processes).
+    Gc(netns::GcArgs),
     /// List the bundled conformance scenarios, or write them out to start your own.
     Scenarios(scenarios::Args),
 }
@@ -70,6 +75,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Sandbox(args) => netns::sandbox(args),
+        Command::Gc(args) => netns::gc(args),
         Command::Scenarios(args) => scenarios::run(args),
     };
     match result {

@@ -10,15 +10,17 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::certify::{Outcome, Report, Verdict};
+use std::collections::BTreeSet;
+
+use super::evidence;
+use crate::certify::embedded;
+use crate::certify::evidence::{CallEvidence, CallRef, Finding, Target};
+use crate::certify::{Outcome, Report};
 use crate::kubelet::Transcript;
-use crate::plugin::{CallRecord, StatusResult, sys};
+use crate::plugin::{CallRecord, StatusResult};
 
 const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
-
-/// Output kept per call in the page: this much from the start and from the end.
-const OUTPUT_SIDE: usize = 2048;
 
 /// Escape text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -43,7 +45,8 @@ struct CallData {
     seed: u64,
     step: usize,
     time_s: u64,
-    purpose: &'static str,
+    /// Why the kubelet made the call, in words.
+    purpose: String,
     pod: Option<String>,
     id: Option<String>,
     argv: Vec<String>,
@@ -55,34 +58,13 @@ struct CallData {
     output: String,
     output_bytes: u64,
     causes: Vec<String>,
-    reproduce: String,
+    call_line: Option<String>,
+    replay_line: String,
 }
 
 #[derive(Debug, Serialize)]
 struct PageData {
     calls: Vec<CallData>,
-}
-
-/// The output as text, its middle left out when long (the end is where errors are).
-fn clipped_output(call: &CallRecord) -> String {
-    let text = call.output_text();
-    if text.len() <= 2 * OUTPUT_SIDE + 64 {
-        return text;
-    }
-    let mut head_end = OUTPUT_SIDE;
-    while !text.is_char_boundary(head_end) {
-        head_end -= 1;
-    }
-    let mut tail_start = text.len() - OUTPUT_SIDE;
-    while !text.is_char_boundary(tail_start) {
-        tail_start += 1;
-    }
-    format!(
-        "{}\n… {} bytes left out …\n{}",
-        &text[..head_end],
-        tail_start - head_end,
-        &text[tail_start..]
-    )
 }
 
 fn status_text(status: &Option<StatusResult>) -> Option<String> {
@@ -106,59 +88,60 @@ fn status_text(status: &Option<StatusResult>) -> Option<String> {
     }
 }
 
-fn call_flags(call: &CallRecord) -> Vec<String> {
-    let raw = &call.raw;
+fn call_flags(ev: &CallEvidence) -> Vec<String> {
     let mut flags = Vec::new();
-    if raw.truncated {
-        flags.push(format!(
-            "output truncated (kept {} of {} bytes)",
-            raw.output.len(),
-            raw.output_bytes
-        ));
+    if ev.truncated {
+        flags.push("output truncated by execnet".into());
     }
-    if raw.leaked {
+    if ev.leaked {
         flags.push("leaked: a descendant held the output pipe after exit".into());
     }
-    if raw.group_survived {
+    if ev.group_survived {
         flags.push("processes of the call's group outlived it".into());
-    }
-    if let Some(sig) = raw.outcome.signal() {
-        flags.push(format!("signal {}", sys::signal_name(sig)));
     }
     flags
 }
 
-/// What the page needs to say how to re-run a scenario.
-#[derive(Debug, Clone)]
-pub struct Rerun<'a> {
-    /// The plugin directory as given (`None`: the bundled reference plugin).
-    pub plugin_dir: Option<&'a std::path::Path>,
+/// A call blamed by a root cause: the finding's call, as recorded.
+struct Blamed<'a> {
+    scenario: &'a str,
+    seed: u64,
+    call: &'a CallEvidence,
+    cause: &'a str,
 }
 
-fn replay_line(report: &Report, t: &Transcript, rerun: &Rerun) -> String {
-    let target = match rerun.plugin_dir {
-        Some(dir) => format!(
-            "--plugin-dir {} --plugin {}",
-            shell_quote(&dir.display().to_string()),
-            shell_quote(&report.plugin)
-        ),
-        None => "--plugin-dir DIR --plugin reference  # the bundled plugin: sample-plugins/".into(),
-    };
-    format!(
-        "execnet replay {} {target} --kubelet {} --seed {}",
-        t.scenario, report.kubelet, t.seed
-    )
+fn blamed(report: &Report) -> Vec<Blamed<'_>> {
+    report
+        .checks
+        .iter()
+        .flat_map(|c| &c.findings)
+        .filter_map(|f| {
+            Some(Blamed {
+                scenario: &f.scenario,
+                seed: f.seed,
+                call: f.call.as_ref()?,
+                cause: f.cause.as_deref()?,
+            })
+        })
+        .collect()
 }
 
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+/// The causes that blame `call` of transcript `t`: same scenario, seed, argv and result.
+fn causes_of(blamed: &[Blamed], t: &Transcript, call: &CallRecord) -> Vec<String> {
+    let error = call.outcome().error();
+    let mut out: Vec<String> = Vec::new();
+    for b in blamed {
+        if b.scenario == t.scenario
+            && b.seed == t.seed
+            && b.call.argv == call.argv()
+            && b.call.error == error
+            && b.call.status == call.status
+            && !out.iter().any(|c| c == b.cause)
+        {
+            out.push(b.cause.to_string());
+        }
     }
+    out
 }
 
 fn outcome_badge(outcome: Outcome) -> String {
@@ -169,60 +152,99 @@ fn outcome_badge(outcome: Outcome) -> String {
     )
 }
 
-/// Render `report` with the `transcripts` it judged.
-pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> String {
+fn pre(lines: &[String]) -> String {
+    format!("<pre>{}</pre>", esc(&lines.join("\n")))
+}
+
+/// Findings listed per check in the page (the JSON report has them all).
+const FINDINGS_PER_CHECK: usize = 10;
+
+/// Render `report` and the transcripts it carries; `target` says how to re-run a call or a
+/// scenario (the reproduce lines).
+pub fn render(report: &Report, target: &Target) -> String {
+    let blamed = blamed(report);
     let mut calls: Vec<CallData> = Vec::new();
     let mut scenarios_html = String::new();
-    let blame = |_call: &CallRecord| -> Vec<String> { Vec::new() };
-    for t in transcripts {
-        let (svg, placed) = timeline::render(t, calls.len(), &blame);
-        let reproduce = replay_line(report, t, rerun);
-        let failed = placed
+    for t in &report.transcripts {
+        let host_network: Vec<String> = embedded::scenario(&t.scenario)
+            .and_then(Result::ok)
+            .map(|s| {
+                s.pods
+                    .iter()
+                    .filter(|p| p.host_network)
+                    .map(|p| p.pod_ref().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (svg, placed) = timeline::render(t, calls.len(), &|call| causes_of(&blamed, t, call));
+        let replay = target
+            .reproduce(&Finding::about(t, None, "", ""))
+            .replay_line;
+        let not_ok = placed
             .iter()
             .filter(|p| timeline::outcome_class(p.call) != "ok")
             .count();
+        let seed = if report.seeds.len() > 1 {
+            format!(" · seed {}", t.seed)
+        } else {
+            String::new()
+        };
         let _ = write!(
             scenarios_html,
-            "<section class=\"scenario\" id=\"scenario-{0}\" data-scenario=\"{0}\"><h3>{0} <span class=\"muted\">· seed {1} · {2} calls, {3} not ok</span></h3>\
+            "<section class=\"scenario\" id=\"scenario-{0}{5}\" data-scenario=\"{0}\"><h3>{0}<span class=\"muted\">{1} · {2} calls, {3} not ok</span></h3>\
              <div class=\"scroll\">{svg}</div><details><summary class=\"muted\">re-run this scenario</summary><pre>{4}</pre></details></section>",
             esc(&t.scenario),
-            t.seed,
+            esc(&seed),
             placed.len(),
-            failed,
-            esc(&reproduce)
+            not_ok,
+            esc(&replay),
+            if report.seeds.len() > 1 {
+                format!("-{}", t.seed)
+            } else {
+                String::new()
+            }
         );
         for p in placed {
+            let host = p.pod.is_some_and(|x| host_network.contains(&x.to_string()));
+            let ev = CallEvidence::from_record(p.call, p.purpose, host);
+            let cref = CallRef {
+                transcript: t,
+                purpose: p.purpose,
+                pod: p.pod,
+                id: p.id,
+                call: p.call,
+                host_network: host,
+            };
+            let repro = target.reproduce(&Finding::call(&cref, "", ""));
             calls.push(CallData {
                 scenario: t.scenario.clone(),
                 seed: t.seed,
                 step: p.step,
                 time_s: p.time_s,
-                purpose: timeline::purpose_name(p.purpose),
+                purpose: evidence::purpose(&ev),
                 pod: p.pod.map(|x| x.to_string()),
                 id: p.id.map(str::to_string),
                 argv: p.call.argv().to_vec(),
-                result: p
-                    .call
-                    .outcome()
-                    .error()
-                    .unwrap_or_else(|| "exit status 0".into()),
-                duration_ms: p.call.duration().as_secs_f64() * 1000.0,
+                result: evidence::result(&ev),
+                duration_ms: ev.duration_ms,
                 status: status_text(&p.call.status),
                 pod_ip: p.pod_ip.clone(),
-                flags: call_flags(p.call),
-                output: clipped_output(p.call),
-                output_bytes: p.call.raw.output_bytes,
-                causes: blame(p.call),
-                reproduce: reproduce.clone(),
+                flags: call_flags(&ev),
+                output: if ev.output_bytes == 0 {
+                    String::new()
+                } else {
+                    evidence::output_lines(&ev, 12, 24)[1..].join("\n")
+                },
+                output_bytes: ev.output_bytes,
+                causes: causes_of(&blamed, t, p.call),
+                call_line: repro.call_line,
+                replay_line: repro.replay_line,
             });
         }
     }
 
     let mut out = String::with_capacity(64 * 1024);
-    let verdict = match report.verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-    };
+    let verdict = report.verdict.as_str();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -233,10 +255,14 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         esc(&report.kubelet),
         verdict
     );
+    let flaky = match report.count(Outcome::Flaky) {
+        0 => String::new(),
+        n => format!("<span>{n} flaky</span>"),
+    };
     let _ = write!(
         out,
         "<header class=\"head\"><span class=\"verdict {verdict}\" id=\"verdict\">{}</span>\
-         <div><h1>plugin {} · kubelet {}</h1><div class=\"counts muted\"><span>{} passed</span><span>{} failed</span>\
+         <div><h1>plugin {} · kubelet {}</h1><div class=\"counts muted\"><span>{} passed</span><span>{} failed</span>{flaky}\
          <span>{} warnings</span><span>{} skipped</span><span>{:.1} s</span></div></div></header>",
         verdict.to_uppercase(),
         esc(&report.plugin),
@@ -247,8 +273,70 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         report.count(Outcome::Skip),
         report.duration_ms / 1000.0
     );
+    if report.seeds.len() > 1 {
+        let seeds: Vec<String> = report.seeds.iter().map(u64::to_string).collect();
+        let _ = write!(
+            out,
+            "<p class=\"muted\">each scenario replayed {} times (seeds {})</p>",
+            report.seeds.len(),
+            seeds.join(", ")
+        );
+    }
     for note in &report.notes {
         let _ = write!(out, "<p class=\"muted\">note: {}</p>", esc(note));
+    }
+
+    // Root causes first: what to fix.
+    if !report.causes.is_empty() {
+        let affected: BTreeSet<&str> = report
+            .causes
+            .iter()
+            .flat_map(|c| c.checks.iter().copied())
+            .collect();
+        let _ = write!(
+            out,
+            "<h2 id=\"causes\">{} cause{}, {} check{} affected</h2>",
+            report.causes.len(),
+            if report.causes.len() == 1 { "" } else { "s" },
+            affected.len(),
+            if affected.len() == 1 { "" } else { "s" }
+        );
+        for cause in &report.causes {
+            let checks: Vec<String> = cause
+                .checks
+                .iter()
+                .map(|id| {
+                    let outcome = report.check(id).map_or("?", |c| c.outcome.as_str());
+                    format!("<a href=\"#check-{0}\">{0}</a> ({outcome})", esc(id))
+                })
+                .collect();
+            let marked = calls
+                .iter()
+                .filter(|c| c.causes.contains(&cause.id))
+                .count();
+            let show = if marked > 0 {
+                format!(
+                    " · <a href=\"#timelines\" data-highlight=\"{}\">show its {marked} call{} in the timelines</a>",
+                    esc(&cause.id),
+                    if marked == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                out,
+                "<div class=\"cause{}\" id=\"cause-{}\"><h3>{} <span class=\"mono\">{}</span></h3>\
+                 <div class=\"muted\">affects {}; {} finding{}{show}</div>{}</div>",
+                if cause.fails_verdict { "" } else { " warn" },
+                esc(&cause.id),
+                esc(&cause.id),
+                esc(&evidence::cause_title(cause)),
+                checks.join(", "),
+                cause.findings,
+                if cause.findings == 1 { "" } else { "s" },
+                pre(&evidence::block(&cause.example))
+            );
+        }
     }
 
     // Checks at a glance: one chip per check, by category.
@@ -283,28 +371,57 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         out.push_str("</div>");
     }
     out.push_str("</div>");
-    // What failed or warned, with its evidence.
+    // What failed, was flaky or warned, with its findings.
     let bad: Vec<_> = report
         .checks
         .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Warn))
+        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Warn | Outcome::Flaky))
         .collect();
     if !bad.is_empty() {
         out.push_str("<h2 id=\"findings\">Failed and warned checks</h2>");
         for c in bad {
+            let mut lines: Vec<String> = c
+                .findings
+                .iter()
+                .take(FINDINGS_PER_CHECK)
+                .map(|f| {
+                    format!(
+                        "{}{}",
+                        f.cause
+                            .as_deref()
+                            .map(|c| format!("{c} "))
+                            .unwrap_or_default(),
+                        evidence::line(f)
+                    )
+                })
+                .collect();
+            if c.findings.len() > FINDINGS_PER_CHECK {
+                lines.push(format!(
+                    "… and {} more (--format json lists them all)",
+                    c.findings.len() - FINDINGS_PER_CHECK
+                ));
+            }
+            if let Some(why) = &c.warn_only {
+                lines.push(format!("({why})"));
+            }
+            if let Some(r) = &c.repeats {
+                lines.push(evidence::repeats(r));
+            }
             let _ = write!(
                 out,
-                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {}</span></h3>{}</div>",
+                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {} · judged {}</span></h3>{}</div>",
                 c.outcome.as_str(),
                 esc(c.id),
                 outcome_badge(c.outcome),
                 esc(c.id),
                 c.level.as_str(),
                 esc(c.title),
-                check_evidence(c)
+                c.judged,
+                pre(&lines)
             );
         }
     }
+
     // Timelines.
     out.push_str("<h2 id=\"timelines\">Scenarios</h2>");
     out.push_str(LEGEND);
@@ -313,16 +430,22 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
     // Every check, for reference.
     out.push_str("<h2 id=\"all-checks\">All checks</h2><details><summary class=\"muted\">the whole catalogue as judged</summary><table class=\"checks\"><thead><tr><th>outcome</th><th>check</th><th>level</th><th>what</th></tr></thead><tbody>");
     for c in &report.checks {
+        let mut summary = c.summary.clone();
+        if c.leaves_inconclusive() {
+            summary.push_str(" — a must check without evidence: the verdict is inconclusive");
+        }
         let _ = write!(
             out,
-            "<tr class=\"check {}\" data-check=\"{}\"><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}{}</td></tr>",
+            "<tr class=\"check {}\" data-check=\"{}\"><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}<div class=\"muted\">judged {}{}{}</div></td></tr>",
             c.outcome.as_str(),
             esc(c.id),
             outcome_badge(c.outcome),
             esc(c.id),
             c.level.as_str(),
             esc(c.title),
-            check_summary(c)
+            c.judged,
+            if summary.is_empty() { "" } else { " · " },
+            esc(&summary)
         );
     }
     out.push_str("</tbody></table></details>");
@@ -337,19 +460,6 @@ pub fn render(report: &Report, transcripts: &[Transcript], rerun: &Rerun) -> Str
         "</main><script type=\"application/json\" id=\"execnet-data\">{data}</script><script>{JS}</script></body></html>"
     );
     out
-}
-
-/// The evidence of a failed or warned check.
-fn check_evidence(c: &crate::certify::CheckResult) -> String {
-    format!("<pre>{}</pre>", esc(&c.evidence))
-}
-
-/// One line under a check's title in the full table.
-fn check_summary(c: &crate::certify::CheckResult) -> String {
-    match c.evidence.lines().next() {
-        Some(line) => format!("<div class=\"muted\">{}</div>", esc(line)),
-        None => String::new(),
-    }
 }
 
 /// What the marks and markers mean.

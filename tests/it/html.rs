@@ -87,8 +87,8 @@ fn pods_in(scenario: &str) -> usize {
     v["pods"].as_array().unwrap().len()
 }
 
-/// Plugin calls of `scenario` as `execnet replay` records them.
-fn calls_in(plugins: &Path, plugin: &str, scenario: &str) -> usize {
+/// Plugin calls of `scenario` as `execnet replay` records them: all, and the `status` calls.
+fn calls_in(plugins: &Path, plugin: &str, scenario: &str) -> (usize, usize) {
     let out = util::execnet()
         .args([
             "replay",
@@ -103,12 +103,17 @@ fn calls_in(plugins: &Path, plugin: &str, scenario: &str) -> usize {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).expect("replay JSON");
-    v["entries"]
+    let calls: Vec<&Value> = v["entries"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["event"] == "call")
-        .count()
+        .collect();
+    let statuses = calls
+        .iter()
+        .filter(|e| e["call"]["action"] == "status")
+        .count();
+    (calls.len(), statuses)
 }
 
 /// The `<section class="scenario" …>` of `name` in the dumped DOM.
@@ -173,11 +178,12 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
         assert_eq!(lanes, pods_in(scenario), "{scenario}: pod lanes");
         assert_eq!(s.matches("<g class=\"lane kubelet\"").count(), 1);
         let marks = s.matches("<path class=\"mark ").count();
-        assert_eq!(
-            marks,
-            calls_in(plugins.path(), "status-fails", scenario),
-            "{scenario}: marks"
-        );
+        let (calls, statuses) = calls_in(plugins.path(), "status-fails", scenario);
+        assert_eq!(marks, calls, "{scenario}: marks");
+        // Every status failed (exit 1): each is blamed on the one root cause, C1.
+        let blamed = s.matches(" blamed\" data-call=").count();
+        assert_eq!(blamed, statuses, "{scenario}: blamed marks");
+        assert_eq!(s.matches("data-cause=\"C1\"").count(), statuses);
         assert!(
             s.contains("class=\"mark outcome-failed purpose-status"),
             "{scenario}"
@@ -195,6 +201,7 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
         restarts.matches("class=\"marker kubelet-restart\"").count(),
         2
     );
+    assert!(dom.contains("<h2 id=\"causes\">1 cause, 1 check affected</h2>"));
     // The verdict is the first thing on the page.
     assert!(dom.contains("<span class=\"verdict fail\" id=\"verdict\">FAIL</span>"));
 
@@ -226,10 +233,16 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
         "{panel}"
     );
     assert!(
-        panel.contains("execnet replay crash-without-teardown --plugin-dir "),
+        panel
+            .contains("execnet replay crash-without-teardown --kubelet 1.5 --seed 0 --plugin-dir "),
         "{panel}"
     );
-    assert!(dom.contains("class=\"mark outcome-failed purpose-status selected\""));
+    assert!(panel.contains("execnet call --plugin-dir "), "{panel}");
+    assert!(
+        panel.contains("periodic status"),
+        "why the kubelet called: {panel}"
+    );
+    assert!(dom.contains("class=\"mark outcome-failed purpose-status blamed selected\""));
 
     // A screenshot, as the README shows it (headless screenshots are of the unscrolled page:
     // no fragment that would scroll).

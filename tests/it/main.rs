@@ -5,6 +5,7 @@ mod cli;
 mod html;
 mod kubelet_util;
 mod manager;
+mod netns;
 mod progress;
 mod replay;
 mod scenarios;

@@ -29,10 +29,11 @@
     selected = document.querySelector('.mark[data-call="' + index + '"]');
     if (selected) selected.classList.add("selected");
     body.textContent = "";
-    var h = el("h3", c.purpose + (c.pod ? " " + c.pod : "") + " \u2014 " + c.result);
+    var h = el("h3", c.argv[1] + (c.pod ? " " + c.pod : "") + " \u2014 " + c.result);
     h.id = "details-title";
     body.appendChild(h);
     var dl = el("dl");
+    row(dl, "why", c.purpose);
     row(dl, "scenario", c.scenario + " (seed " + c.seed + ", step " + c.step + ", t=" + c.time_s + "s)");
     row(dl, "container", c.id, true);
     row(dl, "argv", c.argv.join(" "), true);
@@ -46,11 +47,15 @@
     if (c.output === "") {
       body.appendChild(el("p", "no output", "muted"));
     } else {
-      body.appendChild(el("div", "output (" + c.output_bytes + " bytes)", "muted"));
+      body.appendChild(el("div", "output (" + c.output_bytes + " bytes, stdout and stderr as the kubelet read them)", "muted"));
       body.appendChild(el("pre", c.output, "output"));
     }
-    body.appendChild(el("div", "re-run the scenario:", "muted"));
-    body.appendChild(el("pre", c.reproduce, "reproduce"));
+    if (c.call_line) {
+      body.appendChild(el("div", "make this call again:", "muted"));
+      body.appendChild(el("pre", c.call_line, "reproduce"));
+    }
+    body.appendChild(el("div", "replay its scenario:", "muted"));
+    body.appendChild(el("pre", c.replay_line, "reproduce"));
     panel.hidden = false;
   }
 
