@@ -13,10 +13,13 @@ use super::opts::{KubeletArgs, MaybePluginTarget};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
+    /// For people: the root causes, then a line per check.
     Text,
+    /// One JSON document (SPEC 5), findings as data.
     Json,
+    /// JUnit XML for CI systems: a test case per check.
     Junit,
-    /// One self-contained HTML file: verdict, checks, a timeline per scenario.
+    /// One self-contained HTML file: verdict, causes, checks, a timeline per scenario.
     Html,
 }
 
