@@ -239,7 +239,7 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
     );
     assert!(panel.contains("execnet call --plugin-dir "), "{panel}");
     assert!(
-        panel.contains("periodic status"),
+        panel.contains("<dt>why</dt>"),
         "why the kubelet called: {panel}"
     );
     // The clicked mark is marked selected.
