@@ -18,3 +18,4 @@ pub mod certify;
 pub mod kubelet;
 pub mod plugin;
 pub mod report;
+pub mod supervise;

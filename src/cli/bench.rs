@@ -50,24 +50,24 @@ pub fn run(args: Args) -> Result<Verdict> {
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Text => {
-            println!(
+            outln!(
                 "{} status calls × {} job(s) of {}",
                 report.calls,
                 report.jobs,
                 exec.executable.display()
             );
-            println!(
+            outln!(
                 "manager  {:>9.1} µs/call (median)",
                 report.manager_us_per_call
             );
-            println!(
+            outln!(
                 "floor    {:>9.1} µs/call (median, bare posix_spawn)",
                 report.floor_us_per_call
             );
-            println!("ratio    {:>9.3}", report.ratio);
-            println!("peak RSS {:>9} KiB", report.peak_rss_kib);
+            outln!("ratio    {:>9.3}", report.ratio);
+            outln!("peak RSS {:>9} KiB", report.peak_rss_kib);
             if report.manager_failures > 0 {
-                println!(
+                outln!(
                     "note: {} manager call(s) did not succeed",
                     report.manager_failures
                 );

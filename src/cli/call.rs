@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use execnet::plugin::{self, Action, CallPolicy, CallRecord, NetworkPlugin, StatusResult};
 
+use execnet::supervise::Supervisor;
+
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
@@ -49,9 +51,16 @@ pub fn run(args: Args) -> Result<Verdict> {
     let policy = CallPolicy::default().with_timeout(timeout);
     let probe = super::probe_readable(&args.plugin_dir)?;
     let run_init = !args.no_init || action == Action::Init;
-    let selection = plugin::select(&probe.plugins, &args.plugin, policy, run_init);
+    let supervisor = Supervisor::replay();
+    let selection = plugin::select::select_with(
+        &probe.plugins,
+        &args.plugin,
+        policy,
+        run_init,
+        supervisor.clone(),
+    );
     for err in &selection.errors {
-        eprintln!("execnet: kubelet start-up error: {err}");
+        errln!("execnet: kubelet start-up error: {err}");
     }
     let exec = match &selection.plugin {
         None => return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe)),
@@ -65,7 +74,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     if !plugin::select::is_executable(&exec.executable) {
         // Selection failed before any process ran: report it as the init step that failed.
-        eprintln!(
+        errln!(
             "execnet: {} is not executable (access X_OK failed)",
             exec.executable.display()
         );
@@ -80,12 +89,25 @@ pub fn run(args: Args) -> Result<Verdict> {
     } else {
         exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
     };
+    let killed = supervisor.finish();
+    if let Some(e) = supervisor.host_error() {
+        bail!("{e}; the call says nothing about the plugin (this is execnet's failure)");
+    }
     match args.format {
         Format::Json => print_json(&record)?,
         Format::Text => print_text(&record),
     }
+    match killed {
+        Ok(k) if !k.is_empty() => errln!(
+            "execnet: killed {} process(es) the plugin left running: {}",
+            k.len(),
+            super::cmdlines(&k)
+        ),
+        Ok(_) => {}
+        Err(e) => bail!("cannot read the process table to end what the plugin left: {e}"),
+    }
     if record.raw.leaked {
-        eprintln!(
+        errln!(
             "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
         );
     }
@@ -99,11 +121,11 @@ pub fn run(args: Args) -> Result<Verdict> {
 
 fn print_text(record: &CallRecord) {
     let raw = &record.raw;
-    println!("$ {}", raw.argv.join(" "));
+    outln!("$ {}", raw.argv.join(" "));
     let ms = raw.duration.as_secs_f64() * 1000.0;
     match raw.outcome.error() {
-        None => println!("result: success ({ms:.1} ms)"),
-        Some(e) => println!("result: {e} ({ms:.1} ms)"),
+        None => outln!("result: success ({ms:.1} ms)"),
+        Some(e) => outln!("result: {e} ({ms:.1} ms)"),
     }
     let mut flags = Vec::new();
     if raw.truncated {
@@ -119,26 +141,32 @@ fn print_text(record: &CallRecord) {
     if raw.group_survived {
         flags.push("processes of the call's group outlived it".to_string());
     }
+    if !raw.leftovers.is_empty() {
+        flags.push(format!(
+            "left running: {}",
+            super::cmdlines(&raw.leftovers)
+        ));
+    }
     for f in flags {
-        println!("flag: {f}");
+        outln!("flag: {f}");
     }
     if raw.output.is_empty() {
-        println!("output: (none)");
+        outln!("output: (none)");
     } else {
-        println!("output ({} bytes):", raw.output_bytes);
+        outln!("output ({} bytes):", raw.output_bytes);
         for line in record.output_text().lines() {
-            println!("  | {line}");
+            outln!("  | {line}");
         }
     }
     match &record.status {
         None => {}
         Some(StatusResult::None) => {
-            println!("status: none (the kubelet falls back to the runtime's IP)")
+            outln!("status: none (the kubelet falls back to the runtime's IP)")
         }
-        Some(StatusResult::Status { ip: Some(ip) }) => println!("status: ip {ip}"),
+        Some(StatusResult::Status { ip: Some(ip) }) => outln!("status: ip {ip}"),
         Some(StatusResult::Status { ip: None }) => {
-            println!("status: no ip (the real kubelet reported the pod IP as <nil>)")
+            outln!("status: no ip (the real kubelet reported the pod IP as <nil>)")
         }
-        Some(StatusResult::Error { message }) => println!("status: error: {message}"),
+        Some(StatusResult::Error { message }) => outln!("status: error: {message}"),
     }
 }

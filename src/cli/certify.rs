@@ -56,9 +56,9 @@ pub struct Args {
 
 fn list() {
     for c in CATALOGUE {
-        println!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
-        println!("{:<39} why: {}", "", c.rationale);
-        println!("{:<39} judges: {}", "", c.scenarios().join(", "));
+        outln!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
+        outln!("{:<39} why: {}", "", c.rationale);
+        outln!("{:<39} judges: {}", "", c.scenarios().join(", "));
     }
 }
 
@@ -119,14 +119,14 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         }
         match p {
             Progress::ScenarioStarted { name, index, total } => {
-                eprint!("\r\x1b[2K[{}/{total}] replaying {name}…", index + 1)
+                err!("\r\x1b[2K[{}/{total}] replaying {name}…", index + 1)
             }
             Progress::ScenarioFinished { .. } => {}
         }
     };
     let report = certify::certify(target, &opts, &mut progress)?;
     if tty {
-        eprint!("\r\x1b[2K");
+        err!("\r\x1b[2K");
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let rendered = match args.format {
@@ -137,12 +137,12 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     match &args.output {
         Some(path) => {
             write_atomically(path, &rendered)?;
-            print!("{}", report::text::render(&report, color));
+            out!("{}", report::text::render(&report, color));
         }
         None => {
-            print!("{rendered}");
+            out!("{rendered}");
             if args.format == ReportFormat::Json {
-                println!();
+                outln!();
             }
         }
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use execnet::kubelet::{self, Profile, ReplayOptions, Scenario};
 use execnet::plugin;
+use execnet::supervise::Supervisor;
 
 use super::{Format, Verdict, print_json};
 
@@ -48,19 +49,32 @@ pub fn run(args: Args) -> Result<Verdict> {
             return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe));
         }
     }
+    let supervisor = Supervisor::replay();
     let options = ReplayOptions {
         profile,
         seed: args.seed,
         jobs: args.jobs,
         timeout,
-        kill_leftovers: false,
-        after_timeout: None,
-        timeouts: None,
+        runner: Some(supervisor.clone()),
     };
     let transcript = kubelet::replay(&args.plugin_dir, &args.plugin, &scenario, &options);
+    // Leftovers were reported call by call and left running, as on a node; the run is over.
+    let killed = supervisor.finish();
+    if let Some(e) = supervisor.host_error() {
+        bail!("{e}; the transcript is void (this is execnet's failure, not the plugin's)");
+    }
+    match killed {
+        Ok(k) if !k.is_empty() => errln!(
+            "execnet: killed {} process(es) the plugin left running: {}",
+            k.len(),
+            super::cmdlines(&k)
+        ),
+        Ok(_) => {}
+        Err(e) => bail!("cannot read the process table to end what the plugin left: {e}"),
+    }
     match args.format {
         Format::Json => print_json(&transcript)?,
-        Format::Text => print!("{}", kubelet::render::render_text(&transcript)),
+        Format::Text => out!("{}", kubelet::render::render_text(&transcript)),
     }
     Ok(if kubelet::replay::succeeded(&transcript) {
         Verdict::Ok
