@@ -139,6 +139,7 @@ pub fn certify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, CertifyError> {
     let start = Instant::now();
+    crate::supervise::preflight().map_err(CertifyError::Host)?;
     let bundled;
     let (dir, name): (PathBuf, String) = match target {
         Some((dir, name)) => (dir.to_path_buf(), name.to_string()),

@@ -49,6 +49,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe));
         }
     }
+    execnet::supervise::preflight().map_err(anyhow::Error::msg)?;
     let supervisor = Supervisor::replay();
     let options = ReplayOptions {
         profile,

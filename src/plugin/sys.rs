@@ -202,6 +202,25 @@ pub(crate) fn process_table() -> io::Result<Vec<ProcStat>> {
     Ok(out)
 }
 
+/// Processes and threads owned by `uid` (what `RLIMIT_NPROC` counts), from `/proc`.
+pub(crate) fn tasks_of_user(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        if entry.metadata().is_ok_and(|m| m.uid() == uid) {
+            n += std::fs::read_dir(entry.path().join("task")).map_or(1, |t| t.count() as u64);
+        }
+    }
+    n
+}
+
 /// A process's command line as one string (arguments joined by spaces), or `[name]` when it has
 /// none (a zombie or kernel thread), or `?` when it is gone.
 pub(crate) fn cmdline(pid: i32) -> String {

@@ -204,6 +204,37 @@ impl Supervisor {
     }
 }
 
+/// Free processes (or descriptors) below which a run could not tell a plugin's failure from
+/// the environment's: the plugin shares execnet's user and its limits.
+pub const MIN_FREE_PROCESSES: u64 = 32;
+pub const MIN_DESCRIPTORS: u64 = 64;
+
+/// Before a run: refuse limits so small that a plugin would fail for the environment's sake
+/// (`RLIMIT_NPROC` counts every process and thread of the user; root is exempt from it).
+pub fn preflight() -> Result<(), String> {
+    if let Some(nofile) = sys::soft_limit(libc::RLIMIT_NOFILE)
+        && nofile < MIN_DESCRIPTORS
+    {
+        return Err(format!(
+            "RLIMIT_NOFILE is {nofile} (hard limit too): execnet needs at least {MIN_DESCRIPTORS} descriptors to run plugins; raise `ulimit -Hn`"
+        ));
+    }
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        return Ok(());
+    }
+    if let Some(nproc) = sys::soft_limit(libc::RLIMIT_NPROC) {
+        let used = sys::tasks_of_user(uid);
+        if nproc < used + MIN_FREE_PROCESSES {
+            return Err(format!(
+                "RLIMIT_NPROC is {nproc} with {used} processes/threads of this user running: a plugin could fail for lack of processes, which says nothing about it; execnet needs {MIN_FREE_PROCESSES} free (raise `ulimit -u`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Runner for Supervisor {
     fn run(
         &self,
