@@ -1,37 +1,36 @@
 //! `execnet bench`: manager vs bare posix_spawn, per SPEC section 5.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use execnet::plugin::{self, CallPolicy, NetworkPlugin};
 
+use super::opts::{FormatArg, PluginTarget};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: PathBuf,
-    #[arg(long, value_name = "NAME")]
-    plugin: String,
-    /// Status calls per side (manager and floor).
-    #[arg(long, default_value_t = 2000)]
+    #[command(flatten)]
+    target: PluginTarget,
+    /// Status calls per side: N through the manager and N through the bare posix_spawn floor,
+    /// interleaved in rounds.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
     calls: usize,
-    /// Parallel workers.
-    #[arg(long, default_value_t = 1)]
+    /// Parallel workers, each making its share of the calls on both sides.
+    #[arg(long, value_name = "J", default_value_t = 1)]
     jobs: usize,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
-    let probe = super::probe_readable(&args.plugin_dir)?;
-    let selection = plugin::select(&probe.plugins, &args.plugin, CallPolicy::default(), true);
+    let PluginTarget { plugin_dir, plugin } = &args.target;
+    let probe = super::probe_readable(plugin_dir)?;
+    let selection = plugin::select(&probe.plugins, plugin, CallPolicy::default(), true);
     let exec = match &selection.plugin {
         Some(NetworkPlugin::Exec(p)) => p,
         _ => bail!(
             "cannot bench {:?} in {}: {}",
-            args.plugin,
-            args.plugin_dir.display(),
+            plugin,
+            plugin_dir.display(),
             selection.error_text().unwrap_or_default()
         ),
     };
@@ -47,7 +46,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     }
     let report = execnet::bench::run(exec, args.calls, args.jobs)
         .with_context(|| format!("benchmarking {}", exec.executable.display()))?;
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&report)?,
         Format::Text => {
             outln!(

@@ -1,37 +1,31 @@
 //! `execnet call`: one call through the reference manager, with selection and `init` first as
 //! the kubelet did at start-up (unless `--no-init`).
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use execnet::plugin::{self, Action, CallPolicy, CallRecord, NetworkPlugin, StatusResult};
 
 use execnet::supervise::Supervisor;
 
+use super::opts::{FormatArg, PluginTarget, TimeoutArg};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The plugin directory.
-    #[arg(long, value_name = "DIR")]
-    plugin_dir: PathBuf,
-    /// The plugin name (`NAME`, or `VENDOR/NAME` for a `VENDOR~NAME` directory).
-    #[arg(long, value_name = "NAME")]
-    plugin: String,
+    #[command(flatten)]
+    target: PluginTarget,
     /// init, setup, teardown or status.
     #[arg(value_name = "ACTION")]
     action: String,
     /// NAMESPACE NAME ID (required for setup, teardown and status).
     #[arg(value_name = "NAMESPACE NAME ID", num_args = 0..=3)]
     pod: Vec<String>,
-    /// Per-call timeout (e.g. 30s, 500ms; 0 or off: none, as the kubelet).
-    #[arg(long, value_name = "DUR", default_value = "30s")]
-    timeout: String,
+    #[command(flatten)]
+    timeout: TimeoutArg,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -47,23 +41,18 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, 3) => {}
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
-    let timeout = plugin::policy::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
-    let policy = CallPolicy::default().with_timeout(timeout);
-    let probe = super::probe_readable(&args.plugin_dir)?;
+    let PluginTarget { plugin_dir, plugin } = &args.target;
+    let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
+    let probe = super::probe_readable(plugin_dir)?;
     let run_init = !args.no_init || action == Action::Init;
     let supervisor = Supervisor::replay();
-    let selection = plugin::select::select_with(
-        &probe.plugins,
-        &args.plugin,
-        policy,
-        run_init,
-        supervisor.clone(),
-    );
+    let selection =
+        plugin::select::select_with(&probe.plugins, plugin, policy, run_init, supervisor.clone());
     for err in &selection.errors {
         errln!("execnet: kubelet start-up error: {err}");
     }
     let exec = match &selection.plugin {
-        None => return Err(super::not_found(&args.plugin, &args.plugin_dir, &probe)),
+        None => return Err(super::not_found(plugin, plugin_dir, &probe)),
         Some(NetworkPlugin::NoOp) => {
             bail!(
                 "the no-op plugin ({}) runs no executable",
@@ -93,7 +82,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     if let Some(e) = supervisor.host_error() {
         bail!("{e}; the call says nothing about the plugin (this is execnet's failure)");
     }
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&record)?,
         Format::Text => print_text(&record),
     }

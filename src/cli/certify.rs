@@ -3,13 +3,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use execnet::certify::{self, CATALOGUE, CertifyOptions, Progress, Verdict};
-use execnet::kubelet::Profile;
-use execnet::plugin::policy::parse_duration;
 use execnet::report;
 
 use super::Verdict as CliVerdict;
+use super::opts::{KubeletArgs, MaybePluginTarget};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -19,25 +18,12 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "execnet certify [--plugin-dir <DIR> --plugin <NAME>] [OPTIONS]")]
 pub struct Args {
-    /// The plugin directory (default: the bundled reference plugin).
-    #[arg(long, value_name = "DIR", requires = "plugin")]
-    plugin_dir: Option<PathBuf>,
-    /// The plugin name (`NAME` or `VENDOR/NAME`).
-    #[arg(long, value_name = "NAME", requires = "plugin_dir")]
-    plugin: Option<String>,
-    /// Kubelet profile: 1.1, 1.2, 1.3, 1.4, 1.5 or documented.
-    #[arg(long, value_name = "PROFILE", default_value = "1.5")]
-    kubelet: String,
-    /// Per-call timeout (e.g. 30s, 500ms).
-    #[arg(long, value_name = "DUR", default_value = "30s")]
-    timeout: String,
-    /// Pod workers for the simulated kubelet (default: each scenario's own).
-    #[arg(long, value_name = "J")]
-    jobs: Option<usize>,
-    /// Seed for container ids and runtime IPs.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    target: MaybePluginTarget,
+    #[command(flatten)]
+    kubelet: KubeletArgs,
     /// Only run checks whose id matches one of these globs (e.g. 'leak/*').
     #[arg(long, value_name = "GLOB", value_delimiter = ',')]
     focus: Vec<String>,
@@ -95,23 +81,15 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         list();
         return Ok(CliVerdict::Ok);
     }
-    let profile = Profile::by_name(&args.kubelet).map_err(anyhow::Error::msg)?;
-    let timeout = parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
-    if args.jobs == Some(0) {
-        bail!("--jobs must be at least 1");
-    }
     let opts = CertifyOptions {
-        profile,
-        timeout,
-        jobs: args.jobs,
-        seed: args.seed,
+        profile: args.kubelet.kubelet,
+        timeout: args.kubelet.timeout(),
+        jobs: args.kubelet.jobs,
+        seed: args.kubelet.seed,
         focus: args.focus.clone(),
         skip: args.skip.clone(),
     };
-    let target = match (&args.plugin_dir, &args.plugin) {
-        (Some(d), Some(p)) => Some((d.as_path(), p.as_str())),
-        _ => None,
-    };
+    let target = args.target.get();
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: Progress| {
         if !tty {

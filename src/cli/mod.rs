@@ -46,6 +46,7 @@ macro_rules! err {
 mod bench;
 mod call;
 mod certify;
+mod opts;
 mod probe;
 mod replay;
 
@@ -86,7 +87,8 @@ enum Command {
     Probe(probe::Args),
     /// Make one call through the reference manager (selection and init first, as the kubelet).
     Call(call::Args),
-    /// Run the conformance suite against a plugin and judge it, check by check.
+    /// Run the conformance suite against a plugin (default: the bundled reference plugin) and
+    /// judge it, check by check.
     Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),

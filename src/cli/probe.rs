@@ -6,6 +6,7 @@ use anyhow::Result;
 use execnet::plugin::{self, select};
 use serde::Serialize;
 
+use super::opts::FormatArg;
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
@@ -13,8 +14,8 @@ pub struct Args {
     /// The plugin directory (the kubelet's --network-plugin-dir).
     #[arg(long, value_name = "DIR")]
     plugin_dir: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[command(flatten)]
+    format: FormatArg,
 }
 
 #[derive(Serialize)]
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     if let Some(why) = &probe.unreadable {
         errln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
     }
-    match args.format {
+    match args.format.format {
         Format::Json => print_json(&Report {
             plugin_dir: args.plugin_dir.display().to_string(),
             unreadable: probe.unreadable.as_deref(),

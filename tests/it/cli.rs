@@ -381,3 +381,39 @@ fn bench_json_keys() {
     assert!(v["floor_us_per_call"].as_f64().unwrap() > 0.0);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
 }
+
+/// The shared options (`--kubelet`, `--timeout`, `--jobs`, `--plugin-dir/--plugin`) are parsed
+/// once, by their value parsers, the same way in every subcommand: a bad value is a usage error
+/// (exit 2) that names the option and the value, before any plugin or scenario is touched.
+#[rstest::rstest]
+#[case::certify_kubelet(&["certify", "--kubelet", "1.9"], "'--kubelet <PROFILE>'", "expected one of: 1.1, 1.2")]
+#[case::replay_kubelet(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--kubelet", "2.0"], "'--kubelet <PROFILE>'", "unknown kubelet profile '2.0'")]
+#[case::certify_timeout(&["certify", "--timeout", "3 weeks"], "'--timeout <DUR>'", "invalid duration '3 weeks'")]
+#[case::replay_timeout(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--timeout", "soon"], "'--timeout <DUR>'", "invalid duration 'soon'")]
+#[case::call_timeout(&["call", "--plugin-dir", "d", "--plugin", "p", "init", "--timeout", "5y"], "'--timeout <DUR>'", "unknown unit 'y'")]
+#[case::certify_jobs(&["certify", "--jobs", "0"], "'--jobs <J>'", "must be at least 1")]
+#[case::replay_jobs(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--jobs", "many"], "'--jobs <J>'", "'many' is not a whole number")]
+#[case::certify_half_target(&["certify", "--plugin", "x"], "--plugin-dir <DIR>", "required")]
+#[case::bench_no_plugin(&["bench", "--plugin-dir", "d"], "--plugin <NAME>", "required")]
+fn shared_options_are_parsed_once_and_name_the_bad_value(
+    #[case] args: &[&str],
+    #[case] option: &str,
+    #[case] why: &str,
+) {
+    let out = util::execnet()
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(option),
+        "{args:?}: stderr lacks {option}:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(why),
+        "{args:?}: stderr lacks {why:?}:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+}
