@@ -131,10 +131,7 @@ fn print_text(record: &CallRecord) {
         flags.push("processes of the call's group outlived it".to_string());
     }
     if !raw.leftovers.is_empty() {
-        flags.push(format!(
-            "left running: {}",
-            super::cmdlines(&raw.leftovers)
-        ));
+        flags.push(format!("left running: {}", super::cmdlines(&raw.leftovers)));
     }
     for f in flags {
         outln!("flag: {f}");

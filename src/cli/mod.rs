@@ -111,7 +111,10 @@ fn flush_stdout() -> std::io::Result<()> {
     let text = STDOUT.with_borrow_mut(std::mem::take);
     let _guard = signals::output_lock();
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }

@@ -94,8 +94,7 @@ pub fn replay(
         match action {
             Step::StartKubelet(_) | Step::RestartKubelet(_) => {
                 let restart = matches!(action, Step::RestartKubelet(_));
-                let (started, events) =
-                    start_kubelet(plugin_dir, plugin, policy, restart, &runner);
+                let (started, events) = start_kubelet(plugin_dir, plugin, policy, restart, &runner);
                 push(time_s, events);
                 match started {
                     Some(p) => selected = Some(p),
@@ -161,8 +160,7 @@ pub fn replay(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) =
-                    start_kubelet(plugin_dir, plugin, policy, true, &runner);
+                let (started, events) = start_kubelet(plugin_dir, plugin, policy, true, &runner);
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };

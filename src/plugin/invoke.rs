@@ -218,9 +218,7 @@ pub(crate) fn leaders() -> BTreeSet<i32> {
 /// Is this spawn error execnet's own (a limit of this process or of the system) rather than
 /// the plugin's? The message names the limit.
 fn host_error_text(err: &std::io::Error) -> Option<String> {
-    let limit = |r| {
-        sys::soft_limit(r).map_or_else(|| "unlimited".to_string(), |n| n.to_string())
-    };
+    let limit = |r| sys::soft_limit(r).map_or_else(|| "unlimited".to_string(), |n| n.to_string());
     match err.raw_os_error()? {
         libc::EMFILE => Some(format!(
             "execnet ran out of file descriptors (RLIMIT_NOFILE, soft limit {}): raise `ulimit -n`",
@@ -256,9 +254,10 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
         Ok(pair) => pair,
         Err((err, ours)) => {
             let host_error = if ours {
-                Some(host_error_text(&err).unwrap_or_else(|| {
-                    format!("execnet could not prepare the call: {err}")
-                }))
+                Some(
+                    host_error_text(&err)
+                        .unwrap_or_else(|| format!("execnet could not prepare the call: {err}")),
+                )
             } else {
                 host_error_text(&err)
             };

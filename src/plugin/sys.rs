@@ -177,27 +177,93 @@ pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
+/// Read `/proc/PID/stat` into `buf` and parse it; `Ok(None)` when the process is gone.
+fn read_stat(pid: &str, buf: &mut Vec<u8>) -> io::Result<Option<ProcStat>> {
+    use std::io::Read;
+    buf.clear();
+    let path = format!("/proc/{pid}/stat");
+    let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(buf));
+    match read {
+        Ok(_) => Ok(std::str::from_utf8(buf).ok().and_then(parse_stat)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+            ) =>
+        {
+            Err(e)
+        }
+        Err(_) => Ok(None), // exited meanwhile, or never existed
+    }
+}
+
 /// Every process visible in `/proc`. Processes that vanish while being read are skipped; an
 /// error means the table itself could not be read (e.g. no descriptor left).
 pub(crate) fn process_table() -> io::Result<Vec<ProcStat>> {
     let mut out = Vec::with_capacity(256);
-    let mut path = String::with_capacity(32);
+    let mut buf = Vec::with_capacity(512);
     for entry in std::fs::read_dir("/proc")? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
-        path.clear();
-        path.push_str("/proc/");
-        path.push_str(pid);
-        path.push_str("/stat");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => out.extend(parse_stat(&text)),
-            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => return Err(e),
-            Err(e) if e.raw_os_error() == Some(libc::ENFILE) => return Err(e),
-            Err(_) => {} // exited meanwhile
-        }
+        out.extend(read_stat(pid, &mut buf)?);
+    }
+    Ok(out)
+}
+
+/// The last process id the kernel handed out in this pid namespace.
+fn last_pid() -> Option<i32> {
+    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn pid_max() -> i32 {
+    static MAX: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(4 * 1024 * 1024)
+    })
+}
+
+/// Above this many candidate ids, reading the whole table is cheaper.
+const RANGE_LIMIT: i32 = 2048;
+
+/// The processes created at or after process `first` was (every descendant of `first` is one):
+/// pids are handed out in increasing order, wrapping at `pid_max`, so this reads only the ids
+/// from `first` to the last one handed out, which after a short call are a handful. Falls back
+/// to the whole table when the range is large or `ns_last_pid` is unreadable.
+pub(crate) fn processes_since(first: i32) -> io::Result<Vec<ProcStat>> {
+    let Some(last) = last_pid() else {
+        return process_table();
+    };
+    let max = pid_max();
+    let count = if last >= first {
+        last - first + 1
+    } else {
+        max - first + last + 1
+    };
+    if !(0..=RANGE_LIMIT).contains(&count) || first <= 0 || first >= max {
+        return process_table();
+    }
+    let ids: Box<dyn Iterator<Item = i32>> = if last >= first {
+        Box::new(first..=last)
+    } else {
+        Box::new((first..max).chain(1..=last))
+    };
+    let mut out = Vec::new();
+    let mut buf = Vec::with_capacity(512);
+    for pid in ids {
+        out.extend(read_stat(&pid.to_string(), &mut buf)?);
     }
     Ok(out)
 }
@@ -211,7 +277,10 @@ pub(crate) fn tasks_of_user(uid: u32) -> u64 {
     let mut n = 0;
     for entry in dir.flatten() {
         let name = entry.file_name();
-        if !name.to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
             continue;
         }
         if entry.metadata().is_ok_and(|m| m.uid() == uid) {

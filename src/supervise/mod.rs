@@ -158,7 +158,8 @@ impl Supervisor {
             let alive = {
                 let _gate = invoke::gate_exclusive();
                 let leaders = invoke::leaders();
-                let table = sys::process_table()?;
+                // Everything the call started was created after its leader.
+                let table = sys::processes_since(pgid)?;
                 reap_orphans(&table, me, &leaders);
                 let mut known = lock(&self.known);
                 let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known)
@@ -294,9 +295,8 @@ fn attribute(
     for p in table {
         children.entry(p.ppid).or_default().push(p);
     }
-    let excluded = |p: &ProcStat| {
-        p.pid == me || leaders.contains(&p.pid) || known.contains(&(p.pid, p.start))
-    };
+    let excluded =
+        |p: &ProcStat| p.pid == me || leaders.contains(&p.pid) || known.contains(&(p.pid, p.start));
     let mut stack: Vec<&ProcStat> = table
         .iter()
         .filter(|p| !excluded(p))
@@ -398,7 +398,7 @@ mod tests {
     fn attribution_follows_the_tree_not_the_group() {
         let me = 100;
         let table = [
-            p(100, 1, 100),  // execnet
+            p(100, 1, 100),   // execnet
             p(200, 100, 200), // another call in flight
             p(201, 200, 200), // its child
             p(300, 100, 300), // escaped (setsid) orphan of the ended call 250
@@ -418,6 +418,10 @@ mod tests {
             .iter()
             .map(|p| p.pid)
             .collect();
-        assert_eq!(got, vec![260], "known leftovers and their trees are not reported again");
+        assert_eq!(
+            got,
+            vec![260],
+            "known leftovers and their trees are not reported again"
+        );
     }
 }

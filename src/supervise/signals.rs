@@ -64,7 +64,9 @@ fn terminate(sig: libc::c_int) -> ! {
         match OUTPUT.try_lock() {
             Ok(g) => break Some(g),
             Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) if started.elapsed() < Duration::from_secs(2) => {
+            Err(std::sync::TryLockError::WouldBlock)
+                if started.elapsed() < Duration::from_secs(2) =>
+            {
                 std::thread::sleep(Duration::from_millis(5))
             }
             Err(std::sync::TryLockError::WouldBlock) => break None,

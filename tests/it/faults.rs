@@ -86,9 +86,19 @@ fn interrupt(args: &[&str], pids: &Path, signal: i32, expect_code: i32) {
     unsafe { libc::kill(child.id() as i32, signal) };
     let status = wait_bounded(&mut child, 20);
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(expect_code), "stderr: {stderr}");
     assert_eq!(stdout, "", "no partial report on stdout");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -99,7 +109,11 @@ fn interrupt(args: &[&str], pids: &Path, signal: i32, expect_code: i32) {
             std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default()
         );
     }
-    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new(), "temp files left");
+    assert_eq!(
+        entries(tmpdir.path()),
+        Vec::<PathBuf>::new(),
+        "temp files left"
+    );
 }
 
 #[rstest::rstest]
@@ -112,7 +126,15 @@ fn a_signal_during_certify_kills_every_plugin_process(#[case] signal: i32, #[cas
     let dir = hanging_plugin(&pids);
     let d = dir.path().display().to_string();
     interrupt(
-        &["certify", "--plugin-dir", &d, "--plugin", "hang", "--jobs", "3"],
+        &[
+            "certify",
+            "--plugin-dir",
+            &d,
+            "--plugin",
+            "hang",
+            "--jobs",
+            "3",
+        ],
         &pids,
         signal,
         code,
@@ -147,7 +169,17 @@ fn a_signal_during_call_kills_the_plugin() {
     let dir = hanging_plugin(&pids);
     let d = dir.path().display().to_string();
     interrupt(
-        &["call", "--plugin-dir", &d, "--plugin", "hang", "setup", "n", "p", util::ID],
+        &[
+            "call",
+            "--plugin-dir",
+            &d,
+            "--plugin",
+            "hang",
+            "setup",
+            "n",
+            "p",
+            util::ID,
+        ],
         &pids,
         libc::SIGINT,
         130,
@@ -175,14 +207,23 @@ fn a_signal_during_certify_of_the_bundled_plugin_removes_its_temp_dir() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = wait_bounded(&mut child, 20);
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     // The run may have finished just before the signal: then it passed and cleaned up itself.
     match status.code() {
         Some(143) => assert_eq!(stdout, "", "no partial report"),
         Some(0) => assert!(stdout.contains("verdict: PASS"), "{stdout}"),
         other => panic!("exit {other:?}"),
     }
-    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new(), "temp files left");
+    assert_eq!(
+        entries(tmpdir.path()),
+        Vec::<PathBuf>::new(),
+        "temp files left"
+    );
 }
 
 /// Run `execnet args` with its stdout a pipe whose reader is already gone (EPIPE on write).
@@ -196,7 +237,12 @@ fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
     drop(child.stdout.take());
     let status = wait_bounded(&mut child, 60);
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (status.code(), stderr)
 }
 
@@ -209,8 +255,14 @@ fn a_closed_stdout_ends_quietly_with_the_exit_code_of_the_run() {
         (vec!["certify", "--list"], 0),
         (vec!["probe", "--plugin-dir", &d], 1),
         (vec!["probe", "--plugin-dir", &d, "--format", "json"], 1),
-        (vec!["call", "--plugin-dir", &d, "--plugin", "reference", "init"], 0),
-        (vec!["call", "--plugin-dir", &d, "--plugin", "init-fails", "init"], 1),
+        (
+            vec!["call", "--plugin-dir", &d, "--plugin", "reference", "init"],
+            0,
+        ),
+        (
+            vec!["call", "--plugin-dir", &d, "--plugin", "init-fails", "init"],
+            1,
+        ),
     ] {
         let (got, stderr) = with_closed_stdout(&args);
         assert_eq!(got, Some(code), "{args:?}: {stderr}");
@@ -224,11 +276,14 @@ fn piping_into_head_keeps_the_exit_code() {
     let samples = util::sample_plugins();
     let d = samples.path().display().to_string();
     let exe = util::execnet_path();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("conformance/scenarios/parallel-pods.json");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/scenarios/parallel-pods.json");
     for (args, code) in [
         (vec!["certify".to_string(), "--list".into()], 0),
-        (vec!["probe".to_string(), "--plugin-dir".into(), d.clone()], 1),
+        (
+            vec!["probe".to_string(), "--plugin-dir".into(), d.clone()],
+            1,
+        ),
         (
             vec![
                 "replay".to_string(),
@@ -316,7 +371,13 @@ fn a_small_process_limit_is_a_setup_error_naming_the_limit_never_a_panic() {
     );
     let mut cmd = if root {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=54321", "--regid=54321", "--clear-groups", "bash", "-c"]);
+        c.args([
+            "--reuid=54321",
+            "--regid=54321",
+            "--clear-groups",
+            "bash",
+            "-c",
+        ]);
         c
     } else {
         let mut c = Command::new("bash");

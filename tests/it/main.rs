@@ -1,8 +1,8 @@
 //! The integration test binary: real plugin executables in temp directories, real processes.
 
 mod certify;
-mod faults;
 mod cli;
+mod faults;
 mod kubelet_util;
 mod manager;
 mod replay;

@@ -230,8 +230,12 @@ fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
 fn a_daemon_that_closed_its_output_is_not_a_leak_but_survives_the_group() {
     let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
     let sup = Supervisor::new(Leftovers::Kill, None);
-    let rec = supervised(dir.path(), "quiet", CallPolicy::default(), &sup)
-        .call(Action::Setup, "n", "p", ID);
+    let rec = supervised(dir.path(), "quiet", CallPolicy::default(), &sup).call(
+        Action::Setup,
+        "n",
+        "p",
+        ID,
+    );
     assert!(!rec.raw.leaked);
     assert!(rec.raw.group_survived);
     let pid: i32 = rec.output_text().trim().parse().unwrap();
@@ -244,7 +248,10 @@ fn the_plain_manager_kills_nothing_a_call_leaves() {
     let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
     let rec = exec(dir.path(), "quiet", CallPolicy::default()).call(Action::Setup, "n", "p", ID);
     let pid: i32 = rec.output_text().trim().parse().unwrap();
-    assert!(rec.raw.leftovers.is_empty(), "the plain manager does not look");
+    assert!(
+        rec.raw.leftovers.is_empty(),
+        "the plain manager does not look"
+    );
     assert!(util::pid_alive(pid), "the plain manager killed the daemon");
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
@@ -263,8 +270,12 @@ fn an_escaped_descendant_is_found_and_killed(#[case] body: &str) {
     let pids = tmp.path().join("pids");
     let dir = util::bash_plugin("esc", &body.replace("PIDS", &pids.display().to_string()));
     let sup = Supervisor::new(Leftovers::Kill, None);
-    let rec = supervised(dir.path(), "esc", CallPolicy::default(), &sup)
-        .call(Action::Setup, "n", "p", ID);
+    let rec = supervised(dir.path(), "esc", CallPolicy::default(), &sup).call(
+        Action::Setup,
+        "n",
+        "p",
+        ID,
+    );
     assert!(rec.succeeded(), "{:?}", rec.outcome());
     let ids = pids_in(&pids);
     let escaped = ids[0];
@@ -298,7 +309,12 @@ fn a_replaying_supervisor_reports_leftovers_once_and_kills_them_at_the_end() {
     let status = p.call(Action::Status, "n", "p", ID);
     let daemon = pids_in(&pids)[0];
     assert_eq!(
-        setup.raw.leftovers.iter().map(|l| l.pid).collect::<Vec<_>>(),
+        setup
+            .raw
+            .leftovers
+            .iter()
+            .map(|l| l.pid)
+            .collect::<Vec<_>>(),
         vec![daemon]
     );
     assert!(
@@ -306,9 +322,15 @@ fn a_replaying_supervisor_reports_leftovers_once_and_kills_them_at_the_end() {
         "a known leftover is not blamed on a later call: {:?}",
         status.raw.leftovers
     );
-    assert!(util::pid_alive(daemon), "replay leaves leftovers running, as on a node");
+    assert!(
+        util::pid_alive(daemon),
+        "replay leaves leftovers running, as on a node"
+    );
     let killed = sup.finish().expect("process table");
-    assert_eq!(killed.iter().map(|l| l.pid).collect::<Vec<_>>(), vec![daemon]);
+    assert_eq!(
+        killed.iter().map(|l| l.pid).collect::<Vec<_>>(),
+        vec![daemon]
+    );
     assert!(util::eventually(5, || !util::pid_alive(daemon)));
 }
 
@@ -338,7 +360,11 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
         },
         "init timed out before: the next init gets the short timeout"
     );
-    assert_eq!(setup.outcome(), &Outcome::Success, "other actions keep theirs");
+    assert_eq!(
+        setup.outcome(),
+        &Outcome::Success,
+        "other actions keep theirs"
+    );
     // A plain manager remembers nothing.
     let plain = exec(dir.path(), "hung", policy);
     plain.init();
