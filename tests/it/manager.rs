@@ -200,7 +200,10 @@ fn timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
 
 #[test]
 fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
-    let dir = util::bash_plugin("daemon", "sleep 300 &\necho $!");
+    let dir = util::bash_plugin(
+        "daemon",
+        "sleep 300 &\nuntil [ \"$(cat /proc/$!/comm)\" = sleep ]; do sleep 0.01; done\necho $!",
+    );
     let policy = CallPolicy {
         leak_window: Duration::from_millis(100),
         ..CallPolicy::default()
@@ -268,6 +271,10 @@ fn the_plain_manager_kills_nothing_a_call_leaves() {
 fn an_escaped_descendant_is_found_and_killed(#[case] body: &str) {
     let tmp = tempfile::TempDir::new().unwrap();
     let pids = tmp.path().join("pids");
+    // The plugin returns once the escaped process runs `sleep` (so its command line is known).
+    let body = format!(
+        "{body}\np=$(cat PIDS)\nuntil [ \"$(cat /proc/$p/comm 2>/dev/null)\" = sleep ]; do sleep 0.01; done"
+    );
     let dir = util::bash_plugin("esc", &body.replace("PIDS", &pids.display().to_string()));
     let sup = Supervisor::new(Leftovers::Kill, None);
     let rec = supervised(dir.path(), "esc", CallPolicy::default(), &sup).call(
