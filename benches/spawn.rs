@@ -38,7 +38,13 @@ fn main() {
     }
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let probe = plugin::probe(tmp.path());
-    let sel = plugin::select(&probe.plugins, "static-c", CallPolicy::default(), true);
+    let sel = plugin::select(
+        &probe.plugins,
+        "static-c",
+        CallPolicy::default(),
+        true,
+        plugin::SelectionTexts::default(),
+    );
     let exec = sel.exec_plugin().expect("static-c selected");
     for jobs in [1, 2] {
         let r = execnet::bench::run(exec, calls, jobs).expect("bench");

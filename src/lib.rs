@@ -10,6 +10,10 @@
 //! The **simulated kubelet** ([`kubelet`]) replays pod lifecycles deterministically against a
 //! plugin directory under profiles of the real kubelet releases, producing transcripts.
 //!
+//! The **runtime** ([`runtime`]) is what pods run on: `netns` builds a real node sandbox (network
+//! and mount namespaces, pause processes with veths on a docker bridge, an era-exact docker CLI
+//! and Engine API, Open vSwitch on demand) in which unmodified plugins run.
+//!
 //! **Certification** ([`certify`]) judges those transcripts check by check and [`report`]
 //! renders the verdict as text, JSON and JUnit.
 
@@ -18,4 +22,5 @@ pub mod certify;
 pub mod kubelet;
 pub mod plugin;
 pub mod report;
+pub mod runtime;
 pub mod supervise;

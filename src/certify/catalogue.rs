@@ -9,7 +9,6 @@ use super::Level;
 use super::evidence;
 use crate::kubelet::profile::{EmptyIpPolicy, Profile};
 use crate::kubelet::{CallPurpose, Event, IpSource, Transcript};
-use crate::plugin::goip;
 use crate::plugin::{Action, CallRecord, Outcome, StatusResult};
 
 /// Every scenario of the suite, in the order the runner replays them.
@@ -338,11 +337,26 @@ fn status_parses(ctx: &Ctx) -> Judgement {
             _ => None,
         })
         .collect();
+    // SPEC 4: output over the cap was not judged; never counted as parsed.
+    let not_judged = calls
+        .iter()
+        .filter(|c| matches!(c.3.status, Some(StatusResult::NotJudged { .. })))
+        .count();
+    if not_judged > 0 && not_judged == calls.len() {
+        return Judgement::Skip(format!(
+            "not judged: all {not_judged} status outputs were over the output cap"
+        ));
+    }
+    let unjudged_note = if not_judged > 0 {
+        format!(" ({not_judged} more not judged: output over the cap)")
+    } else {
+        String::new()
+    };
     verdict(
         failures,
         format!(
-            "{} status outputs parsed as the kubelet parses them",
-            calls.len()
+            "{} status outputs parsed as the kubelet parses them{unjudged_note}",
+            calls.len() - not_judged
         ),
     )
 }
@@ -352,7 +366,7 @@ fn status_ip_present(ctx: &Ctx) -> Judgement {
     let calls = status_calls(&ts);
     let failures: Vec<String> = calls
         .iter()
-        .filter(|c| matches!(c.3.status, Some(StatusResult::Status { ip: None })))
+        .filter(|c| matches!(c.3.status, Some(StatusResult::Status { ip: None, .. })))
         .map(|c| {
             evidence::call_failed(
                 c.0,
@@ -390,9 +404,10 @@ fn status_ip_valid(ctx: &Ctx) -> Judgement {
     let failures = calls
         .iter()
         .filter_map(|c| match &c.3.status {
-            Some(StatusResult::Status { ip: Some(ip) }) => {
+            Some(StatusResult::Status {
+                ip: Some(parsed), ..
+            }) => {
                 n += 1;
-                let parsed = goip::parse_ip(ip)?;
                 let why = if parsed.is_loopback() {
                     "a loopback address"
                 } else if parsed.is_unspecified() {
@@ -403,7 +418,7 @@ fn status_ip_valid(ctx: &Ctx) -> Judgement {
                 Some(evidence::call_failed(
                     c.0,
                     c.3,
-                    &format!("a pod address other peers can reach, not {why} ({ip})"),
+                    &format!("a pod address other peers can reach, not {why} ({parsed})"),
                 ))
             }
             _ => None,
@@ -415,23 +430,23 @@ fn status_ip_valid(ctx: &Ctx) -> Judgement {
     )
 }
 
-/// Whether a JSON object has `key`, matching keys as Go does (ASCII case-insensitively).
-fn has_key(doc: &serde_json::Value, key: &str) -> bool {
-    doc.as_object()
-        .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(key)))
-}
-
 fn status_kind_version(ctx: &Ctx) -> Judgement {
     let ts = need!(ctx, &["basic-lifecycle"]);
     let calls = status_calls(&ts);
     let failures = calls
         .iter()
-        .filter(|c| matches!(c.3.status, Some(StatusResult::Status { .. })))
         .filter_map(|c| {
-            let doc: serde_json::Value = serde_json::from_slice(&c.3.raw.output).ok()?;
-            let missing: Vec<&str> = ["kind", "apiVersion"]
+            // Judged from the typed result: kind and apiVersion as the kubelet decoded them.
+            let Some(StatusResult::Status {
+                kind, api_version, ..
+            }) = &c.3.status
+            else {
+                return None;
+            };
+            let missing: Vec<&str> = [("kind", kind), ("apiVersion", api_version)]
                 .into_iter()
-                .filter(|k| !has_key(&doc, k))
+                .filter(|(_, value)| value.is_empty())
+                .map(|(key, _)| key)
                 .collect();
             (!missing.is_empty()).then(|| {
                 evidence::call_failed(
@@ -467,7 +482,9 @@ fn lifecycle_basic(ctx: &Ctx) -> Judgement {
         let ok = call.succeeded()
             && !matches!(
                 call.status,
-                Some(StatusResult::Error { .. }) | Some(StatusResult::Status { ip: None })
+                Some(StatusResult::Error { .. })
+                    | Some(StatusResult::Status { ip: None, .. })
+                    | Some(StatusResult::NotJudged { .. })
             );
         if ok {
             per_pod.entry(pod.to_string()).or_default()[slot] += 1;

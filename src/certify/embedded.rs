@@ -2,7 +2,9 @@
 //! `cargo install`: the conformance scenarios and the reference sample plugin.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::kubelet::{Scenario, ScenarioError};
 
 /// The shipped scenarios, by name (the files in `conformance/scenarios/`).
 pub const SCENARIOS: &[(&str, &str)] = &[
@@ -35,6 +37,26 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../conformance/scenarios/long-names.json"),
     ),
 ];
+
+/// The text of the bundled scenario `name`.
+pub fn scenario_text(name: &str) -> Option<&'static str> {
+    SCENARIOS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// The path a bundled scenario is named by in messages: the file it was built from.
+pub fn scenario_path(name: &str) -> PathBuf {
+    PathBuf::from(format!("conformance/scenarios/{name}.json"))
+}
+
+/// The bundled scenario `name`, parsed and checked; `None` when no scenario has that name.
+pub fn scenario(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+    scenario_text(name).map(|text| Scenario::parse(text, &scenario_path(name)))
+}
+
+/// The bundled scenarios' names, in the order certification replays them.
+pub fn scenario_names() -> Vec<&'static str> {
+    SCENARIOS.iter().map(|(n, _)| *n).collect()
+}
 
 /// The bundled reference plugin's name and script.
 pub const REFERENCE_NAME: &str = "reference";

@@ -54,7 +54,10 @@ pub fn got(call: &CallRecord) -> String {
             s.push_str(&format!(", kubelet: {message}"))
         }
         Some(StatusResult::None) => s.push_str(", status: none"),
-        Some(StatusResult::Status { ip: None }) => s.push_str(", status: no ip"),
+        Some(StatusResult::Status { ip: None, .. }) => s.push_str(", status: no ip"),
+        Some(StatusResult::NotJudged { .. }) => {
+            s.push_str(", status: not judged: output over the cap")
+        }
         _ => {}
     }
     s

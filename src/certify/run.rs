@@ -9,7 +9,7 @@ use super::catalogue::{ALL_SCENARIOS, CATALOGUE, CheckDef, Ctx, Judgement};
 use super::embedded;
 use super::{CheckResult, Level, Outcome, Report, Verdict};
 use crate::kubelet::profile::Profile;
-use crate::kubelet::{ReplayOptions, Scenario, Transcript, replay};
+use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
 use crate::supervise::{Supervisor, signals};
 
@@ -65,13 +65,21 @@ pub enum CertifyError {
     Host(String),
 }
 
-/// What the runner tells an observer (live progress on a terminal).
+/// What the runner tells an observer, as it happens (the way nextest's runner and reporters
+/// meet only through events): live progress is drawn from these by `report::progress`; nothing
+/// in `certify` prints.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
     ScenarioStarted {
         name: &'a str,
         index: usize,
         total: usize,
+    },
+    /// A plugin call of the running scenario ended (told at the end of its phase).
+    CallFinished {
+        scenario: &'a str,
+        purpose: CallPurpose,
+        call: &'a plugin::CallRecord,
     },
     ScenarioFinished {
         name: &'a str,
@@ -189,7 +197,15 @@ pub fn certify(
             total: suite.len(),
         });
         let t0 = Instant::now();
-        let t = replay(&dir, &name, scenario, &replay_opts);
+        let t = replay_observed(&dir, &name, scenario, &replay_opts, &mut |entry| {
+            if let Event::Call { purpose, call, .. } = &entry.event {
+                progress(Progress::CallFinished {
+                    scenario: &scenario.name,
+                    purpose: *purpose,
+                    call,
+                });
+            }
+        });
         progress(Progress::ScenarioFinished {
             name: &scenario.name,
             elapsed: t0.elapsed(),

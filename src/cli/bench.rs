@@ -24,7 +24,13 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Verdict> {
     let PluginTarget { plugin_dir, plugin } = &args.target;
     let probe = super::probe_readable(plugin_dir)?;
-    let selection = plugin::select(&probe.plugins, plugin, CallPolicy::default(), true);
+    let selection = plugin::select(
+        &probe.plugins,
+        plugin,
+        CallPolicy::default(),
+        true,
+        plugin::SelectionTexts::default(),
+    );
     let exec = match &selection.plugin {
         Some(NetworkPlugin::Exec(p)) => p,
         _ => bail!(

@@ -1,8 +1,14 @@
 //! `execnet call`: one call through the reference manager, with selection and `init` first as
-//! the kubelet did at start-up (unless `--no-init`).
+//! the kubelet did at start-up (unless `--no-init`). Any selection error stops here, as it
+//! stopped the kubelet: the aggregate on stderr exactly as Go formatted it, exit 1, and neither
+//! init nor the action runs.
 
 use anyhow::{Result, bail};
-use execnet::plugin::{self, Action, CallPolicy, CallRecord, NetworkPlugin, StatusResult};
+use execnet::kubelet::Profile;
+use execnet::plugin::{
+    self, Action, CallPolicy, CallRecord, NetworkPlugin, SelectionError, SelectionTexts,
+    StatusResult,
+};
 
 use execnet::supervise::Supervisor;
 
@@ -24,6 +30,14 @@ pub struct Args {
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
+        value_parser = super::opts::parse_profile
+    )]
+    kubelet: &'static Profile,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -42,14 +56,41 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
     let PluginTarget { plugin_dir, plugin } = &args.target;
+    let profile = args.kubelet;
+    let texts = SelectionTexts::for_profile(profile.name);
     let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
-    let probe = super::probe_readable(plugin_dir)?;
-    let run_init = !args.no_init || action == Action::Init;
-    let supervisor = Supervisor::replay();
-    let selection =
-        plugin::select::select_with(&probe.plugins, plugin, policy, run_init, supervisor.clone());
-    for err in &selection.errors {
-        errln!("execnet: kubelet start-up error: {err}");
+    // A missing or unreadable directory is no error for the kubelet: it sees no plugins, and
+    // selection says the plugin was not found (execnet adds why, see `not_found_with`).
+    let probe = plugin::probe(plugin_dir);
+    // Selection first without init: InitNetworkPlugin validated every probed name before it
+    // called Init, and the kubelet refused to start on any error, so `call` stops here too.
+    let selection = plugin::select(&probe.plugins, plugin, policy, false, texts);
+    if let Some(aggregate) = selection.error_text() {
+        let not_found = selection
+            .errors
+            .iter()
+            .any(|e| matches!(e, SelectionError::NotFound { .. }));
+        if not_found {
+            // Nothing to call: a setup error (exit 2), the kubelet's text first.
+            return Err(super::not_found_with(&aggregate, plugin_dir, &probe));
+        }
+        errln!("{aggregate}");
+        // A missing executable: say what the kubelet expected and what is there, rather than
+        // leave only its words about permissions of a file that does not exist.
+        if let Some(what) = selection.exec_plugin().and_then(|chosen| {
+            probe
+                .plugins
+                .iter()
+                .find(|p| p.executable == chosen.executable)
+                .and_then(|p| p.missing_executable())
+        }) {
+            errln!("execnet: {what}");
+        }
+        errln!(
+            "execnet: kubelet {} would not start with this plugin directory (error above, as the kubelet printed it); no init and no {action} were run",
+            profile.name
+        );
+        return Ok(Verdict::Failed);
     }
     let exec = match &selection.plugin {
         None => return Err(super::not_found(plugin, plugin_dir, &probe)),
@@ -61,22 +102,29 @@ pub fn run(args: Args) -> Result<Verdict> {
         }
         Some(NetworkPlugin::Exec(p)) => p,
     };
-    if !plugin::select::is_executable(&exec.executable) {
-        // Selection failed before any process ran: report it as the init step that failed.
-        errln!(
-            "execnet: {} is not executable (access X_OK failed)",
-            exec.executable.display()
-        );
-        return Ok(Verdict::Failed);
-    }
-    let record = if let Some(init) = selection.init.clone() {
-        if action == Action::Init || !init.succeeded() {
-            init
-        } else {
-            exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
+    // Supervised as a replay is: leftovers reported, then ended with the run.
+    let supervisor = Supervisor::replay();
+    let exec = &exec.clone().with_runner(supervisor.clone());
+    let run_init = !args.no_init || action == Action::Init;
+    let mut record = None;
+    if run_init {
+        let init = exec.init();
+        if let Some(error) = init.outcome().error() {
+            errln!(
+                "{}",
+                SelectionError::InitFailed {
+                    name: exec.name.clone(),
+                    error,
+                }
+            );
+            record = Some(init);
+        } else if action == Action::Init {
+            record = Some(init);
         }
-    } else {
-        exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2])
+    }
+    let record = match record {
+        Some(init) => init,
+        None => exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2]),
     };
     let killed = supervisor.finish();
     if let Some(e) = supervisor.host_error() {
@@ -100,8 +148,11 @@ pub fn run(args: Args) -> Result<Verdict> {
             "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
         );
     }
-    let status_failed = matches!(record.status, Some(StatusResult::Error { .. }));
-    Ok(if record.succeeded() && !status_failed {
+    let status_ok = matches!(
+        record.status,
+        None | Some(StatusResult::None) | Some(StatusResult::Status { .. })
+    );
+    Ok(if record.succeeded() && status_ok {
         Verdict::Ok
     } else {
         Verdict::Failed
@@ -149,10 +200,13 @@ fn print_text(record: &CallRecord) {
         Some(StatusResult::None) => {
             outln!("status: none (the kubelet falls back to the runtime's IP)")
         }
-        Some(StatusResult::Status { ip: Some(ip) }) => outln!("status: ip {ip}"),
-        Some(StatusResult::Status { ip: None }) => {
+        Some(StatusResult::Status { ip: Some(ip), .. }) => outln!("status: ip {ip}"),
+        Some(StatusResult::Status { ip: None, .. }) => {
             outln!("status: no ip (the real kubelet reported the pod IP as <nil>)")
         }
         Some(StatusResult::Error { message }) => outln!("status: error: {message}"),
+        Some(not_judged @ StatusResult::NotJudged { .. }) => {
+            outln!("status: {}", not_judged.message().unwrap_or_default())
+        }
     }
 }

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use execnet::certify::{self, CATALOGUE, CertifyOptions, Progress, Verdict};
+use execnet::certify::{self, CATALOGUE, CertifyOptions, Verdict};
 use execnet::report;
 
 use super::Verdict as CliVerdict;
@@ -15,6 +15,26 @@ pub enum ReportFormat {
     Text,
     Json,
     Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressWhen {
+    Auto,
+    Always,
+    Lines,
+    Never,
+}
+
+impl ProgressWhen {
+    fn style(self) -> Option<report::progress::Style> {
+        use report::progress::Style;
+        match self {
+            ProgressWhen::Auto => std::io::stderr().is_terminal().then_some(Style::Live),
+            ProgressWhen::Always => Some(Style::Live),
+            ProgressWhen::Lines => Some(Style::Lines),
+            ProgressWhen::Never => None,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +55,10 @@ pub struct Args {
     /// Write the report (in --format) to FILE atomically; the text report still goes to stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Progress on stderr: auto (a live line per scenario on a terminal, nothing otherwise),
+    /// always (live lines even when not a terminal), lines (plain lines, for logs), never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProgressWhen::Auto)]
+    progress: ProgressWhen,
     /// List the checks catalogue and exit.
     #[arg(long)]
     list: bool,
@@ -90,22 +114,19 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         skip: args.skip.clone(),
     };
     let target = args.target.get();
-    let tty = std::io::stderr().is_terminal();
-    let mut progress = |p: Progress| {
-        if !tty {
-            return;
+    let reporter = args
+        .progress
+        .style()
+        .map(|style| report::progress::ProgressReporter::new(style, Box::new(anstream::stderr())));
+    let report = certify::certify(target, &opts, &mut |event| {
+        if let Some(r) = &reporter {
+            r.event(event)
         }
-        match p {
-            Progress::ScenarioStarted { name, index, total } => {
-                err!("\r\x1b[2K[{}/{total}] replaying {name}…", index + 1)
-            }
-            Progress::ScenarioFinished { .. } => {}
-        }
-    };
-    let report = certify::certify(target, &opts, &mut progress)?;
-    if tty {
-        err!("\r\x1b[2K");
+    });
+    if let Some(r) = reporter {
+        r.finish();
     }
+    let report = report?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let rendered = match args.format {
         ReportFormat::Text => report::text::render(&report, color && args.output.is_none()),

@@ -35,20 +35,14 @@ macro_rules! errln {
     }};
 }
 
-/// Standard error without a newline (progress lines).
-macro_rules! err {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 mod bench;
 mod call;
 mod certify;
+mod netns;
 mod opts;
 mod probe;
 mod replay;
+mod scenarios;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -92,8 +86,15 @@ enum Command {
     Certify(certify::Args),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
-    /// Replay one scenario through the simulated kubelet and print its transcript.
+    /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
+    /// and print its transcript.
     Replay(replay::Args),
+    /// Run a command inside a netns node sandbox (as root), with N infra containers.
+    Sandbox(netns::SandboxArgs),
+    /// Remove what dead execnet runs left (netns sandboxes and their processes).
+    Gc(netns::GcArgs),
+    /// List the bundled conformance scenarios, or write them out to start your own.
+    Scenarios(scenarios::Args),
 }
 
 thread_local! {
@@ -145,6 +146,9 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Certify(args) => certify::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Sandbox(args) => netns::sandbox(args),
+        Command::Gc(args) => netns::gc(args),
+        Command::Scenarios(args) => scenarios::run(args),
     });
     let code = match result {
         Ok(Ok(Verdict::Ok)) => 0,
@@ -199,15 +203,35 @@ pub fn probe_readable(dir: &std::path::Path) -> anyhow::Result<execnet::plugin::
     Ok(probe)
 }
 
-/// The setup error for a plugin name that is not in the directory.
+/// The setup error for a plugin name that is not in the directory: the kubelet's own text
+/// (`Network plugin "N" not found.`), then execnet's hint about the directory.
 pub fn not_found(
     name: &str,
     dir: &std::path::Path,
     probe: &execnet::plugin::Probe,
 ) -> anyhow::Error {
-    anyhow::anyhow!(
-        "network plugin {name:?} not found in {} (plugins there: {})",
-        dir.display(),
-        probe.names()
-    )
+    let kubelet = execnet::plugin::SelectionError::NotFound {
+        name: name.to_string(),
+    };
+    not_found_with(&kubelet.to_string(), dir, probe)
+}
+
+/// [`not_found`] with the kubelet's whole start-up error (`kubelet_text`, one line) first.
+pub fn not_found_with(
+    kubelet_text: &str,
+    dir: &std::path::Path,
+    probe: &execnet::plugin::Probe,
+) -> anyhow::Error {
+    let hint = match &probe.unreadable {
+        // v1.1.1–v1.5.0 exec.go ProbeNetworkPlugins: `files, _ := ioutil.ReadDir(pluginDir)`.
+        Some(why) => format!(
+            "execnet: cannot read plugin directory {why} (the kubelet ignores that and sees no plugins)"
+        ),
+        None => format!(
+            "execnet: no plugin directory for it in {} (plugins there: {}); NAME/NAME or VENDOR~NAME/NAME is expected",
+            dir.display(),
+            probe.names()
+        ),
+    };
+    anyhow::anyhow!("{kubelet_text}\n{hint}")
 }

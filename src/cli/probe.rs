@@ -1,9 +1,11 @@
-//! `execnet probe`: the plugins the kubelet would see, each with its problems.
+//! `execnet probe`: the plugins the kubelet would see, each with its problems, worded as the
+//! chosen kubelet release worded them (`--kubelet`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use execnet::plugin::{self, select};
+use execnet::kubelet::Profile;
+use execnet::plugin::{self, SelectionTexts, select};
 use serde::Serialize;
 
 use super::opts::FormatArg;
@@ -14,6 +16,14 @@ pub struct Args {
     /// The plugin directory (the kubelet's --network-plugin-dir).
     #[arg(long, value_name = "DIR")]
     plugin_dir: PathBuf,
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
+        value_parser = super::opts::parse_profile
+    )]
+    kubelet: &'static Profile,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -36,7 +46,10 @@ struct Report<'a> {
 
 pub fn run(args: Args) -> Result<Verdict> {
     let probe = plugin::probe(&args.plugin_dir);
-    let problems = select::problems(&probe.plugins);
+    let problems = select::problems(
+        &probe.plugins,
+        SelectionTexts::for_profile(args.kubelet.name),
+    );
     let entries: Vec<Entry> = probe
         .plugins
         .iter()

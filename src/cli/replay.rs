@@ -1,8 +1,9 @@
 //! `execnet replay`: run one scenario through the simulated kubelet and print its transcript.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use execnet::certify::embedded;
 use execnet::kubelet::{self, ReplayOptions, Scenario};
 use execnet::supervise::Supervisor;
 
@@ -13,7 +14,7 @@ use super::{Format, Verdict, print_json};
 pub struct Args {
     #[command(flatten)]
     target: PluginTarget,
-    /// The scenario file (`conformance/scenarios/*.json`).
+    /// A scenario file, or the name of a bundled scenario (`execnet scenarios` lists them).
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
     #[command(flatten)]
@@ -23,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let scenario = load(&args.scenario)?;
     let PluginTarget { plugin_dir, plugin } = &args.target;
     if !plugin.is_empty() {
         let probe = super::probe_readable(plugin_dir)?;
@@ -64,4 +65,22 @@ pub fn run(args: Args) -> Result<Verdict> {
     } else {
         Verdict::Failed
     })
+}
+
+/// A scenario file when `arg` names one, else the bundled scenario of that name; neither is a
+/// usage error that says both what was looked for and what is bundled.
+fn load(arg: &Path) -> Result<Scenario> {
+    if arg.exists() {
+        return Ok(Scenario::load(arg)?);
+    }
+    if let Some(name) = arg.to_str()
+        && let Some(scenario) = embedded::scenario(name)
+    {
+        return Ok(scenario?);
+    }
+    bail!(
+        "cannot read scenario {}: no such file, and no bundled scenario of that name (bundled: {})",
+        arg.display(),
+        embedded::scenario_names().join(", ")
+    )
 }

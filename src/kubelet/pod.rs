@@ -301,8 +301,8 @@ pub fn decide_pod_ip(
 ) -> (String, IpSource) {
     match status {
         StatusResult::None => (runtime_ip.to_string(), IpSource::Runtime),
-        StatusResult::Status { ip: Some(ip) } => (ip.clone(), IpSource::Plugin),
-        StatusResult::Status { ip: None } => match profile.empty_ip {
+        StatusResult::Status { ip: Some(ip), .. } => (ip.to_string(), IpSource::Plugin),
+        StatusResult::Status { ip: None, .. } => match profile.empty_ip {
             EmptyIpPolicy::Nil => ("<nil>".to_string(), IpSource::Nil),
             EmptyIpPolicy::Fallback => (runtime_ip.to_string(), IpSource::Runtime),
         },
@@ -310,6 +310,9 @@ pub fn decide_pod_ip(
             StatusErrorPolicy::KeepRuntimeIp => (runtime_ip.to_string(), IpSource::Runtime),
             StatusErrorPolicy::ReportError => (message.clone(), IpSource::Error),
         },
+        // Output over execnet's cap: what the kubelet concluded is unknown (SPEC 4); the pod
+        // keeps the runtime's IP and the call itself is marked not judged.
+        StatusResult::NotJudged { .. } => (runtime_ip.to_string(), IpSource::Runtime),
     }
 }
 
@@ -323,7 +326,11 @@ mod tests {
         let p11 = Profile::by_name("1.1").unwrap();
         let doc = Profile::by_name("documented").unwrap();
         let rt = "172.17.0.2";
-        let empty = StatusResult::Status { ip: None };
+        let empty = StatusResult::Status {
+            kind: String::new(),
+            api_version: String::new(),
+            ip: None,
+        };
         assert_eq!(
             decide_pod_ip(p15, &empty, rt),
             ("<nil>".into(), IpSource::Nil)

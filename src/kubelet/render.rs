@@ -36,10 +36,13 @@ fn outcome(call: &CallRecord) -> String {
     match &call.status {
         None => {}
         Some(StatusResult::None) => text.push_str(", status: none"),
-        Some(StatusResult::Status { ip: Some(ip) }) => {
+        Some(StatusResult::Status { ip: Some(ip), .. }) => {
             let _ = write!(text, ", status: ip {ip}");
         }
-        Some(StatusResult::Status { ip: None }) => text.push_str(", status: no ip"),
+        Some(StatusResult::Status { ip: None, .. }) => text.push_str(", status: no ip"),
+        Some(StatusResult::NotJudged { .. }) => {
+            text.push_str(", status: not judged (output over the cap)")
+        }
         Some(StatusResult::Error { message }) => {
             let _ = write!(text, ", status error: {message}");
         }

@@ -53,6 +53,18 @@ pub fn replay(
     scenario: &Scenario,
     options: &ReplayOptions,
 ) -> Transcript {
+    replay_observed(plugin_dir, plugin, scenario, options, &mut |_| {})
+}
+
+/// [`replay`], telling `observer` about each transcript entry as it is recorded (at the end of
+/// its phase, in transcript order), for live progress.
+pub fn replay_observed(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    observer: &mut dyn FnMut(&Entry),
+) -> Transcript {
     let policy = CallPolicy::default().with_timeout(options.timeout);
     let runner: Arc<dyn Runner> = options.runner.clone().unwrap_or_else(|| Arc::new(Direct));
     let jobs = options.jobs.or(scenario.jobs).unwrap_or(1).max(1);
@@ -78,13 +90,15 @@ pub fn replay(
     let mut time_s = 0u64;
     for (step, action) in scenario.steps.iter().enumerate() {
         let mut push = |time_s: u64, events: Vec<Event>| {
-            transcript
-                .entries
-                .extend(events.into_iter().map(|event| Entry {
+            for event in events {
+                let entry = Entry {
                     time_s,
                     step,
                     event,
-                }));
+                };
+                observer(&entry);
+                transcript.entries.push(entry);
+            }
         };
         let targets: Vec<usize> = action
             .pod_refs()
@@ -94,7 +108,14 @@ pub fn replay(
         match action {
             Step::StartKubelet(_) | Step::RestartKubelet(_) => {
                 let restart = matches!(action, Step::RestartKubelet(_));
-                let (started, events) = start_kubelet(plugin_dir, plugin, policy, restart, &runner);
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    restart,
+                    &runner,
+                    plugin::SelectionTexts::for_profile(options.profile.name),
+                );
                 push(time_s, events);
                 match started {
                     Some(p) => selected = Some(p),
@@ -160,7 +181,14 @@ pub fn replay(
                     pod: Some(pod.pod.clone()),
                     text: "the kubelet restarts before killing the infra container".into(),
                 });
-                let (started, events) = start_kubelet(plugin_dir, plugin, policy, true, &runner);
+                let (started, events) = start_kubelet(
+                    plugin_dir,
+                    plugin,
+                    policy,
+                    true,
+                    &runner,
+                    plugin::SelectionTexts::for_profile(options.profile.name),
+                );
                 out.extend(events);
                 push(time_s, out);
                 let Some(net) = started else { break };
@@ -197,10 +225,17 @@ fn start_kubelet(
     policy: CallPolicy,
     restart: bool,
     runner: &Arc<dyn Runner>,
+    texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let selection =
-        plugin::select::select_with(&probe.plugins, requested, policy, true, runner.clone());
+    let selection = plugin::select::select_with(
+        &probe.plugins,
+        requested,
+        policy,
+        true,
+        texts,
+        runner.clone(),
+    );
     let mut events = Vec::new();
     if let Some(why) = &probe.unreadable {
         events.push(Event::Note {

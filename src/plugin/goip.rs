@@ -38,21 +38,31 @@ fn v4_mapped(p: [u8; 4]) -> GoIp {
     GoIp(ip)
 }
 
-/// Go's `dtoi`: decimal digits from `i0`; `None` if there are none or the value reaches `BIG`.
-fn dtoi(s: &[u8], i0: usize) -> Option<(u32, usize)> {
-    let mut n: u32 = 0;
+/// Go 1.7 `dtoi(s, i0)` (net/parse.go at go1.7.6), sign quirk included: when the **whole**
+/// string `s` starts with `-`, Go drops that byte (`s = s[1:]`), reads the digits of the shifted
+/// string from `i0` (so one byte later than asked), negates the value and adds the byte back to
+/// the returned offset. The byte at `i0` itself is never looked at. `None` when there are no
+/// digits or the value reaches `BIG` (Go's `ok == false`; the returned offsets then do not
+/// matter, every caller gives up).
+fn dtoi(s: &[u8], i0: usize) -> Option<(i64, usize)> {
+    let neg = s.first() == Some(&b'-');
+    let digits = if neg { &s[1..] } else { s };
+    let mut n: i64 = 0;
     let mut i = i0;
-    while let Some(&c) = s.get(i) {
+    while let Some(&c) = digits.get(i) {
         if !c.is_ascii_digit() {
             break;
         }
-        n = n * 10 + u32::from(c - b'0');
-        if n >= BIG {
+        n = n * 10 + i64::from(c - b'0');
+        if n >= i64::from(BIG) {
             return None;
         }
         i += 1;
     }
-    if i == i0 { None } else { Some((n, i)) }
+    if i == i0 {
+        return None;
+    }
+    if neg { Some((-n, i + 1)) } else { Some((n, i)) }
 }
 
 /// Go's `xtoi`: hex digits from `i0`; `None` if there are none or the value reaches `BIG`.
@@ -75,7 +85,9 @@ fn xtoi(s: &[u8], i0: usize) -> Option<(u32, usize)> {
     if i == i0 { None } else { Some((n, i)) }
 }
 
-/// Go 1.7 `parseIPv4`: exactly four decimal fields (leading zeros allowed), each <= 255.
+/// Go 1.7 `parseIPv4`: exactly four decimal fields (leading zeros allowed), each `<= 0xFF`
+/// (only an upper bound: a negative field from `dtoi`'s sign quirk passes and is stored as
+/// Go's `byte(n)`, i.e. modulo 256: `-1` is 255, `-300` is 212).
 fn parse_ipv4(s: &[u8]) -> Option<[u8; 4]> {
     let mut p = [0u8; 4];
     let mut i = 0usize;
@@ -93,7 +105,8 @@ fn parse_ipv4(s: &[u8]) -> Option<[u8; 4]> {
         if n > 0xFF {
             return None;
         }
-        *slot = n as u8;
+        // Go's byte(n): two's complement truncation.
+        *slot = n.rem_euclid(256) as u8;
         i = ni;
     }
     if i != s.len() { None } else { Some(p) }
@@ -129,6 +142,8 @@ fn parse_ipv6(s: &[u8]) -> Option<[u8; 16]> {
             if j + 4 > 16 {
                 return None;
             }
+            // `s[i:]` starts with the hex digit xtoi just read, never with `-`: dtoi's sign
+            // quirk cannot apply to an embedded IPv4 (a `-` later in it is just not a digit).
             let ip4 = parse_ipv4(s.get(i..)?)?;
             ip[j..j + 4].copy_from_slice(&ip4);
             i = s.len();
@@ -284,6 +299,34 @@ mod tests {
         assert_eq!(show("99999999999.1.1.1"), None);
         assert_eq!(show("hello"), None);
         assert_eq!(show(""), None);
+    }
+
+    /// go1.7.6 net/parse.go `dtoi` drops a leading `-` of the whole string, reads each field
+    /// one byte late and negates it; parseIPv4 only checks `n > 0xFF` and stores `byte(n)`.
+    #[test]
+    fn go17_sign_quirk() {
+        // The skipped byte before each later field is the `-`: every field negated.
+        assert_eq!(show("-1.-2.-3.-4").as_deref(), Some("255.254.253.252"));
+        // Negative zero is zero; the skipped byte may be a digit.
+        assert_eq!(show("-0.00.00.00").as_deref(), Some("0.0.0.0"));
+        // The skipped byte may be anything at all.
+        assert_eq!(show("-10.a20.b30.c40").as_deref(), Some("246.236.226.216"));
+        // No upper bound once negative: byte(-300) is 212, byte(-256) is 0.
+        assert_eq!(show("-300.-1.-256.-0").as_deref(), Some("212.255.0.0"));
+        // Only the first field is read one byte late relative to a plain address, so the
+        // later fields of "-1.2.3.4" start on a '.' (digit '2' skipped): no digits, nil.
+        assert_eq!(show("-1.2.3.4"), None);
+        // dtoi still gives up at big (0xFFFFFF) when negative.
+        assert_eq!(show("-16777215.-1.-1.-1"), None);
+        assert_eq!(show("-16777214.-1.-1.-1").as_deref(), Some("2.255.255.255"));
+        // A '-' alone before a field: nothing to read.
+        assert_eq!(show("-.-1.-1.-1"), None);
+        // Trailing '-' left over: i != len(s).
+        assert_eq!(show("-1.-2.-3.-4-"), None);
+        // IPv6 uses xtoi (no sign) and an embedded IPv4 starts at a hex digit: no quirk.
+        assert_eq!(show("-1::"), None);
+        assert_eq!(show("::ffff:-1.-2.-3.-4"), None);
+        assert_eq!(show("::ffff:1.-2.3.4"), None);
     }
 
     #[test]

@@ -11,16 +11,6 @@
 
 use crate::plugin::goip::{GoIp, parse_ip};
 
-/// Whether `"ip": null` is a (saved) type error.
-///
-/// In Go 1.5-1.7 `decodeState.indirect` has no `decodingNull` guard before its
-/// `TextUnmarshaler` check, so `null` aimed at a `net.IP` struct field reaches
-/// `literalStore`'s text-unmarshaler branch, which saves
-/// `UnmarshalTypeError{"string", net.IP}` for every non-string literal. Later Go
-/// added the guard. execnet's contract (SPEC 2.4: "`ip`: `null` or `""` → status with no
-/// IP") follows the later behaviour, so this is `false`: `null` sets the IP to nil.
-pub const NULL_INTO_NET_IP_IS_TYPE_ERROR: bool = false;
-
 /// The kind of a struct field the decoder can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -834,12 +824,14 @@ fn decode_field(
                 dec.save(type_error("array", "net.IP"));
                 cur.skip_value();
             }
-            Some(b'n') if !NULL_INTO_NET_IP_IS_TYPE_ERROR => {
-                *slot = Slot::Ip(None);
-                cur.skip_bare_literal();
-            }
             _ => {
-                // Go 1.7 reports "string" here whatever the literal was.
+                // go1.7.6 decode.go `literalStore`: for a number, `true`, `false` **and `null`**
+                // `indirect(v, decodingNull)` returns net.IP's TextUnmarshaler (the field's
+                // address is not settable, so the `decodingNull` break never fires; Go 1.8
+                // added the null check before it), and `item[0] != '"'` saves
+                // `UnmarshalTypeError{"string", net.IP}` whatever the literal was. Saved, not
+                // aborted: decoding goes on, the IP keeps its previous value, and the first
+                // saved error is what Unmarshal returns unless a later one aborts.
                 dec.save(type_error("string", "net.IP"));
                 cur.skip_bare_literal();
             }

@@ -162,10 +162,10 @@ pub struct RawCall {
     pub pid: Option<u32>,
     /// Processes the call left running, found by process tree (also those that left its
     /// process group or session). Filled by a supervisor; the plain manager leaves it empty.
-    pub leftovers: Vec<Leftover>,
+    pub leftovers: Box<[Leftover]>,
     /// execnet's own failure (no descriptor, process or thread left): the call says nothing
     /// about the plugin. The message names the limit that was hit.
-    pub host_error: Option<String>,
+    pub host_error: Option<Box<str>>,
 }
 
 /// How the manager's calls are run: plainly ([`Direct`]) or through a supervisor that adds
@@ -277,8 +277,8 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
                 group_survived: false,
                 duration: start.elapsed(),
                 pid: None,
-                leftovers: Vec::new(),
-                host_error,
+                leftovers: Box::default(),
+                host_error: host_error.map(String::into_boxed_str),
             };
         }
     };
@@ -463,7 +463,7 @@ fn supervise(
         (None, None) => unreachable_exit(),
     };
     let host_error = matches!((term_sent_at, status), (None, None))
-        .then(|| "internal error: the plugin's exit status was lost".to_string());
+        .then(|| "internal error: the plugin's exit status was lost".into());
     let truncated = sup.output_bytes > sup.output.len() as u64;
     RawCall {
         argv: Vec::new(),
@@ -475,7 +475,7 @@ fn supervise(
         group_survived,
         duration: sup.start.elapsed(),
         pid: Some(pgid),
-        leftovers: Vec::new(),
+        leftovers: Box::default(),
         host_error,
     }
 }

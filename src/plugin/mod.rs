@@ -16,5 +16,7 @@ pub use call::CallRecord;
 pub use invoke::{Action, Direct, Leftover, Outcome, RawCall, Runner};
 pub use policy::CallPolicy;
 pub use probe::{Probe, ProbedPlugin, probe};
-pub use select::{ExecPlugin, NOOP_NAME, NetworkPlugin, Selection, SelectionError, select};
+pub use select::{
+    ExecPlugin, NOOP_NAME, NetworkPlugin, Selection, SelectionError, SelectionTexts, select,
+};
 pub use status::StatusResult;

@@ -32,6 +32,67 @@ impl ProbedPlugin {
     }
 }
 
+impl ProbedPlugin {
+    /// When the executable does not exist, what the directory holds instead, in words: the
+    /// kubelet only said `Executable 'NAME' does not have correct permissions` (its access(2)
+    /// X_OK check failed, v1.5 `pkg/kubelet/network/exec/exec.go`, `validate`), which blames a
+    /// file that is not there. `None` when the executable exists (its permissions are then the
+    /// real problem).
+    pub fn missing_executable(&self) -> Option<String> {
+        if self.executable.exists() {
+            return None;
+        }
+        let dir = file_name(&self.directory);
+        let exe = file_name(&self.executable);
+        let expected = format!("{dir}/{exe}");
+        if std::fs::symlink_metadata(&self.executable).is_ok() {
+            return Some(format!(
+                "{expected} is a symlink to a file that does not exist"
+            ));
+        }
+        let mut nested = Vec::new();
+        let mut files = Vec::new();
+        let mut entries: Vec<(String, bool)> = std::fs::read_dir(&self.directory)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                (e.file_name().to_string_lossy().into_owned(), is_dir)
+            })
+            .collect();
+        entries.sort();
+        for (name, is_dir) in entries {
+            if is_dir {
+                if self.directory.join(&name).join(&name).is_file() {
+                    nested.push(name);
+                }
+            } else {
+                files.push(name);
+            }
+        }
+        let hint = if let Some(inner) = nested.first() {
+            format!("found {dir}/{inner}/{inner}: did you mean a plugin directory `{inner}`?")
+        } else if !files.is_empty() {
+            let found: Vec<String> = files.iter().map(|f| format!("{dir}/{f}")).collect();
+            format!(
+                "found {}: the kubelet runs PLUGIN_DIR/{dir}/{exe}, the executable named after \
+                 its plugin",
+                found.join(", ")
+            )
+        } else {
+            format!("{dir}/ holds no file")
+        };
+        Some(format!("{expected} not found; {hint}"))
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
 /// What probing found, and why nothing was found when the directory could not be read.
 #[derive(Debug, Clone)]
 pub struct Probe {

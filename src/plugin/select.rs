@@ -1,7 +1,9 @@
-//! Selection: what the kubelet did at start-up (`InitNetworkPlugin`, v1.5): the no-op default,
-//! qualified-name validation, duplicates (first wins), not found, the access(2) X_OK check, and
-//! `init`, with every error aggregated in the kubelet's wording. On init failure the plugin is
-//! still returned together with the error, as the kubelet did.
+//! Selection: what the kubelet did at start-up (`pkg/kubelet/network/plugins.go`
+//! `InitNetworkPlugin`, v1.1.1–v1.5.x): the no-op default, qualified-name validation (worded per
+//! release, [`SelectionTexts`]), duplicates (first wins), not found, the access(2) X_OK check,
+//! and `init`, with every error aggregated in the kubelet's wording
+//! (`utilerrors.NewAggregate`). On init failure the plugin is still returned together with the
+//! error, as the kubelet did.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -18,21 +20,63 @@ use super::status::{self, StatusResult};
 /// The built-in plugin used when no plugin is requested.
 pub const NOOP_NAME: &str = "kubernetes.io/no-op";
 
-/// One selection error, displayed exactly as the kubelet wrote it.
+/// Which release's wording selection uses for an invalid plugin name (the only selection text
+/// that changed between v1.1 and v1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SelectionTexts {
+    /// v1.1.1–v1.2.x `InitNetworkPlugin`: `fmt.Errorf("network plugin has invalid name: %#v",
+    /// plugin)`, the Go syntax of the probed plugin value (`IsQualifiedName` returned a bool).
+    V1_1,
+    /// v1.3.0–v1.5.x: `fmt.Errorf("network plugin has invalid name: %q: %s", name,
+    /// strings.Join(validation.IsQualifiedName(name), ";"))`.
+    #[default]
+    V1_3,
+}
+
+impl SelectionTexts {
+    /// The texts of a kubelet profile (`1.1` … `1.5`; `documented` and anything else: 1.5's).
+    pub fn for_profile(profile_name: &str) -> Self {
+        match profile_name {
+            "1.1" | "1.2" => SelectionTexts::V1_1,
+            _ => SelectionTexts::V1_3,
+        }
+    }
+
+    /// The error for a probed plugin whose name is not a qualified name (`reasons` non-empty).
+    pub fn invalid_name(self, plugin: &ProbedPlugin, reasons: &[String]) -> SelectionError {
+        let shown = match self {
+            SelectionTexts::V1_1 => name::go_syntax_of_exec_plugin(
+                &plugin.name,
+                &name::go_path_clean(&plugin.directory.to_string_lossy()),
+            ),
+            SelectionTexts::V1_3 => {
+                format!("{}: {}", name::go_quote(&plugin.name), reasons.join(";"))
+            }
+        };
+        SelectionError::InvalidName {
+            name: plugin.name.clone(),
+            shown,
+        }
+    }
+}
+
+/// One selection error, displayed exactly as the kubelet wrote it (`%q` is Go's quoting).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectionError {
-    #[error("network plugin has invalid name: {name:?}: {}", reasons.join(";"))]
-    InvalidName { name: String, reasons: Vec<String> },
-    #[error("network plugin {name:?} was registered more than once")]
+    /// `shown` is what follows the colon, per release ([`SelectionTexts`]).
+    #[error("network plugin has invalid name: {shown}")]
+    InvalidName { name: String, shown: String },
+    #[error("network plugin {} was registered more than once", name::go_quote(.name))]
     Duplicate { name: String },
-    #[error("Network plugin {name:?} not found.")]
+    #[error("Network plugin {} not found.", name::go_quote(.name))]
     NotFound { name: String },
     /// `validate()` runs inside `Init`, so the kubelet wrapped it in "failed init".
     #[error(
-        "Network plugin {name:?} failed init: Invalid exec plugin. Executable '{name}' does not have correct permissions."
+        "Network plugin {} failed init: Invalid exec plugin. Executable '{name}' does not have correct permissions.",
+        name::go_quote(.name)
     )]
     NotExecutable { name: String },
-    #[error("Network plugin {name:?} failed init: {error}")]
+    #[error("Network plugin {} failed init: {error}", name::go_quote(.name))]
     InitFailed { name: String, error: String },
 }
 
@@ -104,7 +148,13 @@ impl ExecPlugin {
             .runner
             .run(action, &self.executable, &args, &self.policy);
         let status = (action == Action::Status).then(|| match raw.outcome.error() {
+            // exec.go: a non-zero exit is the error, whatever the output.
             Some(err) => StatusResult::Error { message: err },
+            // SPEC 4: the kubelet read everything; a prefix cannot be judged for it.
+            None if raw.truncated => StatusResult::NotJudged {
+                output_bytes: raw.output_bytes,
+                kept: raw.output.len(),
+            },
             None => status::parse_status(&raw.output, pod_name),
         });
         CallRecord {
@@ -159,8 +209,9 @@ impl Selection {
 }
 
 /// Problems the kubelet would report about each probed plugin, independent of which one is
-/// requested (invalid name, duplicate, not executable). For `execnet probe`.
-pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
+/// requested (invalid name, duplicate, not executable), worded as `texts`' release. For
+/// `execnet probe`.
+pub fn problems(plugins: &[ProbedPlugin], texts: SelectionTexts) -> Vec<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     plugins
         .iter()
@@ -168,13 +219,7 @@ pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
             let mut out = Vec::new();
             let reasons = name::qualified_name_errors(&p.name);
             if !reasons.is_empty() {
-                out.push(
-                    SelectionError::InvalidName {
-                        name: p.name.clone(),
-                        reasons,
-                    }
-                    .to_string(),
-                );
+                out.push(texts.invalid_name(p, &reasons).to_string());
             } else if !seen.insert(p.name.clone()) {
                 out.push(
                     SelectionError::Duplicate {
@@ -184,24 +229,37 @@ pub fn problems(plugins: &[ProbedPlugin]) -> Vec<Vec<String>> {
                 );
             }
             if !is_executable(&p.executable) {
-                out.push(format!(
+                let kubelet = format!(
                     "Invalid exec plugin. Executable '{}' does not have correct permissions.",
                     p.name
-                ));
+                );
+                out.push(match p.missing_executable() {
+                    Some(what) => format!("{what} (the kubelet said: {kubelet})"),
+                    None => kubelet,
+                });
             }
             out
         })
         .collect()
 }
 
-/// Select `requested` among `plugins` and (when `run_init`) call its `init`, as the kubelet did.
+/// Select `requested` among `plugins` and (when `run_init`) call its `init`, as the kubelet did,
+/// with the error texts of `texts`' release.
 pub fn select(
     plugins: &[ProbedPlugin],
     requested: &str,
     policy: CallPolicy,
     run_init: bool,
+    texts: SelectionTexts,
 ) -> Selection {
-    select_with(plugins, requested, policy, run_init, Arc::new(Direct))
+    select_with(
+        plugins,
+        requested,
+        policy,
+        run_init,
+        texts,
+        Arc::new(Direct),
+    )
 }
 
 /// [`select`], with every call (also `init`) run through `runner`.
@@ -210,6 +268,7 @@ pub fn select_with(
     requested: &str,
     policy: CallPolicy,
     run_init: bool,
+    texts: SelectionTexts,
     runner: Arc<dyn Runner>,
 ) -> Selection {
     if requested.is_empty() {
@@ -224,10 +283,7 @@ pub fn select_with(
     for p in plugins {
         let reasons = name::qualified_name_errors(&p.name);
         if !reasons.is_empty() {
-            errors.push(SelectionError::InvalidName {
-                name: p.name.clone(),
-                reasons,
-            });
+            errors.push(texts.invalid_name(p, &reasons));
             continue;
         }
         if registered.iter().any(|r| r.name == p.name) {

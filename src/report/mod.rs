@@ -2,6 +2,7 @@
 //! people, JSON for tools (SPEC 5) and JUnit XML for CI. Consumers of results, never producers.
 
 pub mod junit;
+pub mod progress;
 pub mod text;
 
 /// The JSON report: `{"plugin", "kubelet", "verdict", "checks": [...]}` plus extensions.

@@ -251,16 +251,19 @@ impl Runner for Supervisor {
         }
         if let Some(pid) = raw.pid {
             match self.contain(pid as i32) {
-                Ok(left) => raw.leftovers = left,
+                Ok(left) => raw.leftovers = left.into_boxed_slice(),
                 Err(e) => {
-                    raw.host_error = Some(format!(
+                    raw.host_error = Some(
+                        format!(
                         "execnet cannot read the process table (/proc) to find what the call left: {e}{}",
                         if e.raw_os_error() == Some(libc::EMFILE) {
                             " (RLIMIT_NOFILE)"
                         } else {
                             ""
                         }
-                    ))
+                    )
+                        .into(),
+                    )
                 }
             }
         }

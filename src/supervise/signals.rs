@@ -1,7 +1,8 @@
 //! SIGINT, SIGTERM and SIGHUP: the run is abandoned cleanly. The signals are blocked in every
 //! thread and received by one dedicated thread (`sigwait`), which
 //!
-//! 1. takes the output lock, so that a report is written whole or not at all;
+//! 1. takes the output lock, so that a report is written whole or not at all, and runs the
+//!    hooks other parts registered ([`on_signal`]; the netns runtime removes its sandbox);
 //! 2. holds the spawn gate (no new call starts), kills every call in flight (its process group
 //!    and leader) and then every descendant of execnet, in rounds, reaping what is its own;
 //! 3. removes execnet's temp files and directories (registered with [`remove_on_signal`]);
@@ -21,6 +22,14 @@ pub const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP
 
 static CLEANUP: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static OUTPUT: Mutex<()> = Mutex::new(());
+static HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+/// `install`'s outcome (errno on failure): it runs once per process.
+static INSTALLED: std::sync::OnceLock<Result<(), i32>> = std::sync::OnceLock::new();
+
+/// Run `hook` first when a signal ends the run (before the process tree is killed).
+pub fn on_signal(hook: fn()) {
+    HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(hook);
+}
 
 fn cleanup_list() -> MutexGuard<'static, Vec<PathBuf>> {
     CLEANUP.lock().unwrap_or_else(|e| e.into_inner())
@@ -44,16 +53,21 @@ pub fn output_lock() -> MutexGuard<'static, ()> {
 
 /// Block the signals in this thread (call it first in `main`, before any other thread
 /// exists, so that every thread inherits the mask) and start the thread that handles them.
+/// Only the first call does anything; later ones return its outcome.
 pub fn install() -> std::io::Result<()> {
-    sys::block_signals(&SIGNALS)?;
-    std::thread::Builder::new()
-        .name("execnet-signals".into())
-        .stack_size(64 * 1024)
-        .spawn(|| {
-            let sig = sys::wait_signal(&SIGNALS);
-            terminate(sig)
-        })?;
-    Ok(())
+    let outcome = INSTALLED.get_or_init(|| {
+        sys::block_signals(&SIGNALS).map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
+        std::thread::Builder::new()
+            .name("execnet-signals".into())
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let sig = sys::wait_signal(&SIGNALS);
+                terminate(sig)
+            })
+            .map(drop)
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EAGAIN))
+    });
+    outcome.map_err(std::io::Error::from_raw_os_error)
 }
 
 /// What the signal thread does; never returns.
@@ -72,6 +86,10 @@ fn terminate(sig: libc::c_int) -> ! {
             Err(std::sync::TryLockError::WouldBlock) => break None,
         }
     };
+    let hooks: Vec<fn()> = HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for hook in hooks {
+        hook();
+    }
     // 2. Calls in flight first (their groups), then the whole tree. The gate stays held until
     //    the exit, so no call starts any more.
     let _gate = invoke::gate_exclusive();

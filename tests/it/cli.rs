@@ -417,3 +417,79 @@ fn shared_options_are_parsed_once_and_name_the_bad_value(
     );
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
 }
+
+/// Issue 10 item 8: a plugin nested one level too deep (`acme/podnet/podnet` instead of
+/// `acme/acme`) made `probe` repeat the kubelet's "Executable 'acme' does not have correct
+/// permissions", about a file that does not exist. Now it says what was expected and what is
+/// there; an existing file without the x bit keeps the kubelet's own words.
+#[test]
+fn probe_explains_a_missing_executable_instead_of_blaming_its_permissions() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    util::write_plugin(root, "acme/podnet", "podnet", "#!/bin/sh\nexit 0\n");
+    std::fs::create_dir(root.join("bare")).unwrap();
+    std::fs::create_dir(root.join("misnamed")).unwrap();
+    std::fs::write(root.join("misnamed/plugin.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::create_dir(root.join("noexec")).unwrap();
+    std::fs::write(root.join("noexec/noexec"), "#!/bin/sh\n").unwrap();
+    let out = util::execnet()
+        .args(["probe", "--format", "json", "--plugin-dir"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out.stdout);
+    let problems = |name: &str| -> String {
+        let p = v["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not probed: {v}"));
+        let list = p["problems"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{name}: {list:?}");
+        list[0].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        problems("acme"),
+        "acme/acme not found; found acme/podnet/podnet: did you mean a plugin directory \
+         `podnet`? (the kubelet said: Invalid exec plugin. Executable 'acme' does not have \
+         correct permissions.)"
+    );
+    assert!(
+        problems("bare").starts_with("bare/bare not found; bare/ holds no file"),
+        "{}",
+        problems("bare")
+    );
+    assert!(
+        problems("misnamed").starts_with(
+            "misnamed/misnamed not found; found misnamed/plugin.sh: the kubelet runs \
+             PLUGIN_DIR/misnamed/misnamed"
+        ),
+        "{}",
+        problems("misnamed")
+    );
+    // The file is there: the kubelet's message is right, and is kept word for word.
+    assert_eq!(
+        problems("noexec"),
+        "Invalid exec plugin. Executable 'noexec' does not have correct permissions."
+    );
+    // The text form and `call` say the same.
+    util::execnet()
+        .args(["probe", "--plugin-dir"])
+        .arg(root)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "acme/acme not found; found acme/podnet/podnet: did you mean a plugin directory `podnet`?",
+        ));
+    util::execnet()
+        .args(["call", "--plugin", "acme", "init", "--plugin-dir"])
+        .arg(root)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "execnet: acme/acme not found; found acme/podnet/podnet",
+        ))
+        .stderr(predicate::str::contains("is not executable").not());
+}

@@ -449,7 +449,7 @@ fn invalid_scenario_names_the_step_and_its_line() {
 
 #[rstest]
 #[case(&["--kubelet", "1.9"], "unknown kubelet profile '1.9'")]
-#[case(&["--plugin", "nope"], "network plugin \"nope\" not found")]
+#[case(&["--plugin", "nope"], "Network plugin \"nope\" not found.")]
 #[case(&["--scenario-missing"], "cannot read scenario")]
 fn bad_input_exits_2(#[case] extra: &[&str], #[case] message: &str) {
     let plugins = sample_plugins();

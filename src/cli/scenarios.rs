@@ -1,0 +1,138 @@
+//! `execnet scenarios`: the conformance scenarios bundled in the binary — list them, or write
+//! them out as files to start a vendor's own (`execnet replay` takes a file or a bundled name).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use execnet::certify::embedded;
+use serde::Serialize;
+
+use super::opts::FormatArg;
+use super::{Format, Verdict, print_json};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Write bundled scenarios as DIR/NAME.json (all of them, or the NAMEs given), to edit and
+    /// replay with `execnet replay … DIR/NAME.json`.
+    Write {
+        /// The directory to write into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Only these scenarios (default: all).
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Entry {
+    name: &'static str,
+    description: String,
+    pods: usize,
+    steps: usize,
+}
+
+pub fn run(args: Args) -> Result<Verdict> {
+    match args.action {
+        None => list(args.format.format),
+        Some(Action::Write { dir, names, force }) => write(&dir, &names, force),
+    }
+}
+
+fn list(format: Format) -> Result<Verdict> {
+    let mut entries = Vec::new();
+    for name in embedded::scenario_names() {
+        let scenario = embedded::scenario(name)
+            .expect("a listed name is bundled")
+            .with_context(|| format!("bundled scenario {name}"))?;
+        entries.push(Entry {
+            name,
+            description: scenario.description,
+            pods: scenario.pods.len(),
+            steps: scenario.steps.len(),
+        });
+    }
+    match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Doc {
+                scenarios: Vec<Entry>,
+            }
+            print_json(&Doc { scenarios: entries })?;
+        }
+        Format::Text => {
+            let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
+            for e in &entries {
+                outln!("{:<width$}  {}", e.name, e.description);
+            }
+        }
+    }
+    Ok(Verdict::Ok)
+}
+
+/// The bundled names asked for, each checked: an unknown one is a usage error naming it.
+fn chosen(names: &[String]) -> Result<Vec<&'static str>> {
+    let all = embedded::scenario_names();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|n| match all.iter().find(|a| **a == n.as_str()) {
+            Some(a) => Ok(*a),
+            None => bail!(
+                "no bundled scenario named {n:?} (bundled: {})",
+                all.join(", ")
+            ),
+        })
+        .collect()
+}
+
+fn write(dir: &Path, names: &[String], force: bool) -> Result<Verdict> {
+    let names = chosen(names)?;
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "cannot write scenarios into {}: not a directory",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let targets: Vec<(&str, PathBuf)> = names
+        .iter()
+        .map(|n| (*n, dir.join(format!("{n}.json"))))
+        .collect();
+    if !force {
+        let existing: Vec<String> = targets
+            .iter()
+            .filter(|(_, p)| p.exists())
+            .map(|(_, p)| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            bail!(
+                "refusing to overwrite {} (use --force)",
+                existing.join(", ")
+            );
+        }
+    }
+    for (name, path) in &targets {
+        let text = embedded::scenario_text(name).expect("a chosen name is bundled");
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for (_, path) in &targets {
+        outln!("wrote {}", path.display());
+    }
+    Ok(Verdict::Ok)
+}

@@ -1,0 +1,225 @@
+//! The bundled scenarios from the command line: `execnet scenarios` lists what the binary
+//! carries, `scenarios write` gives a vendor the files to start from, and `execnet replay`
+//! takes a bundled scenario's name as well as a path (issue 10, item 2: `replay …
+//! parallel-pods` failed with `cannot read scenario parallel-pods`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util;
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/scenarios")
+}
+
+/// The shipped files, by name, read from the source tree (not from the binary under test).
+fn shipped() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(scenarios_dir())
+        .expect("scenarios dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("read scenario"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn stdout_json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON document ({e}); stderr: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn scenarios_lists_every_shipped_file_with_its_description() {
+    let out = util::execnet()
+        .args(["scenarios", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc = stdout_json(&out);
+    let mut listed: Vec<(String, String)> = doc["scenarios"]
+        .as_array()
+        .expect("scenarios array")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let expected: Vec<(String, String)> = shipped()
+        .into_iter()
+        .map(|(name, text)| {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            (name, v["description"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    // The text form: one line per scenario, its name first.
+    let text = util::execnet().arg("scenarios").output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert_eq!(text.lines().count(), expected.len(), "{text}");
+    for (name, _) in &expected {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "{name} not listed:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn scenarios_write_gives_the_shipped_files_and_never_overwrites_silently() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("mine");
+    util::execnet()
+        .args(["scenarios", "write"])
+        .arg(&dir)
+        .assert()
+        .code(0);
+    for (name, text) in shipped() {
+        let written = std::fs::read_to_string(dir.join(format!("{name}.json")))
+            .unwrap_or_else(|e| panic!("{name}.json not written: {e}"));
+        assert_eq!(written, text, "{name}.json differs from the shipped file");
+    }
+    // Again: refused, naming a file that exists; with --force, done.
+    let out = util::execnet()
+        .args(["scenarios", "write"])
+        .arg(&dir)
+        .arg("long-names")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "refusing to overwrite {}",
+            dir.join("long-names.json").display()
+        )),
+        "{stderr}"
+    );
+    util::execnet()
+        .args(["scenarios", "write", "--force"])
+        .arg(&dir)
+        .arg("long-names")
+        .assert()
+        .code(0);
+    // Only the names asked for; an unknown one is named.
+    let one = tmp.path().join("one");
+    util::execnet()
+        .args(["scenarios", "write"])
+        .arg(&one)
+        .arg("host-network")
+        .assert()
+        .code(0);
+    let files: Vec<_> = std::fs::read_dir(&one).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let out = util::execnet()
+        .args(["scenarios", "write"])
+        .arg(&one)
+        .arg("host-netwerk")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no bundled scenario named \"host-netwerk\"")
+    );
+    // A file where the directory should be.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let out = util::execnet()
+        .args(["scenarios", "write"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
+
+/// The transcript JSON with what varies between runs removed (every `duration_ms`).
+fn stable(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.remove("duration_ms");
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+fn replay_json(plugins: &Path, scenario: &std::ffi::OsStr, cwd: &Path) -> std::process::Output {
+    util::execnet()
+        .current_dir(cwd)
+        .args(["replay", "--plugin-dir"])
+        .arg(plugins)
+        .args([
+            "--plugin",
+            "recorder",
+            "--kubelet",
+            "1.2",
+            "--seed",
+            "7",
+            "--format",
+            "json",
+        ])
+        .arg(scenario)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn replay_takes_a_bundled_name_as_well_as_a_path() {
+    let plugins = util::sample_plugins();
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let by_name = replay_json(plugins.path(), "parallel-pods".as_ref(), elsewhere.path());
+    assert_eq!(
+        by_name.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_name.stderr)
+    );
+    let by_path = replay_json(
+        plugins.path(),
+        scenarios_dir().join("parallel-pods.json").as_os_str(),
+        elsewhere.path(),
+    );
+    let (by_name, by_path) = (stdout_json(&by_name), stdout_json(&by_path));
+    assert_eq!(by_name["scenario"], "parallel-pods");
+    assert!(by_name["entries"].as_array().is_some_and(|e| e.len() > 20));
+    assert_eq!(stable(by_name), stable(by_path));
+}
+
+#[test]
+fn replay_of_an_unknown_name_says_what_is_bundled() {
+    let plugins = util::sample_plugins();
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let out = replay_json(plugins.path(), "paralel-pods".as_ref(), elsewhere.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "cannot read scenario paralel-pods: no such file, and no bundled scenario of that name"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("parallel-pods"),
+        "lists the bundled names: {stderr}"
+    );
+}
