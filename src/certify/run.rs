@@ -11,7 +11,7 @@ use super::{CheckResult, Level, Outcome, Report, Verdict};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
-use crate::supervise::{Supervisor, signals};
+use crate::supervise::{Leftovers, Supervisor, signals};
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
 /// hung plugin still lets the run finish in bounded time.
@@ -29,6 +29,9 @@ pub struct CertifyOptions {
     pub focus: Vec<String>,
     /// Never checks matching one of these globs.
     pub skip: Vec<String>,
+    /// The whole run's deadline: calls in flight are cut off at it, scenarios not finished by it
+    /// are not judged, and the verdict is FAIL with a note.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for CertifyOptions {
@@ -40,6 +43,7 @@ impl Default for CertifyOptions {
             seed: 0,
             focus: Vec::new(),
             skip: Vec::new(),
+            deadline: None,
         }
     }
 }
@@ -181,7 +185,12 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
-    let supervisor = Supervisor::certify(AFTER_TIMEOUT);
+    let supervisor = Supervisor::with_deadline(
+        Leftovers::Kill,
+        Some(AFTER_TIMEOUT),
+        opts.deadline.map(|d| start + d),
+    );
+    let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,
         seed: opts.seed,
@@ -191,6 +200,10 @@ pub fn certify(
     };
     let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
     for (i, scenario) in suite.iter().enumerate() {
+        if supervisor.deadline_hit() {
+            unfinished.push(&scenario.name);
+            continue;
+        }
         progress(Progress::ScenarioStarted {
             name: &scenario.name,
             index: i,
@@ -210,7 +223,12 @@ pub fn certify(
             name: &scenario.name,
             elapsed: t0.elapsed(),
         });
-        transcripts.insert(scenario.name.clone(), t);
+        if supervisor.deadline_hit() {
+            // Cut off: its calls say nothing about the plugin.
+            unfinished.push(&scenario.name);
+        } else {
+            transcripts.insert(scenario.name.clone(), t);
+        }
         if let Some(e) = supervisor.host_error() {
             let _ = supervisor.finish();
             return Err(CertifyError::Host(e));
@@ -250,9 +268,11 @@ pub fn certify(
             }
         })
         .collect();
-    let verdict = if checks
-        .iter()
-        .any(|c| c.level == Level::Must && c.outcome == Outcome::Fail)
+    let deadline_hit = supervisor.deadline_hit();
+    let verdict = if deadline_hit
+        || checks
+            .iter()
+            .any(|c| c.level == Level::Must && c.outcome == Outcome::Fail)
     {
         Verdict::Fail
     } else {
@@ -263,6 +283,15 @@ pub fn certify(
         notes.push("certified the bundled reference plugin".to_string());
     }
     notes.push(supervisor.containment().describe().to_string());
+    if deadline_hit {
+        notes.push(format!(
+            "deadline: the run stopped at --deadline {} with {} of {} scenario(s) finished; not judged: {}; an unfinished certification is no pass (verdict FAIL)",
+            plugin::invoke::format_duration(opts.deadline.unwrap_or_default()),
+            suite.len() - unfinished.len(),
+            suite.len(),
+            unfinished.join(", ")
+        ));
+    }
     if supervisor.killed() > 0 {
         notes.push(format!(
             "{} process(es) the plugin left running were killed{}",
