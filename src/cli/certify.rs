@@ -56,6 +56,10 @@ pub struct Args {
     target: MaybePluginTarget,
     #[command(flatten)]
     kubelet: KubeletArgs,
+    /// Replay each scenario N times with seeds SEED, SEED+1, …; a check that passes in one and
+    /// fails in another is `flaky` (a failure for a must check).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::opts::parse_jobs)]
+    repeat: usize,
     /// Only run checks whose id matches one of these globs (e.g. 'leak/*').
     #[arg(long, value_name = "GLOB", value_delimiter = ',')]
     focus: Vec<String>,
@@ -74,29 +78,74 @@ pub struct Args {
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProgressWhen::Auto)]
     progress: ProgressWhen,
     /// Stop the whole run after DUR (e.g. 10m): calls in flight are cut off, unfinished
-    /// scenarios are not judged, and the verdict is FAIL with a note saying so.
+    /// scenarios are not judged (their checks have no evidence), a note says so, and the
+    /// verdict is never PASS (INCONCLUSIVE, or FAIL if a judged check failed).
     #[arg(long, value_name = "DUR", value_parser = parse_deadline)]
     deadline: Option<Duration>,
     /// Fail at once (exit 2) when another run is certifying the same plugin directory, instead
     /// of waiting for it.
     #[arg(long)]
     no_wait: bool,
-    /// List the checks catalogue and exit.
+    /// List the checks catalogue (those --focus/--skip select) and exit; --format json for
+    /// JSON.
     #[arg(long)]
     list: bool,
 }
 
-fn list() {
-    for c in CATALOGUE {
+#[derive(serde::Serialize)]
+struct ListedCheck {
+    id: &'static str,
+    level: &'static str,
+    title: &'static str,
+    rationale: &'static str,
+    scenarios: &'static [&'static str],
+}
+
+fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
+    let chosen: Vec<_> = CATALOGUE
+        .iter()
+        .filter(|c| certify::run::selected(c, opts))
+        .collect();
+    if chosen.is_empty() {
+        return Err(certify::CertifyError::NothingSelected {
+            focus: opts.focus.clone(),
+        }
+        .into());
+    }
+    if args.format == ReportFormat::Json {
+        let listed: Vec<ListedCheck> = chosen
+            .iter()
+            .map(|c| ListedCheck {
+                id: c.id,
+                level: c.level.as_str(),
+                title: c.title,
+                rationale: c.rationale,
+                scenarios: c.scenarios(),
+            })
+            .collect();
+        return super::print_json(&listed);
+    }
+    for c in chosen {
         outln!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
         outln!("{:<39} why: {}", "", c.rationale);
         outln!("{:<39} judges: {}", "", c.scenarios().join(", "));
     }
+    Ok(())
 }
 
 pub fn run(args: Args) -> Result<CliVerdict> {
+    let opts = CertifyOptions {
+        deadline: args.deadline,
+        profile: args.kubelet.kubelet,
+        timeout: args.kubelet.timeout(),
+        jobs: args.kubelet.jobs,
+        seed: args.kubelet.seed,
+        repeat: args.repeat,
+        focus: args.focus.clone(),
+        skip: args.skip.clone(),
+    };
     if args.list {
-        list();
+        list(&args, &opts)?;
         return Ok(CliVerdict::Ok);
     }
     if args.kubelet.timeout().is_none() {
@@ -115,15 +164,6 @@ pub fn run(args: Args) -> Result<CliVerdict> {
             )
         })?),
         _ => None,
-    };
-    let opts = CertifyOptions {
-        deadline: args.deadline,
-        profile: args.kubelet.kubelet,
-        timeout: args.kubelet.timeout(),
-        jobs: args.kubelet.jobs,
-        seed: args.kubelet.seed,
-        focus: args.focus.clone(),
-        skip: args.skip.clone(),
     };
     let target = args.target.get();
     let reporter = args
@@ -163,6 +203,6 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     }
     Ok(match report.verdict {
         Verdict::Pass => CliVerdict::Ok,
-        Verdict::Fail => CliVerdict::Failed,
+        Verdict::Fail | Verdict::Inconclusive => CliVerdict::Failed,
     })
 }

@@ -466,7 +466,7 @@ fn certify_refuses_no_timeout() {
 }
 
 #[test]
-fn a_deadline_stops_the_run_with_a_fail_and_a_note() {
+fn a_deadline_stops_the_run_inconclusive_with_a_note() {
     let state = TempDir::new().unwrap();
     let pids = state.path().join("pids");
     let dir = hanging_plugin(&pids);
