@@ -490,11 +490,11 @@ fn a_deadline_stops_the_run_inconclusive_with_a_note() {
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains(
-            "deadline: the run stopped at --deadline 2s with 0 of 7 scenario(s) finished"
+            "deadline: the run stopped at --deadline 2s with 0 of 7 scenario run(s) finished"
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("verdict: FAIL"), "{stdout}");
+    assert!(stdout.contains("verdict: INCONCLUSIVE"), "{stdout}");
     assert!(
         !stdout.contains("FAIL timeout/"),
         "the deadline's cut is not blamed on the plugin's timeouts: {stdout}"
