@@ -215,6 +215,7 @@ pub fn certify(
     let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
     let mut timed_out = false;
     let mut scenario_ms: BTreeMap<String, f64> = BTreeMap::new();
+    let mut replayed: Vec<Transcript> = Vec::with_capacity(total);
     for (r, &seed) in seeds.iter().enumerate() {
         let replay_opts = ReplayOptions {
             seed,
@@ -275,6 +276,7 @@ pub fn certify(
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
+        replayed.extend(suite.iter().filter_map(|s| transcripts.remove(&s.name)));
     }
     // Leftovers were killed call by call; this catches what a call's leftovers started later.
     let late = supervisor
@@ -345,6 +347,7 @@ pub fn certify(
         scenario_ms,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
+        transcripts: replayed,
     })
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use execnet::certify::evidence::Target;
 use execnet::certify::{self, CATALOGUE, CertifyOptions, Verdict};
 use execnet::report;
 
@@ -24,9 +25,14 @@ fn parse_deadline(text: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
+    /// For people: the root causes, then a line per check.
     Text,
+    /// One JSON document (SPEC 5), findings as data.
     Json,
+    /// JUnit XML for CI systems: a test case per check.
     Junit,
+    /// One self-contained HTML file: verdict, causes, checks, a timeline per scenario.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -184,6 +190,25 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         ReportFormat::Text => report::text::render(&report, color && args.output.is_none()),
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit::render(&report),
+        ReportFormat::Html => {
+            // The reproduce lines name the plugin directory as given, made absolute; the
+            // bundled plugin's temporary copy is gone by now, and `sample-plugins/` of an
+            // execnet checkout holds the same plugin.
+            let dir = match &args.target.plugin_dir {
+                Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()),
+                None => PathBuf::from("sample-plugins"),
+            };
+            report::html::render(
+                &report,
+                &Target {
+                    plugin_dir: &dir,
+                    plugin: &report.plugin,
+                    profile: &report.kubelet,
+                    timeout: opts.timeout,
+                    jobs: opts.jobs,
+                },
+            )
+        }
     };
     let _output = signals::output_lock();
     match &target_file {

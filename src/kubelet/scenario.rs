@@ -166,7 +166,10 @@ impl Scenario {
             ScenarioError::Syntax {
                 path: path.to_path_buf(),
                 line: e.line(),
-                column: e.column(),
+                // serde_json counts the bytes read on the line, so an error before the first
+                // byte of a line (empty file, end of input after a newline) says column 0;
+                // positions here are 1-based.
+                column: e.column().max(1),
                 message,
             }
         })?;
@@ -274,6 +277,14 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Whether the string literal whose contents are `text[start..end]` decodes to `key`: serde_json
+/// also accepts a key written with escapes (`"p\u006fds"`).
+fn literal_is(text: &str, start: usize, end: usize, key: &str) -> bool {
+    text.get(start.saturating_sub(1)..end + 1)
+        .and_then(|literal| serde_json::from_str::<String>(literal).ok())
+        .is_some_and(|decoded| decoded == key)
+}
+
 /// Byte offsets of the elements of the array under the top-level `key` (serde_json keeps no
 /// spans, so the text is scanned once more: strings and nesting depth only). An empty `key`
 /// gives the offset of the top-level value.
@@ -311,7 +322,7 @@ fn element_offsets(text: &str, key: &str) -> Vec<usize> {
                 }
                 depth += 1;
                 if b == b'[' && depth == 2 && !in_target {
-                    in_target = last_string.is_some_and(|(s, e)| &text[s..e] == key);
+                    in_target = last_string.is_some_and(|(s, e)| literal_is(text, s, e, key));
                     expect_element = in_target;
                 }
             }
@@ -357,6 +368,34 @@ mod tests {
             msg.starts_with("x.json:4:3: invalid scenario: step 1 (create): unknown pod 'a/c'"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn escaped_key_still_locates_the_element() {
+        // Caught by the scenario fuzz target's leading-newline property: this pointed at 1:1.
+        let text = "{\"name\": \"x\", \"p\\u006fds\": [\n {\"namespace\": \"a\", \"name\": \"b\"},\n {\"namespace\": \"a\", \"name\": \"b\"}],\n \"steps\": []}";
+        let msg = Scenario::parse(text, Path::new("k.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("k.json:3:2: invalid scenario: pod 1: duplicate pod a/b"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_positions_are_one_based() {
+        // serde_json says column 0 when nothing of the line was read yet.
+        for (text, prefix) in [
+            ("", "e.json:1:1: "),
+            ("{\n", "e.json:2:1: "),
+            ("\n\n", "e.json:3:1: "),
+        ] {
+            let msg = Scenario::parse(text, Path::new("e.json"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(prefix), "{text:?}: {msg}");
+        }
     }
 
     #[test]
