@@ -44,7 +44,8 @@ struct CallData {
     scenario: String,
     seed: u64,
     step: usize,
-    time_s: u64,
+    /// Virtual time, `10s`.
+    time: String,
     /// Why the kubelet made the call, in words.
     purpose: String,
     pod: Option<String>,
@@ -220,7 +221,7 @@ pub fn render(report: &Report, target: &Target) -> String {
                 scenario: t.scenario.clone(),
                 seed: t.seed,
                 step: p.step,
-                time_s: p.time_s,
+                time: timeline::format_time(p.time_ms),
                 purpose: evidence::purpose(&ev),
                 pod: p.pod.map(|x| x.to_string()),
                 id: p.id.map(str::to_string),
@@ -468,7 +469,6 @@ const LEGEND: &str = "<div class=\"legend\">\
 <span><svg width=\"14\" height=\"14\"><circle class=\"mark outcome-ok\" cx=\"7\" cy=\"7\" r=\"5\"/></svg> status</span>\
 <span><svg width=\"14\" height=\"14\"><path class=\"mark outcome-ok\" d=\"M7 13L13 2L1 2z\"/></svg> teardown</span>\
 <span><svg width=\"14\" height=\"14\"><path class=\"mark outcome-ok\" d=\"M2 2h10v10h-10z\"/></svg> init</span>\
-<span><svg width=\"14\" height=\"14\"><path class=\"mark outcome-ok\" d=\"M7 1L13 7L7 13L1 7z\"/></svg> swapped post-setup status</span>\
 <span><svg width=\"14\" height=\"14\"><rect x=\"0\" y=\"2\" width=\"14\" height=\"10\" fill=\"#90caf9\"/></svg> infra container</span>\
 <span><svg width=\"14\" height=\"14\"><path d=\"M2 2l10 10m0 -10l-10 10\" stroke=\"#c62828\" stroke-width=\"2.5\"/></svg> crash</span>\
 <span><svg width=\"14\" height=\"14\"><line x1=\"7\" y1=\"0\" x2=\"7\" y2=\"14\" stroke=\"#1565c0\" stroke-dasharray=\"3 2\" stroke-width=\"2\"/></svg> kubelet (re)start</span>\

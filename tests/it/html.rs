@@ -185,11 +185,11 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
         assert_eq!(blamed, statuses, "{scenario}: blamed marks");
         assert_eq!(s.matches("data-cause=\"C1\"").count(), statuses);
         assert!(
-            s.contains("class=\"mark outcome-failed purpose-status"),
+            s.contains("class=\"mark outcome-failed action-status "),
             "{scenario}"
         );
         assert!(
-            s.contains("class=\"mark outcome-ok purpose-setup"),
+            s.contains("class=\"mark outcome-ok action-setup "),
             "{scenario}"
         );
         assert!(s.contains("class=\"bar\""), "{scenario}: infra bars");
@@ -207,7 +207,7 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
 
     // Open a failed status mark's evidence (the same function a click calls).
     let at = crashes
-        .find("class=\"mark outcome-failed purpose-status")
+        .find("class=\"mark outcome-failed action-status ")
         .unwrap();
     let tail = &crashes[at..];
     let index: usize = tail[tail.find("data-call=\"").unwrap() + 11..]
@@ -242,7 +242,16 @@ fn html_report_in_chromium_has_a_lane_per_pod_and_a_mark_per_call() {
         panel.contains("periodic status"),
         "why the kubelet called: {panel}"
     );
-    assert!(dom.contains("class=\"mark outcome-failed purpose-status blamed selected\""));
+    // The clicked mark is marked selected.
+    let mark_at = dom
+        .find(&format!("data-call=\"{index}\""))
+        .expect("the mark");
+    let class_at = dom[..mark_at].rfind("class=\"").unwrap();
+    assert!(
+        dom[class_at..mark_at].contains(" blamed selected\""),
+        "{}",
+        &dom[class_at..mark_at]
+    );
 
     // A screenshot, as the README shows it (headless screenshots are of the unscrolled page:
     // no fragment that would scroll).

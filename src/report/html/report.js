@@ -34,7 +34,7 @@
     body.appendChild(h);
     var dl = el("dl");
     row(dl, "why", c.purpose);
-    row(dl, "scenario", c.scenario + " (seed " + c.seed + ", step " + c.step + ", t=" + c.time_s + "s)");
+    row(dl, "scenario", c.scenario + " (seed " + c.seed + ", step " + c.step + ", t=" + c.time + ")");
     row(dl, "container", c.id, true);
     row(dl, "argv", c.argv.join(" "), true);
     row(dl, "result", c.result);

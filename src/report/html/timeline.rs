@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
-use crate::plugin::{CallRecord, Outcome, StatusResult};
+use crate::kubelet::{CallPurpose, Entry, Event, PodRef, Transcript};
+use crate::plugin::{Action, CallRecord, Outcome, StatusResult};
 
 use super::esc;
+use crate::kubelet::render::event_line;
 
 /// Horizontal room per event, and between phases.
 const SLOT: f64 = 16.0;
@@ -36,24 +37,34 @@ pub fn outcome_class(call: &CallRecord) -> &'static str {
     }
 }
 
-pub fn purpose_name(purpose: CallPurpose) -> &'static str {
-    match purpose {
-        CallPurpose::Init => "init",
-        CallPurpose::Setup => "setup",
-        CallPurpose::Teardown => "teardown",
-        CallPurpose::Status => "status",
-        CallPurpose::PostSetupStatus => "post-setup-status",
-        CallPurpose::IdempotenceProbe => "idempotence-probe",
+/// The purpose's name as transcripts spell it (`setup`, `post-setup-status`, …).
+pub fn purpose_name(purpose: CallPurpose) -> String {
+    serde_json::to_value(purpose)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The event's virtual time in milliseconds (the one place that knows the transcript's unit).
+pub fn time_ms(e: &Entry) -> u64 {
+    e.time_s * 1000
+}
+
+/// `10s`, `10.25s`.
+pub fn format_time(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", ms as f64 / 1000.0)
     }
 }
 
-/// The SVG path of a mark centred on (x, y): init a square, setup a triangle up, teardown (and
-/// the idempotence probe) a triangle down, status a circle, the swapped post-setup status a
-/// diamond.
-fn mark_path(purpose: CallPurpose, x: f64, y: f64) -> String {
+/// The SVG path of a mark centred on (x, y), shaped by the action: init a square, setup a
+/// triangle up, teardown a triangle down, status a circle.
+fn mark_path(action: Action, x: f64, y: f64) -> String {
     let r = 6.0;
-    match purpose {
-        CallPurpose::Init => format!(
+    match action {
+        Action::Init => format!(
             "M{:.1} {:.1}h{:.1}v{:.1}h{:.1}z",
             x - r + 1.0,
             y - r + 1.0,
@@ -61,7 +72,7 @@ fn mark_path(purpose: CallPurpose, x: f64, y: f64) -> String {
             2.0 * r - 2.0,
             -(2.0 * r - 2.0)
         ),
-        CallPurpose::Setup => format!(
+        Action::Setup => format!(
             "M{x:.1} {:.1}L{:.1} {:.1}L{:.1} {:.1}z",
             y - r,
             x + r,
@@ -69,7 +80,7 @@ fn mark_path(purpose: CallPurpose, x: f64, y: f64) -> String {
             x - r,
             y + r - 1.0
         ),
-        CallPurpose::Teardown | CallPurpose::IdempotenceProbe => format!(
+        Action::Teardown => format!(
             "M{x:.1} {:.1}L{:.1} {:.1}L{:.1} {:.1}z",
             y + r,
             x + r,
@@ -77,19 +88,12 @@ fn mark_path(purpose: CallPurpose, x: f64, y: f64) -> String {
             x - r,
             y - r + 1.0
         ),
-        CallPurpose::Status => format!(
+        Action::Status => format!(
             "M{:.1} {y:.1}a{r1:.1} {r1:.1} 0 1 0 {d:.1} 0a{r1:.1} {r1:.1} 0 1 0 {nd:.1} 0z",
             x - (r - 1.0),
             r1 = r - 1.0,
             d = 2.0 * (r - 1.0),
             nd = -2.0 * (r - 1.0)
-        ),
-        CallPurpose::PostSetupStatus => format!(
-            "M{x:.1} {:.1}L{:.1} {y:.1}L{x:.1} {:.1}L{:.1} {y:.1}z",
-            y - r,
-            x + r,
-            y + r,
-            x - r
         ),
     }
 }
@@ -97,7 +101,7 @@ fn mark_path(purpose: CallPurpose, x: f64, y: f64) -> String {
 /// One call of the timeline, for the page's evidence data.
 #[derive(Debug, Clone)]
 pub struct PlacedCall<'a> {
-    pub time_s: u64,
+    pub time_ms: u64,
     pub step: usize,
     pub purpose: CallPurpose,
     pub pod: Option<&'a PodRef>,
@@ -132,12 +136,9 @@ pub fn render<'a>(
     let mut pods: Vec<&PodRef> = Vec::new();
     for e in &transcript.entries {
         let pod = match &e.event {
-            Event::InfraCreated { pod, .. }
-            | Event::InfraCrashed { pod, .. }
-            | Event::InfraKilled { pod, .. }
-            | Event::PodIp { pod, .. } => Some(pod),
+            Event::InfraCreated { pod, .. } => Some(pod),
             Event::Call { pod, .. } | Event::Note { pod, .. } => pod.as_ref(),
-            Event::KubeletStart { .. } => None,
+            _ => None,
         };
         if let Some(p) = pod
             && !pods.contains(&p)
@@ -159,17 +160,17 @@ pub fn render<'a>(
     let mut calls: Vec<PlacedCall> = Vec::new();
     let lane_y = |lane: usize| AXIS + LANE * lane as f64 + LANE / 2.0;
     for e in &transcript.entries {
-        if phase != Some((e.step, e.time_s)) {
+        if phase != Some((e.step, time_ms(e))) {
             let width = used.values().copied().max().unwrap_or(0) as f64 * SLOT;
             phase_start += if phase.is_some() {
                 width + PHASE_GAP
             } else {
                 0.0
             };
-            if ticks.last().is_none_or(|(_, t)| *t != e.time_s) {
-                ticks.push((phase_start, e.time_s));
+            if ticks.last().is_none_or(|(_, t)| *t != time_ms(e)) {
+                ticks.push((phase_start, time_ms(e)));
             }
-            phase = Some((e.step, e.time_s));
+            phase = Some((e.step, time_ms(e)));
             used.clear();
         }
         let mut slot = |lane: usize| {
@@ -206,12 +207,12 @@ pub fn render<'a>(
                 let y = lane_y(lane);
                 let _ = write!(
                     markers,
-                    "<g class=\"marker crash\" data-pod=\"{}\"><title>infra container {} of {} crashed (t={}s)</title>\
+                    "<g class=\"marker crash\" data-pod=\"{}\"><title>infra container {} of {} crashed (t={})</title>\
                      <path d=\"M{:.1} {:.1}l10 10m0 -10l-10 10\"/></g>",
                     esc(&pod.to_string()),
                     esc(id),
                     esc(&pod.to_string()),
-                    e.time_s,
+                    format_time(time_ms(e)),
                     x - 5.0,
                     y - 5.0
                 );
@@ -229,10 +230,10 @@ pub fn render<'a>(
                 let y = lane_y(lane);
                 let _ = write!(
                     markers,
-                    "<g class=\"marker killed\"><title>infra container {} killed (t={}s): {}</title>\
+                    "<g class=\"marker killed\"><title>infra container {} killed (t={}): {}</title>\
                      <path d=\"M{x:.1} {:.1}v14\"/></g>",
                     esc(id),
-                    e.time_s,
+                    format_time(time_ms(e)),
                     esc(reason),
                     y - 7.0
                 );
@@ -242,6 +243,7 @@ pub fn render<'a>(
                 pod,
                 id,
                 call,
+                ..
             } => {
                 let lane = lane_of(&pods, pod.as_ref());
                 x = slot(lane);
@@ -249,10 +251,10 @@ pub fn render<'a>(
                 let blamed = causes(call);
                 let class = outcome_class(call);
                 let mut title = format!(
-                    "{} {}(t={}s): {}",
+                    "{} {}(t={}): {}",
                     purpose_name(*purpose),
                     pod.as_ref().map(|p| format!("{p} ")).unwrap_or_default(),
-                    e.time_s,
+                    format_time(time_ms(e)),
                     call.outcome().error().unwrap_or_else(|| "exit 0".into())
                 );
                 if let Some(StatusResult::Error { message }) = &call.status {
@@ -263,16 +265,17 @@ pub fn render<'a>(
                 }
                 let _ = write!(
                     marks,
-                    "<path class=\"mark outcome-{class} purpose-{}{}\" data-call=\"{index}\" \
+                    "<path class=\"mark outcome-{class} action-{} purpose-{}{}\" data-call=\"{index}\" \
                      data-cause=\"{}\" tabindex=\"0\" d=\"{}\"><title>{}</title></path>",
+                    call.action.as_str(),
                     purpose_name(*purpose),
                     if blamed.is_empty() { "" } else { " blamed" },
                     esc(&blamed.join(" ")),
-                    mark_path(*purpose, x, lane_y(lane)),
+                    mark_path(call.action, x, lane_y(lane)),
                     esc(&title)
                 );
                 calls.push(PlacedCall {
-                    time_s: e.time_s,
+                    time_ms: time_ms(e),
                     step: e.step,
                     purpose: *purpose,
                     pod: pod.as_ref(),
@@ -298,6 +301,25 @@ pub fn render<'a>(
                     "<g class=\"marker note\"><title>{}</title><circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"2.5\"/></g>",
                     esc(text),
                     lane_y(lane) - 10.0
+                );
+            }
+            #[allow(unreachable_patterns, reason = "the kubelet model may grow events")]
+            other => {
+                // Anything else (app containers, …) is a small marker on its pod's lane.
+                let pod = serde_json::to_value(other).ok().and_then(|v| {
+                    let p = v.get("pod")?;
+                    Some(PodRef {
+                        namespace: p.get("namespace")?.as_str()?.to_string(),
+                        name: p.get("name")?.as_str()?.to_string(),
+                    })
+                });
+                let lane = lane_of(&pods, pod.as_ref());
+                x = slot(lane);
+                let _ = write!(
+                    markers,
+                    "<g class=\"marker other\"><title>{}</title><circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"2.5\"/></g>",
+                    esc(&event_line(other)),
+                    lane_y(lane) + 10.0
                 );
             }
         }
@@ -344,7 +366,12 @@ pub fn render<'a>(
         );
         // A label only where it does not run into the previous one.
         if tx - last_label >= 44.0 {
-            let _ = write!(svg, "<text x=\"{:.1}\" y=\"14\">t={t}s</text>", tx + 2.0);
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"14\">t={}</text>",
+                tx + 2.0,
+                format_time(*t)
+            );
             last_label = *tx;
         }
     }
