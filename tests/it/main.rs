@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod faults;
 mod html;
 mod kubelet_util;
 mod manager;
