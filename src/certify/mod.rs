@@ -156,6 +156,9 @@ pub struct Report {
     /// Wall time of the whole run, and notes (e.g. shortened timeouts).
     pub duration_ms: f64,
     pub notes: Vec<String>,
+    /// The transcripts judged, in replay order, every repetition (for the HTML report's
+    /// timelines; not in JSON).
+    pub transcripts: Vec<crate::kubelet::Transcript>,
 }
 
 impl Report {

@@ -9,10 +9,11 @@ use super::catalogue::{ALL_SCENARIOS, CATALOGUE, CheckDef};
 use super::checks::Ctx;
 use super::embedded;
 use super::evidence::Target;
-use super::{CheckResult, Report, verdict};
+use super::{CheckResult, Report, Verdict, verdict};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
+use crate::supervise::{Leftovers, Supervisor, signals};
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
 /// hung plugin still lets the run finish in bounded time.
@@ -36,6 +37,9 @@ pub struct CertifyOptions {
     pub focus: Vec<String>,
     /// Never checks matching one of these globs.
     pub skip: Vec<String>,
+    /// The whole run's deadline: calls in flight are cut off at it, scenarios not finished by it
+    /// are not judged, and the verdict is FAIL with a note.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for CertifyOptions {
@@ -48,6 +52,7 @@ impl Default for CertifyOptions {
             repeat: 1,
             focus: Vec::new(),
             skip: Vec::new(),
+            deadline: None,
         }
     }
 }
@@ -68,6 +73,9 @@ pub enum CertifyError {
     Suite { name: String, message: String },
     #[error("cannot install the bundled reference plugin: {0}")]
     Bundled(#[source] std::io::Error),
+    /// execnet's own failure (a limit of this process or the system): nothing was judged.
+    #[error("{0}; no verdict (this is execnet's failure, not the plugin's)")]
+    Host(String),
 }
 
 /// What the runner tells an observer, as it happens (the way nextest's runner and reporters
@@ -152,11 +160,12 @@ pub fn certify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, CertifyError> {
     let start = Instant::now();
+    crate::supervise::preflight().map_err(CertifyError::Host)?;
     let bundled;
     let (dir, name): (PathBuf, String) = match target {
         Some((dir, name)) => (dir.to_path_buf(), name.to_string()),
         None => {
-            bundled = tempfile_dir().map_err(CertifyError::Bundled)?;
+            bundled = BundledDir::new().map_err(CertifyError::Bundled)?;
             embedded::install_reference(bundled.path()).map_err(CertifyError::Bundled)?;
             (
                 bundled.path().to_path_buf(),
@@ -187,14 +196,18 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
+    let supervisor = Supervisor::with_deadline(
+        Leftovers::Kill,
+        Some(AFTER_TIMEOUT),
+        opts.deadline.map(|d| start + d),
+    );
+    let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,
         seed: opts.seed,
         jobs: opts.jobs,
         timeout: opts.timeout,
-        kill_leftovers: true,
-        after_timeout: Some(AFTER_TIMEOUT),
-        timeouts: Some(plugin::select::TimeoutMemory::default()),
+        runner: Some(supervisor.clone()),
         // Enough churn to judge it (six cycles give its rate), bounded for a plugin whose status
         // always fails in every scenario.
         churn_limit: CHURN_LIMIT,
@@ -209,13 +222,21 @@ pub fn certify(
     let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
     let mut timed_out = false;
     let mut scenario_ms: BTreeMap<String, f64> = BTreeMap::new();
+    let mut replayed: Vec<Transcript> = Vec::with_capacity(total);
     for (r, &seed) in seeds.iter().enumerate() {
         let replay_opts = ReplayOptions {
             seed,
             ..replay_opts.clone()
         };
+        if supervisor.deadline_hit() {
+            break;
+        }
         let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
         for (i, scenario) in suite.iter().enumerate() {
+            if supervisor.deadline_hit() {
+                unfinished.push(&scenario.name);
+                continue;
+            }
             progress(Progress::ScenarioStarted {
                 name: &scenario.name,
                 index: r * suite.len() + i,
@@ -238,7 +259,16 @@ pub fn certify(
             });
             *scenario_ms.entry(scenario.name.clone()).or_default() +=
                 elapsed.as_secs_f64() * 1000.0;
-            transcripts.insert(scenario.name.clone(), t);
+            if supervisor.deadline_hit() {
+                // Cut off: its calls say nothing about the plugin; its checks have no evidence.
+                unfinished.push(&scenario.name);
+            } else {
+                transcripts.insert(scenario.name.clone(), t);
+            }
+            if let Some(e) = supervisor.host_error() {
+                let _ = supervisor.finish();
+                return Err(CertifyError::Host(e));
+            }
         }
         timed_out |= transcripts
             .values()
@@ -253,7 +283,12 @@ pub fn certify(
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
+        replayed.extend(suite.iter().filter_map(|s| transcripts.remove(&s.name)));
     }
+    // Leftovers were killed call by call; this catches what a call's leftovers started later.
+    let late = supervisor
+        .finish()
+        .map_err(|e| CertifyError::Host(format!("cannot read the process table: {e}")))?;
     let mut checks: Vec<CheckResult> = per_check.into_iter().map(verdict::combine).collect();
     let abs_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
     let repro = Target {
@@ -264,10 +299,43 @@ pub fn certify(
         jobs: opts.jobs,
     };
     let causes = verdict::causes(&mut checks, &repro);
-    let verdict = verdict::verdict(&checks);
+    let deadline_hit = supervisor.deadline_hit();
+    let verdict = match verdict::verdict(&checks) {
+        // Everything judged passed, but not everything was judged: an unfinished run is no pass.
+        Verdict::Pass if deadline_hit => Verdict::Inconclusive,
+        v => v,
+    };
     let mut notes = Vec::new();
     if target.is_none() {
         notes.push("certified the bundled reference plugin".to_string());
+    }
+    notes.push(supervisor.containment().describe().to_string());
+    if deadline_hit {
+        notes.push(format!(
+            "deadline: the run stopped at --deadline {} with {} of {} scenario run(s) finished; not judged: {}; an unfinished certification is no pass",
+            plugin::invoke::format_duration(opts.deadline.unwrap_or_default()),
+            total - unfinished.len(),
+            total,
+            unfinished.join(", ")
+        ));
+    }
+    if supervisor.killed() > 0 {
+        notes.push(format!(
+            "{} process(es) the plugin left running were killed{}",
+            supervisor.killed(),
+            if late.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} only at the end of the run: {})",
+                    late.len(),
+                    late.iter()
+                        .map(|l| l.cmdline.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        ));
     }
     if timed_out {
         notes.push(format!(
@@ -286,6 +354,7 @@ pub fn certify(
         scenario_ms,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
+        transcripts: replayed,
     })
 }
 
@@ -337,33 +406,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// A private temp directory for the bundled plugin, removed on drop.
-fn tempfile_dir() -> std::io::Result<TempDir> {
-    let base = std::env::temp_dir();
-    for attempt in 0..100u32 {
-        let path = base.join(format!("execnet-certify-{}-{attempt}", std::process::id()));
-        match std::fs::create_dir(&path) {
-            Ok(()) => return Ok(TempDir(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("no free temp directory name"))
-}
-
-/// A directory removed when dropped.
+/// The private temp directory the bundled plugin is installed in: removed on drop, and by the
+/// signal handler when a signal ends the run.
 #[derive(Debug)]
-struct TempDir(PathBuf);
+struct BundledDir(PathBuf, Option<tempfile::TempDir>);
 
-impl TempDir {
+impl BundledDir {
+    fn new() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("execnet-certify-")
+            .tempdir()?;
+        signals::remove_on_signal(dir.path());
+        Ok(BundledDir(dir.path().to_path_buf(), Some(dir)))
+    }
+
     fn path(&self) -> &Path {
         &self.0
     }
 }
 
-impl Drop for TempDir {
+impl Drop for BundledDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(dir) = self.1.take() {
+            let _ = dir.close();
+        }
+        signals::forget(&self.0);
     }
 }
 

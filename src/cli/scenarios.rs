@@ -1,7 +1,6 @@
 //! `execnet scenarios`: the conformance scenarios bundled in the binary — list them, or write
 //! them out as files to start a vendor's own (`execnet replay` takes a file or a bundled name).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -76,7 +75,7 @@ fn list(format: Format) -> Result<Verdict> {
         Format::Text => {
             let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
             for e in &entries {
-                println!("{:<width$}  {}", e.name, e.description);
+                outln!("{:<width$}  {}", e.name, e.description);
             }
         }
     }
@@ -132,9 +131,8 @@ fn write(dir: &Path, names: &[String], force: bool) -> Result<Verdict> {
         let text = embedded::scenario_text(name).expect("a chosen name is bundled");
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut out = std::io::stdout().lock();
     for (_, path) in &targets {
-        writeln!(out, "wrote {}", path.display())?;
+        outln!("wrote {}", path.display());
     }
     Ok(Verdict::Ok)
 }

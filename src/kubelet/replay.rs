@@ -14,10 +14,10 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::plugin::{self, CallPolicy, NetworkPlugin, StatusResult};
+use crate::plugin::{self, CallPolicy, Direct, NetworkPlugin, Runner, StatusResult};
 
 use super::pod::{Kubelet, Pod, status_call};
 use super::profile::{LoopKind, Profile, RESYNC_PERIOD_MS, StatusErrorPolicy};
@@ -38,13 +38,10 @@ pub struct ReplayOptions {
     pub jobs: Option<usize>,
     /// Per-call timeout; `None` reproduces the kubelet, which had none.
     pub timeout: Option<Duration>,
-    /// SIGKILL what a call leaves in its process group (certification turns this on so that a
-    /// daemon-leaking plugin does not litter the machine; the kubelet did not).
-    pub kill_leftovers: bool,
-    /// See [`CallPolicy::after_timeout`].
-    pub after_timeout: Option<Duration>,
-    /// Shared memory of timed-out actions (across replays); `None`: per kubelet start.
-    pub timeouts: Option<plugin::select::TimeoutMemory>,
+    /// How calls are run: `None`, plainly as the kubelet did; `Some`, through a supervisor
+    /// (`crate::supervise`) that owns timeout memory and leftovers, shared across kubelet
+    /// restarts and replays.
+    pub runner: Option<Arc<dyn Runner>>,
     /// New infra containers per pod after which the v1.4+ status-error churn is no longer
     /// simulated (the transcript says so). Bounds the quadratic status calls.
     pub churn_limit: u32,
@@ -57,9 +54,7 @@ impl Default for ReplayOptions {
             seed: 0,
             jobs: None,
             timeout: CallPolicy::default().timeout,
-            kill_leftovers: false,
-            after_timeout: None,
-            timeouts: None,
+            runner: None,
             churn_limit: DEFAULT_CHURN_LIMIT,
         }
     }
@@ -93,6 +88,7 @@ struct Engine<'a> {
     plugin: &'a str,
     options: &'a ReplayOptions,
     policy: CallPolicy,
+    runner: Arc<dyn Runner>,
     profile: &'static Profile,
     runtime: Runtime,
     jobs: usize,
@@ -135,17 +131,15 @@ pub fn replay_observed(
     options: &ReplayOptions,
     observer: &mut dyn FnMut(&Entry),
 ) -> Transcript {
-    let policy = CallPolicy {
-        kill_leftovers: options.kill_leftovers,
-        after_timeout: options.after_timeout,
-        ..CallPolicy::default().with_timeout(options.timeout)
-    };
+    let policy = CallPolicy::default().with_timeout(options.timeout);
+    let runner: Arc<dyn Runner> = options.runner.clone().unwrap_or_else(|| Arc::new(Direct));
     let mut engine = Engine {
         observer,
         plugin_dir,
         plugin,
         options,
         policy,
+        runner,
         profile: options.profile,
         runtime: Runtime::new(options.seed),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
@@ -328,7 +322,7 @@ impl Engine<'_> {
             self.plugin,
             self.policy,
             restart,
-            self.options.timeouts.as_ref(),
+            &self.runner,
             plugin::SelectionTexts::for_profile(self.profile.name),
         );
         self.push(events);
@@ -478,24 +472,31 @@ impl Engine<'_> {
             .map(|p| (p.index, p.host_network(), p.inject_status_failure))
             .collect();
         let pod_refs: Vec<_> = self.pods.iter().map(|p| p.pod.clone()).collect();
-        let (worker_events, pleg_results) = std::thread::scope(|s| {
-            let pleg = relist.as_ref().map(|plan: &RelistPlan| {
-                let k = &k;
-                let pleg_pods = &pleg_pods;
-                let pod_refs = &pod_refs;
-                s.spawn(move || {
-                    plan.calls
-                        .iter()
-                        .map(|(i, infra, purpose)| {
-                            let (_, host, inject) = pleg_pods[*i];
-                            (
-                                *i,
-                                infra.id.clone(),
-                                status_call(k, &pod_refs[*i], host, inject, *purpose, infra),
-                            )
-                        })
-                        .collect::<Vec<_>>()
+        let run_relist = |plan: &RelistPlan| {
+            plan.calls
+                .iter()
+                .map(|(i, infra, purpose)| {
+                    let (_, host, inject) = pleg_pods[*i];
+                    (
+                        *i,
+                        infra.id.clone(),
+                        status_call(&k, &pod_refs[*i], host, inject, *purpose, infra),
+                    )
                 })
+                .collect::<Vec<_>>()
+        };
+        let (worker_events, pleg_results) = std::thread::scope(|s| {
+            // The PLEG on its own thread; run inline after the workers if the OS refuses one.
+            let mut inline = None;
+            let pleg = relist.as_ref().and_then(|plan: &RelistPlan| {
+                let run_relist = &run_relist;
+                match std::thread::Builder::new().spawn_scoped(s, move || run_relist(plan)) {
+                    Ok(h) => Some(h),
+                    Err(_) => {
+                        inline = Some(plan);
+                        None
+                    }
+                }
             });
             let events = phase(&mut self.pods, &targets, self.jobs, |p, out| {
                 for job in &jobs[p.index] {
@@ -507,7 +508,10 @@ impl Engine<'_> {
                     }
                 }
             });
-            let results = pleg.map(|h| h.join().expect("PLEG thread"));
+            let results = match pleg {
+                Some(h) => Some(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                None => inline.map(run_relist),
+            };
             (events, results)
         });
         self.push(worker_events);
@@ -692,14 +696,18 @@ fn start_kubelet(
     requested: &str,
     policy: CallPolicy,
     restart: bool,
-    timeouts: Option<&plugin::select::TimeoutMemory>,
+    runner: &Arc<dyn Runner>,
     texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let mut selection = plugin::select(&probe.plugins, requested, policy, true, texts);
-    if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
-        p.share_timeouts(memory);
-    }
+    let selection = plugin::select::select_with(
+        &probe.plugins,
+        requested,
+        policy,
+        true,
+        texts,
+        runner.clone(),
+    );
     let mut events = Vec::new();
     if let Some(why) = &probe.unreadable {
         events.push(Event::Note {
@@ -755,18 +763,22 @@ where
         let workers = jobs.min(chosen.len());
         let queue: Mutex<VecDeque<(&mut Pod, &mut Vec<Event>)>> =
             Mutex::new(chosen.into_iter().zip(buffers.iter_mut()).collect());
+        let drain = || {
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let Some((pod, buffer)) = next else { break };
+                work(pod, buffer);
+            }
+        };
         std::thread::scope(|s| {
             for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let Some((pod, buffer)) = queue.lock().expect("queue lock").pop_front()
-                        else {
-                            break;
-                        };
-                        work(pod, buffer);
-                    }
-                });
+                // A thread the OS refuses (process limit) is no reason to fail: the queue is
+                // drained by the workers that did start, and by this thread.
+                if std::thread::Builder::new().spawn_scoped(s, drain).is_err() {
+                    break;
+                }
             }
+            drain();
         });
     }
     buffers.into_iter().flatten().collect()

@@ -119,6 +119,10 @@ pub enum IpSource {
 /// One entry of a transcript.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "calls are most of a transcript's entries; boxing them would only add an allocation each"
+)]
 pub enum Event {
     /// Probe, selection and (in the init call event that follows) `init`.
     KubeletStart {

@@ -4,6 +4,7 @@
 //! here, `evidence` being the one place a finding is put into words.
 
 pub mod evidence;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod progress;

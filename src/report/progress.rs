@@ -65,7 +65,11 @@ struct Running {
 /// A call that did not succeed as the kubelet saw it: a failed process, or a status the kubelet
 /// could not use.
 fn call_failed(call: &CallRecord) -> bool {
-    call.outcome().error().is_some() || matches!(call.status, Some(StatusResult::Error { .. }))
+    call.outcome().error().is_some()
+        || matches!(
+            call.status,
+            Some(StatusResult::Error { .. } | StatusResult::NotJudged { .. })
+        )
 }
 
 impl ProgressReporter {

@@ -19,7 +19,9 @@ fn run(plugin: &str, profile: &str) -> Report {
 fn run_in(plugins: &tempfile::TempDir, plugin: &str, profile: &str) -> Report {
     let opts = CertifyOptions {
         profile: Profile::by_name(profile).expect("profile"),
-        timeout: Some(Duration::from_secs(2)),
+        // Generous: on a loaded 2-core machine a good call can take seconds, and a timed-out call
+        // fails checks (and shortens later calls). Hung plugins cost one timeout per action.
+        timeout: Some(Duration::from_secs(10)),
         ..CertifyOptions::default()
     };
     certify::certify(Some((plugins.path(), plugin)), &opts, &mut |_| {}).expect("certify runs")
@@ -64,6 +66,7 @@ fn ids(report: &Report, outcome: Outcome) -> BTreeSet<&'static str> {
 #[case::no_lock("no-lock", Verdict::Fail, &["concurrency/parallel-setup"], &[])]
 #[case::hang_teardown("hang-teardown", Verdict::Fail, &["lifecycle/setup-status-teardown", "timeout/within-limit"], &["idempotence/repeated-teardown"])]
 #[case::daemon_stdout("daemon-stdout", Verdict::Fail, &["leak/output-pipe", "leak/process-group"], &[])]
+#[case::setsid_escape("setsid-escape", Verdict::Fail, &["leak/process-group"], &[])]
 #[case::not_executable("not-executable", Verdict::Fail, &["init/selection"], &[])]
 #[case::init_fails("init-fails", Verdict::Fail, &["init/selection"], &[])]
 #[case::no_shebang("no-shebang", Verdict::Fail, &["init/selection"], &[])]
@@ -124,6 +127,7 @@ fn every_gallery_directory_is_in_the_table() {
         "no-lock",
         "hang-teardown",
         "daemon-stdout",
+        "setsid-escape",
         "not-executable",
         "init-fails",
         "no-shebang",
@@ -265,42 +269,129 @@ fn report_snapshots(#[case] plugin: &str) {
     });
 }
 
+/// Validate `xml` against the Jenkins/GitLab JUnit schema with xmllint (libxml2-utils; .ci/run
+/// installs it): Ok, or xmllint's complaint.
+fn validate_junit(xml: &str) -> Result<(), String> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("report.xml");
+    std::fs::write(&file, xml).unwrap();
+    let schema =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-jenkins.xsd");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("xmllint (Debian: libxml2-utils) must be installed");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Issue 10 item 7: JUnit as CI systems read it, validated against their schema.
 #[test]
-fn junit_is_valid_xml_with_one_testcase_per_check() {
-    let report = run("no-reclaim", "1.5");
-    let xml = execnet::report::junit::render(&report);
-    let doc = roxmltree::Document::parse(&xml).expect("valid XML");
-    let cases: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .collect();
-    assert_eq!(cases.len(), CATALOGUE.len());
-    let failed: Vec<_> = cases
-        .iter()
-        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
-        .collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].attribute("name"), Some("crash-restart/reclaim"));
-    assert_eq!(failed[0].attribute("classname"), Some("crash-restart"));
-    let failure = failed[0]
-        .children()
-        .find(|n| n.has_tag_name("failure"))
-        .unwrap();
-    let text = failure.text().unwrap_or("");
+fn junit_validates_against_the_ci_schema_with_times_skips_reasons_and_warnings() {
+    // The validator can fail: properties on a testcase are outside the schema.
+    let bad = r#"<testsuites><testsuite name="s" tests="1"><testcase name="c"><properties/></testcase></testsuite></testsuites>"#;
     assert!(
-        text.contains("fresh address"),
-        "evidence in the failure: {text:?}"
+        validate_junit(bad).is_err(),
+        "the schema must reject a testcase with properties"
     );
-    let skipped = cases
-        .iter()
-        .filter(|c| c.children().any(|n| n.has_tag_name("skipped")))
-        .count();
-    assert_eq!(skipped, 1, "args/swapped-status is skipped under 1.5");
+
+    let report = run("stderr-noise", "1.5");
+    let xml = execnet::report::junit::render(&report);
+    validate_junit(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let doc = roxmltree::Document::parse(&xml).expect("valid XML");
     let suite = doc
         .descendants()
         .find(|n| n.has_tag_name("testsuite"))
         .unwrap();
-    assert_eq!(suite.attribute("failures"), Some("1"));
+    let skipped = report.count(Outcome::Skip);
+    assert!(skipped > 0);
+    assert_eq!(
+        suite.attribute("skipped"),
+        Some(skipped.to_string().as_str())
+    );
+    assert_eq!(suite.attribute("disabled"), Some("0"));
+    assert_eq!(suite.attribute("failures"), Some("2"));
+    assert_eq!(
+        suite.attribute("tests"),
+        Some(report.checks.len().to_string().as_str())
+    );
+    let time: f64 = suite
+        .attribute("time")
+        .expect("suite time")
+        .parse()
+        .unwrap();
+    assert!(time > 0.0);
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), report.checks.len());
+    for case in &cases {
+        let t: f64 = case.attribute("time").expect("case time").parse().unwrap();
+        assert!(t >= 0.0);
+    }
+    let case = |id: &str| {
+        *cases
+            .iter()
+            .find(|c| c.attribute("name") == Some(id))
+            .unwrap()
+    };
+    // A failure's message is the first line of its reason, not the check's title.
+    let parses = case("status-json/parses");
+    assert_eq!(parses.attribute("classname"), Some("status-json"));
+    let failure = parses
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    let check = report.check("status-json/parses").unwrap();
+    let message = failure.attribute("message").unwrap();
+    assert_eq!(message, execnet::report::evidence::line(&check.findings[0]));
+    assert!(message.contains("invalid character 's'"), "{message}");
+    assert!(
+        failure
+            .text()
+            .unwrap_or("")
+            .contains("reproduce: execnet call")
+    );
+    // A warning is a passing case with a system-err note and a suite property naming it.
+    let single = case("output/single-document");
+    assert!(
+        !single
+            .children()
+            .any(|n| n.has_tag_name("failure") || n.has_tag_name("skipped"))
+    );
+    let err = single
+        .children()
+        .find(|n| n.has_tag_name("system-err"))
+        .unwrap();
+    assert!(
+        err.text().unwrap_or("").starts_with("WARNING (should"),
+        "{:?}",
+        err.text()
+    );
+    let warnings: Vec<&str> = suite
+        .descendants()
+        .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("execnet.warning"))
+        .filter_map(|n| n.attribute("value"))
+        .collect();
+    assert_eq!(warnings, ["output/single-document"]);
+    // A skip says why.
+    let swapped = case("args/swapped-status");
+    let skip = swapped
+        .children()
+        .find(|n| n.has_tag_name("skipped"))
+        .unwrap();
+    assert!(
+        skip.attribute("message")
+            .unwrap()
+            .contains("does not call status")
+    );
 }
 
 #[test]
@@ -492,4 +583,183 @@ fn a_must_check_without_evidence_makes_the_verdict_inconclusive() {
     assert_eq!(reclaim["skip_reason"], "no-evidence");
     let text = execnet::report::text::render(&report, false);
     assert!(text.contains("verdict: INCONCLUSIVE"), "{text}");
+}
+
+/// Run a reproduce argv as printed (`execnet …`), with the `execnet` under test.
+fn run_reproduce(argv: &[String]) -> std::process::Output {
+    assert_eq!(argv[0], "execnet");
+    std::process::Command::new(util::execnet_path())
+        .args(&argv[1..])
+        .output()
+        .expect("execnet runs")
+}
+
+/// Issue 10 item 2: every finding's reproduce lines, run as printed, show the same failure.
+#[test]
+fn reproduce_lines_reproduce_the_finding() {
+    let plugins = util::sample_plugins();
+    let opts = CertifyOptions {
+        focus: vec!["status-json/parses".into()],
+        timeout: Some(Duration::from_secs(5)),
+        ..CertifyOptions::default()
+    };
+    let report =
+        certify::certify(Some((plugins.path(), "stderr-noise")), &opts, &mut |_| {}).unwrap();
+    let check = report.check("status-json/parses").unwrap();
+    assert_eq!(check.outcome, Outcome::Fail);
+    let finding = &check.findings[0];
+    let call = finding.call.as_ref().unwrap();
+    let message = match &call.status {
+        Some(execnet::plugin::StatusResult::Error { message }) => message.clone(),
+        other => panic!("expected a parse error, got {other:?}"),
+    };
+    let r = finding.reproduce.as_ref().unwrap();
+    // The call: the same argv after the executable (full container ID), the same parse error.
+    let argv = r.call.as_ref().expect("a call finding has a call line");
+    assert!(argv.ends_with(&call.argv[1..]), "{argv:?}");
+    let out = run_reproduce(argv);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("status: error: {message}")),
+        "{stdout}"
+    );
+    // The replay: the scenario by its bundled name, the same seed, the same failing call.
+    let out = run_reproduce(&r.replay);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(transcript.contains(&message), "{transcript}");
+    let id = call.argv.last().unwrap();
+    assert!(
+        transcript.contains(&id[..12]),
+        "the same container ID: {transcript}"
+    );
+    // The printed line is the argv, shell-quoted.
+    assert_eq!(r.replay_line, r.replay.join(" "));
+}
+
+/// Issue 10's vendor case: a Python plugin that logs to stderr and dies with a long traceback
+/// in status. The report's first screen names the cause and shows the exception line (the
+/// output's tail), not only the traceback's head.
+#[test]
+fn a_python_traceback_shows_its_exception_on_the_first_screen() {
+    let body = r#"#!/usr/bin/env python3
+import json, sys
+action = sys.argv[1]
+for step in range(40):
+    print("podnet: %s %s: step %d" % (action, " ".join(sys.argv[2:]), step), file=sys.stderr)
+def lookup(depth, pod):
+    if depth == 0:
+        raise ValueError("no address allocated for pod %s" % pod)
+    return lookup(depth - 1, pod)
+if action == "status":
+    lookup(30, sys.argv[3])
+    print(json.dumps({"kind": "PodNetworkStatus", "apiVersion": "v1beta1", "ip": "10.1.1.1"}))
+"#;
+    let dir = tempfile::TempDir::new().unwrap();
+    util::write_plugin(dir.path(), "podnet", "podnet", body);
+    let opts = CertifyOptions {
+        focus: vec!["lifecycle/setup-status-teardown".into()],
+        timeout: Some(Duration::from_secs(10)),
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(Some((dir.path(), "podnet")), &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.verdict, Verdict::Fail, "{}", explain(&report));
+    let cause = &report.causes[0];
+    let call = cause.example.call.as_ref().unwrap();
+    assert_eq!(call.action, "status");
+    assert!(
+        call.output_tail
+            .as_deref()
+            .unwrap_or("")
+            .contains("ValueError: no address allocated")
+    );
+    assert!(call.output_head.starts_with("podnet: status"));
+    let text = execnet::report::text::render(&report, false);
+    let first_screen: Vec<&str> = text.lines().take(24).collect();
+    let first_screen = first_screen.join("\n");
+    assert!(
+        first_screen.contains("C1 `status` → exit status 1"),
+        "{first_screen}"
+    );
+    assert!(
+        first_screen.contains("| ValueError: no address allocated for pod"),
+        "{first_screen}"
+    );
+}
+
+/// Issue 10 item 6: `--repeat N` replays with N seeds; a check that passed with one and failed
+/// with another is `flaky`, with the seeds, and fails the verdict for a `must` check. The plugin
+/// fails its very first setup only (a state file beside it), so the first repetition fails and
+/// the second passes.
+#[test]
+fn repeat_finds_a_flaky_check_and_names_the_seeds() {
+    let dir = tempfile::TempDir::new().unwrap();
+    util::write_plugin(
+        dir.path(),
+        "first-setup-fails",
+        "first-setup-fails",
+        r#"#!/bin/bash
+state="$(dirname "$0")/failed-once"
+if [ "$1" = setup ] && [ ! -e "$state" ]; then touch "$state"; echo "first setup fails"; exit 1; fi
+[ "$1" = status ] && echo '{"kind":"PodNetworkStatus","apiVersion":"v1beta1","ip":"10.9.0.2"}'
+exit 0
+"#,
+    );
+    let opts = CertifyOptions {
+        focus: vec!["fds/stdio-only".into()],
+        repeat: 2,
+        seed: 7,
+        timeout: Some(Duration::from_secs(5)),
+        ..CertifyOptions::default()
+    };
+    let report =
+        certify::certify(Some((dir.path(), "first-setup-fails")), &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.seeds, [7, 8]);
+    let c = report.check("fds/stdio-only").unwrap();
+    assert_eq!(c.outcome, Outcome::Flaky, "{}", explain(&report));
+    let r = c.repeats.as_ref().unwrap();
+    assert_eq!(
+        (r.failed.as_slice(), r.passed.as_slice()),
+        (&[7][..], &[8][..])
+    );
+    assert_eq!(report.verdict, Verdict::Fail);
+    assert!(c.findings.iter().all(|f| f.seed == 7));
+    let text = execnet::report::text::render(&report, false);
+    assert!(text.contains("FLKY fds/stdio-only"), "{text}");
+    assert!(text.contains("failed with seed(s) 7"), "{text}");
+}
+
+/// Issue 10 item 8: `--list --format json` is JSON (only the selection), and a `--focus` near
+/// miss suggests the close match.
+#[test]
+fn list_as_json_and_focus_suggestions() {
+    let out = util::execnet()
+        .args(["certify", "--list", "--format", "json", "--focus", "leak/*"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["leak/output-pipe", "leak/process-group"]);
+    assert!(v[0]["scenarios"].as_array().unwrap().len() == 7);
+    util::execnet()
+        .args(["certify", "--focus", "crash-restart/reclam"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "did you mean crash-restart/reclaim?",
+        ));
+    util::execnet()
+        .args(["certify", "--list", "--focus", "timeouts/*"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean timeout/*?"));
 }

@@ -138,9 +138,7 @@ pub fn run(
         seed,
         jobs,
         timeout: Some(std::time::Duration::from_secs(30)),
-        kill_leftovers: false,
-        after_timeout: None,
-        timeouts: None,
+        runner: None,
         churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)

@@ -2,6 +2,8 @@
 
 mod certify;
 mod cli;
+mod faults;
+mod html;
 mod kubelet_util;
 mod manager;
 mod netns;

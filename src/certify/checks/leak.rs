@@ -52,14 +52,27 @@ fn process_group(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let findings = calls
         .iter()
         .filter(|c| {
-            c.call.raw.group_survived && !matches!(c.call.outcome(), Outcome::TimedOut { .. })
+            !c.call.raw.leftovers.is_empty()
+                || (c.call.raw.group_survived
+                    && !matches!(c.call.outcome(), Outcome::TimedOut { .. }))
         })
         .map(|c| {
-            Finding::call(
-                c,
-                "processes of the call's process group outlived it",
-                "the plugin to leave nothing running",
-            )
+            let left = &c.call.raw.leftovers;
+            if left.is_empty() {
+                Finding::call(
+                    c,
+                    "processes of the call's process group outlived it",
+                    "the plugin to leave nothing running",
+                )
+            } else {
+                // Found by process tree (execnet is a child subreaper), also outside the group.
+                let names: Vec<String> = left.iter().map(|l| format!("`{}`", l.cmdline)).collect();
+                Finding::call(
+                    c,
+                    format!("left running: {}", names.join(", ")),
+                    "the plugin to leave nothing running",
+                )
+            }
         })
         .collect();
     judged(
