@@ -21,7 +21,7 @@ pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// New infra containers per pod after which certification stops simulating the v1.4+
 /// status-error churn (see [`ReplayOptions::churn_limit`]).
-pub const CHURN_LIMIT: u32 = 6;
+pub const CHURN_LIMIT: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct CertifyOptions {
@@ -208,7 +208,7 @@ pub fn certify(
         jobs: opts.jobs,
         timeout: opts.timeout,
         runner: Some(supervisor.clone()),
-        // Enough churn to judge it (six cycles give its rate), bounded for a plugin whose status
+        // Enough churn to judge it (four cycles give its rate), bounded for a plugin whose status
         // always fails in every scenario.
         churn_limit: CHURN_LIMIT,
     };

@@ -316,7 +316,7 @@ fn junit_validates_against_the_ci_schema_with_times_skips_reasons_and_warnings()
         Some(skipped.to_string().as_str())
     );
     assert_eq!(suite.attribute("disabled"), Some("0"));
-    assert_eq!(suite.attribute("failures"), Some("2"));
+    assert_eq!(suite.attribute("failures"), Some("3"));
     assert_eq!(
         suite.attribute("tests"),
         Some(report.checks.len().to_string().as_str())
@@ -749,7 +749,7 @@ fn list_as_json_and_focus_suggestions() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["leak/output-pipe", "leak/process-group"]);
-    assert!(v[0]["scenarios"].as_array().unwrap().len() == 7);
+    assert!(v[0]["scenarios"].as_array().unwrap().len() == 10);
     util::execnet()
         .args(["certify", "--focus", "crash-restart/reclam"])
         .assert()

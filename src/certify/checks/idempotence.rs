@@ -11,7 +11,13 @@ pub const REPEATED_TEARDOWN: CheckDef = CheckDef {
     level: Level::Should,
     title: "a repeated teardown exits 0",
     rationale: "v1.2+ tear a deleted pod down again on the housekeeping pass when the runtime cache is stale (observed on v1.2 and v1.5: a second teardown for the same id after it exited), and late, for infra containers the plugin may have long forgotten (the v1.4/v1.5 status churn); a kubelet restart during deletion repeats it too (execnet's probe).",
-    scenarios: &[sc::RESTART, sc::SLOW_DELETE, sc::STATUS_FAILURE_DELETE],
+    scenarios: &[
+        sc::RESTART,
+        sc::SLOW_DELETE,
+        sc::STATUS_FAILURE_DELETE,
+        sc::APP_EXIT,
+        sc::RESTART_DELETED,
+    ],
     judges_start: false,
     judge: repeated_teardown,
 };

@@ -12,7 +12,7 @@ pub const OUTPUT_PIPE: CheckDef = CheckDef {
     level: Level::Must,
     title: "no descendant holds the output pipe after exit",
     rationale: "The kubelet's CombinedOutput waits for EOF: a daemon inheriting stdout/stderr hangs it.",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: output_pipe,
 };
@@ -42,7 +42,7 @@ pub const PROCESS_GROUP: CheckDef = CheckDef {
     level: Level::Must,
     title: "no process of the call survives it",
     rationale: "Processes left behind by a plugin call accumulate on the node with every sync.",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: process_group,
 };

@@ -75,7 +75,7 @@ pub const STABLE_IP: CheckDef = CheckDef {
     level: Level::Must,
     title: "one IP per infra container",
     rationale: "Every status the kubelet makes for an infra container sets the pod's address (v1.1 twice per sync; v1.2+ after setup and on each relist with a container event); a changing IP makes the address flap.",
-    scenarios: &[sc::BASIC, sc::CRASH],
+    scenarios: &[sc::BASIC, sc::CRASH, sc::STATUS_TIMING],
     judges_start: false,
     judge: stable_ip,
 };

@@ -42,6 +42,23 @@ pub mod sc {
     pub const RESTART_DELETED: &str = "restart-with-deleted-pods";
     pub const SLOW_DELETE: &str = "slow-delete";
 
+    /// What the checks that judge "every scenario" judge: the original seven and the three
+    /// whose transcripts every plugin call can be judged in. The other new scenarios are judged
+    /// by the checks that name them (`status-timing`: stable IP over ten minutes;
+    /// `status-failure-then-delete`, `app-exit`, `restart-with-deleted-pods`: late teardowns).
+    pub const COMMON: &[&str] = &[
+        BASIC,
+        CRASH,
+        SETUP_FAILURE,
+        RESTART,
+        HOST_NETWORK,
+        PARALLEL,
+        LONG_NAMES,
+        STATUS_FAILURE,
+        DOCKER_RESTART,
+        SLOW_DELETE,
+    ];
+
     /// Every scenario of the suite, in the order the runner replays them.
     pub const ALL: &[&str] = &[
         BASIC,

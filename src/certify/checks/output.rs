@@ -15,7 +15,7 @@ pub const SMALL: CheckDef = CheckDef {
     level: Level::Should,
     title: "init/setup/teardown output stays small",
     rationale: "The kubelet buffers the whole combined output in memory and logs it.",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: small,
 };

@@ -14,7 +14,7 @@ pub const PARSES: CheckDef = CheckDef {
     level: Level::Must,
     title: "status output parses as the kubelet parses it",
     rationale: "The kubelet decodes the COMBINED stdout+stderr with Go's encoding/json; any extra text (a log line on stderr) is an error.",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: parses,
 };
@@ -224,7 +224,7 @@ pub const NO_STATUS_ERROR_FOR_LIVE_POD: CheckDef = CheckDef {
     level: Level::Must,
     title: "status does not fail for a live pod",
     rationale: "v1.1–v1.3 only log a status error and keep the runtime's IP (a should finding); v1.4/v1.5 mark the infra container Unknown and start a new one with a new setup about every 1.2 s, never tearing the old ones down while the pod lives: an infra container and an address leak about every second (SPEC 2.5, 3.4).",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: no_status_error_for_live_pod,
 };

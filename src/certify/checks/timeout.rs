@@ -23,7 +23,7 @@ pub const WITHIN_LIMIT: CheckDef = CheckDef {
     level: Level::Must,
     title: "every call finishes within the timeout",
     rationale: "The kubelet had no timeout: a hung plugin hangs the pod worker forever.",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: within_limit,
 };
@@ -56,7 +56,7 @@ pub const P99: CheckDef = CheckDef {
     level: Level::Should,
     title: "p99 latency per action within budget",
     rationale: "Status runs for every pod on every sync; slow calls delay the kubelet's sync loop (budgets: status 1 s, others 5 s).",
-    scenarios: sc::ALL,
+    scenarios: sc::COMMON,
     judges_start: false,
     judge: p99_check,
 };
