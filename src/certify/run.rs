@@ -19,10 +19,6 @@ use crate::supervise::{Leftovers, Supervisor, signals};
 /// hung plugin still lets the run finish in bounded time.
 pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// New infra containers per pod after which certification stops simulating the v1.4+
-/// status-error churn (see [`ReplayOptions::churn_limit`]).
-pub const CHURN_LIMIT: u32 = 4;
-
 #[derive(Debug, Clone)]
 pub struct CertifyOptions {
     pub profile: &'static Profile,
@@ -208,9 +204,6 @@ pub fn certify(
         jobs: opts.jobs,
         timeout: opts.timeout,
         runner: Some(supervisor.clone()),
-        // Enough churn to judge it (four cycles give its rate), bounded for a plugin whose status
-        // always fails in every scenario.
-        churn_limit: CHURN_LIMIT,
     };
     let scenarios: BTreeMap<String, Scenario> =
         suite.iter().map(|s| (s.name.clone(), s.clone())).collect();

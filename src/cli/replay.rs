@@ -48,7 +48,6 @@ pub fn run(args: Args) -> Result<Verdict> {
             args.kubelet.timeout()
         },
         runner: Some(supervisor.clone()),
-        churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
     // Leftovers were reported call by call and left running, as on a node; the run is over.

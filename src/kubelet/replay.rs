@@ -25,9 +25,6 @@ use super::runtime::{ContainerState, Runtime};
 use super::scenario::{Scenario, Step};
 use super::transcript::{CallPurpose, Entry, Event, Transcript};
 
-/// Default for [`ReplayOptions::churn_limit`]: about a minute of v1.5 churn.
-pub const DEFAULT_CHURN_LIMIT: u32 = 60;
-
 /// How to replay.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
@@ -42,9 +39,6 @@ pub struct ReplayOptions {
     /// (`crate::supervise`) that owns timeout memory and leftovers, shared across kubelet
     /// restarts and replays.
     pub runner: Option<Arc<dyn Runner>>,
-    /// New infra containers per pod after which the v1.4+ status-error churn is no longer
-    /// simulated (the transcript says so). Bounds the quadratic status calls.
-    pub churn_limit: u32,
 }
 
 impl Default for ReplayOptions {
@@ -55,7 +49,6 @@ impl Default for ReplayOptions {
             jobs: None,
             timeout: CallPolicy::default().timeout,
             runner: None,
-            churn_limit: DEFAULT_CHURN_LIMIT,
         }
     }
 }
@@ -100,6 +93,7 @@ struct Engine<'a> {
     /// Sync loop: the next sync tick.
     next_sync: u64,
     sync_interval_ms: u64,
+    churn_limit: u32,
     /// PLEG: the next relist; whether it is the first since the kubelet (re)started.
     next_relist: u64,
     first_relist: bool,
@@ -165,6 +159,7 @@ pub fn replay_observed(
         now: 0,
         next_sync: u64::MAX,
         sync_interval_ms: scenario.sync_interval_s * 1000,
+        churn_limit: scenario.churn_limit,
         next_relist: u64::MAX,
         first_relist: false,
         next_housekeeping: u64::MAX,
@@ -207,7 +202,7 @@ impl Engine<'_> {
             plugin: net,
             runtime: self.runtime,
             now_ms: self.now,
-            churn_limit: self.options.churn_limit,
+            churn_limit: self.churn_limit,
         }
     }
 

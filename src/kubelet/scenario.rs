@@ -17,6 +17,13 @@ fn default_sync_interval() -> u64 {
     DEFAULT_SYNC_INTERVAL_S
 }
 
+/// Default for [`Scenario::churn_limit`].
+pub const DEFAULT_CHURN_LIMIT: u32 = 4;
+
+fn default_churn_limit() -> u32 {
+    DEFAULT_CHURN_LIMIT
+}
+
 fn one() -> u32 {
     1
 }
@@ -33,6 +40,11 @@ pub struct Scenario {
     /// Default number of pod workers (overridden by `--jobs`); 1 when absent.
     #[serde(default)]
     pub jobs: Option<usize>,
+    /// New infra containers per pod after which the v1.4+ status-error churn is no longer
+    /// simulated (the transcript says so): a cost bound, since each cycle adds a status call
+    /// to every relist. Scenarios about the churn raise it.
+    #[serde(default = "default_churn_limit")]
+    pub churn_limit: u32,
     pub pods: Vec<PodSpec>,
     pub steps: Vec<Step>,
 }

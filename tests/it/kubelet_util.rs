@@ -139,7 +139,6 @@ pub fn run(
         jobs,
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
-        churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }
