@@ -6,7 +6,7 @@
 //! exactly one line and changes nothing else (so a position is really computed from the text,
 //! not a fallback); an accepted scenario satisfies what the checks promise (interval and jobs
 //! at least 1, distinct well-formed pods, `start_kubelet` first and once, references resolve,
-//! no step names a pod twice), and written back as JSON it loads to the same scenario.
+//! no step names a pod twice), and written back as JSON (the library's own `Serialize`) it loads to the same scenario.
 #![no_main]
 
 use std::collections::HashSet;
@@ -14,7 +14,6 @@ use std::path::Path;
 
 use execnet::kubelet::scenario::{Scenario, ScenarioError, Step};
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
 
 const FILE: &str = "fuzz/scenario.json";
 
@@ -52,38 +51,6 @@ fn check_inside(text: &str, line: usize, column: usize) {
     );
 }
 
-fn to_json(s: &Scenario) -> Value {
-    let pods: Vec<Value> = s
-        .pods
-        .iter()
-        .map(|p| json!({"namespace": p.namespace, "name": p.name, "host_network": p.host_network}))
-        .collect();
-    let steps: Vec<Value> = s
-        .steps
-        .iter()
-        .map(|step| {
-            let body = match step {
-                Step::StartKubelet(_) | Step::RestartKubelet(_) => json!({}),
-                Step::Sync(c) => json!({"count": c.count}),
-                Step::Create(v) | Step::Crash(v) | Step::FailSetup(v) | Step::Delete(v) => json!(v),
-                Step::RestartDuringDelete(p) => json!(p),
-            };
-            json!({ step.keyword(): body })
-        })
-        .collect();
-    let mut v = json!({
-        "name": s.name,
-        "description": s.description,
-        "sync_interval_s": s.sync_interval_s,
-        "pods": pods,
-        "steps": steps,
-    });
-    if let Some(j) = s.jobs {
-        v["jobs"] = json!(j);
-    }
-    v
-}
-
 fn check_accepted(s: &Scenario) {
     assert!(s.sync_interval_s >= 1);
     assert_ne!(s.jobs, Some(0));
@@ -116,7 +83,7 @@ fn check_accepted(s: &Scenario) {
             assert_eq!(format!("{}/{}", s.pods[i].namespace, s.pods[i].name), r);
         }
     }
-    let text = serde_json::to_string_pretty(&to_json(s)).expect("serialise");
+    let text = serde_json::to_string_pretty(s).expect("serialise");
     let again = Scenario::parse(&text, Path::new(FILE))
         .unwrap_or_else(|e| panic!("written-back scenario refused: {e}\n{text}"));
     assert_eq!(

@@ -98,3 +98,22 @@ pub fn install_reference(dir: &Path) -> std::io::Result<()> {
     std::fs::write(&exe, REFERENCE_SCRIPT)?;
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bundled scenario written back through the library's `Serialize` loads to the same
+    /// scenario (the fuzz target `scenario` relies on this for arbitrary accepted inputs; this
+    /// keeps a new step or field from breaking it unnoticed).
+    #[test]
+    fn bundled_scenarios_round_trip_through_serialize() {
+        for name in scenario_names() {
+            let s = scenario(name).unwrap().unwrap();
+            let text = serde_json::to_string_pretty(&s).unwrap();
+            let again = Scenario::parse(&text, Path::new("again.json"))
+                .unwrap_or_else(|e| panic!("{name}: written back, refused: {e}\n{text}"));
+            assert_eq!(format!("{again:?}"), format!("{s:?}"), "{name}");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::transcript::PodRef;
 
@@ -29,7 +29,7 @@ fn one() -> u32 {
 }
 
 /// One scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -54,7 +54,7 @@ fn thirty() -> u64 {
 }
 
 /// `restartPolicy` of the pod's app containers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum RestartPolicy {
     #[default]
     Always,
@@ -63,7 +63,7 @@ pub enum RestartPolicy {
 }
 
 /// A declared pod.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PodSpec {
     pub namespace: String,
@@ -106,12 +106,12 @@ impl PodSpec {
 }
 
 /// An empty object, `{}`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
 /// `{"count": N}` (default 1).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncStep {
     #[serde(default = "one")]
@@ -119,14 +119,14 @@ pub struct SyncStep {
 }
 
 /// `{"ms": N}`: virtual time passes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitStep {
     pub ms: u64,
 }
 
 /// `restart_kubelet`'s optional argument.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartStep {
     /// Pods deleted from the API server while the kubelet was down (their containers keep
@@ -136,7 +136,7 @@ pub struct RestartStep {
 }
 
 /// One step; pods are referred to as `"namespace/name"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Probe, select, init. Must come first, once.
