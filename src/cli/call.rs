@@ -4,7 +4,6 @@
 //! init nor the action runs.
 
 use anyhow::{Result, bail};
-use execnet::kubelet::Profile;
 use execnet::plugin::{
     self, Action, CallPolicy, CallRecord, NetworkPlugin, SelectionError, SelectionTexts,
     StatusResult,
@@ -30,14 +29,8 @@ pub struct Args {
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
-    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
-    #[arg(
-        long,
-        value_name = "PROFILE",
-        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
-        value_parser = super::opts::parse_profile
-    )]
-    kubelet: &'static Profile,
+    #[command(flatten)]
+    kubelet: super::opts::SelectionTextsArg,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -56,7 +49,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
     let PluginTarget { plugin_dir, plugin } = &args.target;
-    let profile = args.kubelet;
+    let profile = args.kubelet.kubelet;
     let texts = SelectionTexts::for_profile(profile.name);
     let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
     // A missing or unreadable directory is no error for the kubelet: it sees no plugins, and

@@ -99,6 +99,19 @@ pub fn parse_jobs(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--kubelet` of `call` and `probe`: whose selection error texts to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionTextsArg {
+    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = profile::DEFAULT_PROFILE,
+        value_parser = parse_profile
+    )]
+    pub kubelet: &'static Profile,
+}
+
 /// `--format text|json` of the subcommands other than `certify`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FormatArg {

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use execnet::kubelet::Profile;
 use execnet::plugin::{self, SelectionTexts, select};
 use serde::Serialize;
 
@@ -16,14 +15,8 @@ pub struct Args {
     /// The plugin directory (the kubelet's --network-plugin-dir).
     #[arg(long, value_name = "DIR")]
     plugin_dir: PathBuf,
-    /// Whose selection error texts to use: 1.1, 1.2, 1.3, 1.4, 1.5 or documented (= 1.5's).
-    #[arg(
-        long,
-        value_name = "PROFILE",
-        default_value = execnet::kubelet::profile::DEFAULT_PROFILE,
-        value_parser = super::opts::parse_profile
-    )]
-    kubelet: &'static Profile,
+    #[command(flatten)]
+    kubelet: super::opts::SelectionTextsArg,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -48,7 +41,7 @@ pub fn run(args: Args) -> Result<Verdict> {
     let probe = plugin::probe(&args.plugin_dir);
     let problems = select::problems(
         &probe.plugins,
-        SelectionTexts::for_profile(args.kubelet.name),
+        SelectionTexts::for_profile(args.kubelet.kubelet.name),
     );
     let entries: Vec<Entry> = probe
         .plugins

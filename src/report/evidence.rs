@@ -189,6 +189,23 @@ pub fn block(f: &Finding) -> Vec<String> {
 }
 
 /// `status exit 0, the kubelet's parser said: …` — a cause in one line.
+/// "N cause(s), M check(s) affected": the headline of the causes, in every format.
+pub fn causes_headline(report: &crate::certify::Report) -> String {
+    let affected: std::collections::BTreeSet<&str> = report
+        .causes
+        .iter()
+        .flat_map(|c| c.checks.iter().copied())
+        .collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "{} cause{}, {} check{} affected",
+        report.causes.len(),
+        plural(report.causes.len()),
+        affected.len(),
+        plural(affected.len())
+    )
+}
+
 pub fn cause_title(cause: &Cause) -> String {
     match &cause.example.call {
         Some(c) if !cause.key.starts_with("check:") => format!("`{}` → {}", c.action, result(c)),

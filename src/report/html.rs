@@ -10,8 +10,6 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use std::collections::BTreeSet;
-
 use super::evidence;
 use crate::certify::embedded;
 use crate::certify::evidence::{CallEvidence, CallRef, Finding, Target};
@@ -289,18 +287,10 @@ pub fn render(report: &Report, target: &Target) -> String {
 
     // Root causes first: what to fix.
     if !report.causes.is_empty() {
-        let affected: BTreeSet<&str> = report
-            .causes
-            .iter()
-            .flat_map(|c| c.checks.iter().copied())
-            .collect();
         let _ = write!(
             out,
-            "<h2 id=\"causes\">{} cause{}, {} check{} affected</h2>",
-            report.causes.len(),
-            if report.causes.len() == 1 { "" } else { "s" },
-            affected.len(),
-            if affected.len() == 1 { "" } else { "s" }
+            "<h2 id=\"causes\">{}</h2>",
+            esc(&super::evidence::causes_headline(report))
         );
         for cause in &report.causes {
             let checks: Vec<String> = cause

@@ -2,7 +2,6 @@
 //! came back, the output's head and tail, what was expected, the reproduce lines), then a line
 //! per check with how much it judged and its findings, then the verdict.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::evidence;
@@ -44,19 +43,7 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out);
     if !report.causes.is_empty() {
-        let affected: BTreeSet<&str> = report
-            .causes
-            .iter()
-            .flat_map(|c| c.checks.iter().copied())
-            .collect();
-        let _ = writeln!(
-            out,
-            "{} cause{}, {} check{} affected:",
-            report.causes.len(),
-            if report.causes.len() == 1 { "" } else { "s" },
-            affected.len(),
-            if affected.len() == 1 { "" } else { "s" },
-        );
+        let _ = writeln!(out, "{}:", super::evidence::causes_headline(report));
         for cause in &report.causes {
             let _ = writeln!(
                 out,
