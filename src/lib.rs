@@ -23,3 +23,4 @@ pub mod kubelet;
 pub mod plugin;
 pub mod report;
 pub mod runtime;
+pub mod supervise;

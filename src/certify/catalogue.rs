@@ -822,13 +822,30 @@ fn leak_group(ctx: &Ctx) -> Judgement {
     let calls = all_calls(&ts);
     let failures = calls
         .iter()
-        .filter(|c| c.3.raw.group_survived && !matches!(c.3.outcome(), Outcome::TimedOut { .. }))
+        .filter(|c| {
+            !c.3.raw.leftovers.is_empty()
+                || (c.3.raw.group_survived && !matches!(c.3.outcome(), Outcome::TimedOut { .. }))
+        })
         .map(|c| {
-            format!(
-                "[{}] `{}`: processes of the call's process group outlived it; expected the plugin to leave nothing running",
-                c.0,
-                evidence::argv(c.3)
-            )
+            let left = &c.3.raw.leftovers;
+            if left.is_empty() {
+                format!(
+                    "[{}] `{}`: processes of the call's process group outlived it; expected the plugin to leave nothing running",
+                    c.0,
+                    evidence::argv(c.3)
+                )
+            } else {
+                format!(
+                    "[{}] `{}`: left {} process(es) running (found by process tree, also outside its group): {}; expected the plugin to leave nothing running",
+                    c.0,
+                    evidence::argv(c.3),
+                    left.len(),
+                    left.iter()
+                        .map(|l| format!("`{}`", l.cmdline))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         })
         .collect();
     verdict(

@@ -11,6 +11,7 @@ use super::{CheckResult, Level, Outcome, Report, Verdict};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
+use crate::supervise::{Supervisor, signals};
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
 /// hung plugin still lets the run finish in bounded time.
@@ -59,6 +60,9 @@ pub enum CertifyError {
     Suite { name: String, message: String },
     #[error("cannot install the bundled reference plugin: {0}")]
     Bundled(#[source] std::io::Error),
+    /// execnet's own failure (a limit of this process or the system): nothing was judged.
+    #[error("{0}; no verdict (this is execnet's failure, not the plugin's)")]
+    Host(String),
 }
 
 /// What the runner tells an observer, as it happens (the way nextest's runner and reporters
@@ -143,11 +147,12 @@ pub fn certify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, CertifyError> {
     let start = Instant::now();
+    crate::supervise::preflight().map_err(CertifyError::Host)?;
     let bundled;
     let (dir, name): (PathBuf, String) = match target {
         Some((dir, name)) => (dir.to_path_buf(), name.to_string()),
         None => {
-            bundled = tempfile_dir().map_err(CertifyError::Bundled)?;
+            bundled = BundledDir::new().map_err(CertifyError::Bundled)?;
             embedded::install_reference(bundled.path()).map_err(CertifyError::Bundled)?;
             (
                 bundled.path().to_path_buf(),
@@ -176,14 +181,13 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
+    let supervisor = Supervisor::certify(AFTER_TIMEOUT);
     let replay_opts = ReplayOptions {
         profile: opts.profile,
         seed: opts.seed,
         jobs: opts.jobs,
         timeout: opts.timeout,
-        kill_leftovers: true,
-        after_timeout: Some(AFTER_TIMEOUT),
-        timeouts: Some(plugin::select::TimeoutMemory::default()),
+        runner: Some(supervisor.clone()),
     };
     let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
     for (i, scenario) in suite.iter().enumerate() {
@@ -207,7 +211,15 @@ pub fn certify(
             elapsed: t0.elapsed(),
         });
         transcripts.insert(scenario.name.clone(), t);
+        if let Some(e) = supervisor.host_error() {
+            let _ = supervisor.finish();
+            return Err(CertifyError::Host(e));
+        }
     }
+    // Leftovers were killed call by call; this catches what a call's leftovers started later.
+    let late = supervisor
+        .finish()
+        .map_err(|e| CertifyError::Host(format!("cannot read the process table: {e}")))?;
     let ctx = Ctx {
         transcripts: &transcripts,
         profile: opts.profile,
@@ -250,6 +262,25 @@ pub fn certify(
     if target.is_none() {
         notes.push("certified the bundled reference plugin".to_string());
     }
+    notes.push(supervisor.containment().describe().to_string());
+    if supervisor.killed() > 0 {
+        notes.push(format!(
+            "{} process(es) the plugin left running were killed{}",
+            supervisor.killed(),
+            if late.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} only at the end of the run: {})",
+                    late.len(),
+                    late.iter()
+                        .map(|l| l.cmdline.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        ));
+    }
     let timed_out = transcripts
         .values()
         .flat_map(|t| t.calls())
@@ -270,33 +301,31 @@ pub fn certify(
     })
 }
 
-/// A private temp directory for the bundled plugin, removed on drop.
-fn tempfile_dir() -> std::io::Result<TempDir> {
-    let base = std::env::temp_dir();
-    for attempt in 0..100u32 {
-        let path = base.join(format!("execnet-certify-{}-{attempt}", std::process::id()));
-        match std::fs::create_dir(&path) {
-            Ok(()) => return Ok(TempDir(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("no free temp directory name"))
-}
-
-/// A directory removed when dropped.
+/// The private temp directory the bundled plugin is installed in: removed on drop, and by the
+/// signal handler when a signal ends the run.
 #[derive(Debug)]
-struct TempDir(PathBuf);
+struct BundledDir(PathBuf, Option<tempfile::TempDir>);
 
-impl TempDir {
+impl BundledDir {
+    fn new() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("execnet-certify-")
+            .tempdir()?;
+        signals::remove_on_signal(dir.path());
+        Ok(BundledDir(dir.path().to_path_buf(), Some(dir)))
+    }
+
     fn path(&self) -> &Path {
         &self.0
     }
 }
 
-impl Drop for TempDir {
+impl Drop for BundledDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(dir) = self.1.take() {
+            let _ = dir.close();
+        }
+        signals::forget(&self.0);
     }
 }
 

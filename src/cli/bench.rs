@@ -91,16 +91,22 @@ fn num(v: Option<f64>, digits: usize) -> String {
 }
 
 fn print_text(r: &BenchReport, executable: &str) {
-    println!(
+    outln!(
         "{} status calls × {} job(s) of {executable}",
-        r.calls, r.jobs
+        r.calls,
+        r.jobs
     );
-    println!(
+    outln!(
         "{:<9}{:>12}{:>14}{:>12}{:>12}{:>16}",
-        "", "wall µs", "parent CPU µs", "user µs", "sys µs", "instructions"
+        "",
+        "wall µs",
+        "parent CPU µs",
+        "user µs",
+        "sys µs",
+        "instructions"
     );
     let row = |name: &str, wall, cpu, user, sys, ins| {
-        println!(
+        outln!(
             "{name:<9}{:>12}{:>14}{:>12}{:>12}{:>16}",
             num(wall, 1),
             num(cpu, 1),
@@ -125,17 +131,17 @@ fn print_text(r: &BenchReport, executable: &str) {
         r.floor_sys_us_per_call,
         r.floor_instructions_per_call,
     );
-    println!(
+    outln!(
         "ratio    {:>12}{:>14}   (wall: medians; CPU: means, {} clock)",
         num(r.ratio, 3),
         num(r.cpu_ratio, 3),
         r.cpu_clock
     );
     if r.manager_instructions_per_call.is_none() && r.floor_instructions_per_call.is_none() {
-        println!("instructions: no hardware counter available");
+        outln!("instructions: no hardware counter available");
     }
     if r.manager_jobs_scaling.is_some() || r.floor_jobs_scaling.is_some() {
-        println!(
+        outln!(
             "scaling  {} jobs / 1 job: manager {} ({} → {} calls/s), floor {}",
             r.jobs,
             num(r.manager_jobs_scaling, 2),
@@ -144,9 +150,9 @@ fn print_text(r: &BenchReport, executable: &str) {
             num(r.floor_jobs_scaling, 2)
         );
     }
-    println!("peak RSS {:>12} KiB", r.peak_rss_kib);
+    outln!("peak RSS {:>12} KiB", r.peak_rss_kib);
     if r.manager_failures > 0 {
-        println!(
+        outln!(
             "note: {} manager call(s) did not succeed",
             r.manager_failures
         );

@@ -10,6 +10,8 @@ use execnet::plugin::{
     StatusResult,
 };
 
+use execnet::supervise::Supervisor;
+
 use super::opts::{FormatArg, PluginTarget, TimeoutArg};
 use super::{Format, Verdict, print_json};
 
@@ -72,7 +74,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             // Nothing to call: a setup error (exit 2), the kubelet's text first.
             return Err(super::not_found_with(&aggregate, plugin_dir, &probe));
         }
-        eprintln!("{aggregate}");
+        errln!("{aggregate}");
         // A missing executable: say what the kubelet expected and what is there, rather than
         // leave only its words about permissions of a file that does not exist.
         if let Some(what) = selection.exec_plugin().and_then(|chosen| {
@@ -82,9 +84,9 @@ pub fn run(args: Args) -> Result<Verdict> {
                 .find(|p| p.executable == chosen.executable)
                 .and_then(|p| p.missing_executable())
         }) {
-            eprintln!("execnet: {what}");
+            errln!("execnet: {what}");
         }
-        eprintln!(
+        errln!(
             "execnet: kubelet {} would not start with this plugin directory (error above, as the kubelet printed it); no init and no {action} were run",
             profile.name
         );
@@ -100,12 +102,15 @@ pub fn run(args: Args) -> Result<Verdict> {
         }
         Some(NetworkPlugin::Exec(p)) => p,
     };
+    // Supervised as a replay is: leftovers reported, then ended with the run.
+    let supervisor = Supervisor::replay();
+    let exec = &exec.clone().with_runner(supervisor.clone());
     let run_init = !args.no_init || action == Action::Init;
     let mut record = None;
     if run_init {
         let init = exec.init();
         if let Some(error) = init.outcome().error() {
-            eprintln!(
+            errln!(
                 "{}",
                 SelectionError::InitFailed {
                     name: exec.name.clone(),
@@ -121,12 +126,25 @@ pub fn run(args: Args) -> Result<Verdict> {
         Some(init) => init,
         None => exec.call(action, &args.pod[0], &args.pod[1], &args.pod[2]),
     };
+    let killed = supervisor.finish();
+    if let Some(e) = supervisor.host_error() {
+        bail!("{e}; the call says nothing about the plugin (this is execnet's failure)");
+    }
     match args.format.format {
         Format::Json => print_json(&record)?,
         Format::Text => print_text(&record),
     }
+    match killed {
+        Ok(k) if !k.is_empty() => errln!(
+            "execnet: killed {} process(es) the plugin left running: {}",
+            k.len(),
+            super::cmdlines(&k)
+        ),
+        Ok(_) => {}
+        Err(e) => bail!("cannot read the process table to end what the plugin left: {e}"),
+    }
     if record.raw.leaked {
-        eprintln!(
+        errln!(
             "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
         );
     }
@@ -143,11 +161,11 @@ pub fn run(args: Args) -> Result<Verdict> {
 
 fn print_text(record: &CallRecord) {
     let raw = &record.raw;
-    println!("$ {}", raw.argv.join(" "));
+    outln!("$ {}", raw.argv.join(" "));
     let ms = raw.duration.as_secs_f64() * 1000.0;
     match raw.outcome.error() {
-        None => println!("result: success ({ms:.1} ms)"),
-        Some(e) => println!("result: {e} ({ms:.1} ms)"),
+        None => outln!("result: success ({ms:.1} ms)"),
+        Some(e) => outln!("result: {e} ({ms:.1} ms)"),
     }
     let mut flags = Vec::new();
     if raw.truncated {
@@ -163,29 +181,32 @@ fn print_text(record: &CallRecord) {
     if raw.group_survived {
         flags.push("processes of the call's group outlived it".to_string());
     }
+    if !raw.leftovers.is_empty() {
+        flags.push(format!("left running: {}", super::cmdlines(&raw.leftovers)));
+    }
     for f in flags {
-        println!("flag: {f}");
+        outln!("flag: {f}");
     }
     if raw.output.is_empty() {
-        println!("output: (none)");
+        outln!("output: (none)");
     } else {
-        println!("output ({} bytes):", raw.output_bytes);
+        outln!("output ({} bytes):", raw.output_bytes);
         for line in record.output_text().lines() {
-            println!("  | {line}");
+            outln!("  | {line}");
         }
     }
     match &record.status {
         None => {}
         Some(StatusResult::None) => {
-            println!("status: none (the kubelet falls back to the runtime's IP)")
+            outln!("status: none (the kubelet falls back to the runtime's IP)")
         }
-        Some(StatusResult::Status { ip: Some(ip), .. }) => println!("status: ip {ip}"),
+        Some(StatusResult::Status { ip: Some(ip), .. }) => outln!("status: ip {ip}"),
         Some(StatusResult::Status { ip: None, .. }) => {
-            println!("status: no ip (the real kubelet reported the pod IP as <nil>)")
+            outln!("status: no ip (the real kubelet reported the pod IP as <nil>)")
         }
-        Some(StatusResult::Error { message }) => println!("status: error: {message}"),
+        Some(StatusResult::Error { message }) => outln!("status: error: {message}"),
         Some(not_judged @ StatusResult::NotJudged { .. }) => {
-            println!("status: {}", not_judged.message().unwrap_or_default())
+            outln!("status: {}", not_judged.message().unwrap_or_default())
         }
     }
 }

@@ -66,9 +66,9 @@ pub struct Args {
 
 fn list() {
     for c in CATALOGUE {
-        println!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
-        println!("{:<39} why: {}", "", c.rationale);
-        println!("{:<39} judges: {}", "", c.scenarios().join(", "));
+        outln!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
+        outln!("{:<39} why: {}", "", c.rationale);
+        outln!("{:<39} judges: {}", "", c.scenarios().join(", "));
     }
 }
 
@@ -136,12 +136,12 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     match &args.output {
         Some(path) => {
             write_atomically(path, &rendered)?;
-            print!("{}", report::text::render(&report, color));
+            out!("{}", report::text::render(&report, color));
         }
         None => {
-            print!("{rendered}");
+            out!("{rendered}");
             if args.format == ReportFormat::Json {
-                println!();
+                outln!();
             }
         }
     }

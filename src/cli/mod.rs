@@ -1,5 +1,39 @@
 //! Command-line parsing and exit codes (SPEC section 5): 0 success/pass, 1 a plugin or a check
-//! failed, 2 usage or setup error with the message on stderr. `anyhow` lives here only.
+//! failed, 2 usage or setup error with the message on stderr; 128 + N when signal N (SIGINT,
+//! SIGTERM, SIGHUP) ended the run (`execnet::supervise::signals`). `anyhow` lives here only.
+//!
+//! Standard output is collected while a command runs and written once at the end ([`out!`],
+//! [`outln!`]), so that the exit code is known before the first byte goes out: a closed stdout
+//! (EPIPE, `execnet … | head -1`) ends the run quietly with that exit code, never a panic.
+//! Messages to stderr ([`errln!`]) never panic either.
+
+/// Append to the standard output of this run (written at the end by `main`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout_buffer(|b| {
+            use std::fmt::Write as _;
+            let _ = write!(b, $($arg)*);
+        })
+    };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout_buffer(|b| {
+            use std::fmt::Write as _;
+            let _ = writeln!(b, $($arg)*);
+        })
+    };
+}
+
+/// A line on standard error, written at once; a failing stderr is ignored, never a panic.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod bench;
 mod call;
@@ -10,9 +44,12 @@ mod probe;
 mod replay;
 mod scenarios;
 
+use std::cell::RefCell;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use execnet::supervise::signals;
 
 /// What a subcommand concluded.
 pub enum Verdict {
@@ -60,7 +97,41 @@ enum Command {
     Scenarios(scenarios::Args),
 }
 
+thread_local! {
+    static STDOUT: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Run `f` on this run's standard output buffer.
+pub fn stdout_buffer(f: impl FnOnce(&mut String)) {
+    STDOUT.with_borrow_mut(f)
+}
+
+/// Write the collected standard output. A reader that went away (EPIPE) is not an error: the
+/// output was simply not wanted. Any other failure (e.g. a full disk) is reported.
+fn flush_stdout() -> std::io::Result<()> {
+    let text = STDOUT.with_borrow_mut(std::mem::take);
+    let _guard = signals::output_lock();
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 pub fn main() -> ExitCode {
+    // Signals first: the mask is inherited by every thread created afterwards.
+    if let Err(e) = signals::install() {
+        errln!(
+            "execnet: error: cannot start the signal-handling thread: {e}{}",
+            limit_hint(&e)
+        );
+        return ExitCode::from(2);
+    }
+    // As Go's runtime and nextest do: execnet's own descriptors must not run out first.
+    let _ = execnet::plugin::sys::raise_nofile_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -69,7 +140,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    let result = match cli.command {
+    let result = std::panic::catch_unwind(|| match cli.command {
         Command::Probe(args) => probe::run(args),
         Command::Call(args) => call::run(args),
         Command::Bench(args) => bench::run(args),
@@ -78,21 +149,48 @@ pub fn main() -> ExitCode {
         Command::Sandbox(args) => netns::sandbox(args),
         Command::Gc(args) => netns::gc(args),
         Command::Scenarios(args) => scenarios::run(args),
-    };
-    match result {
-        Ok(Verdict::Ok) => ExitCode::SUCCESS,
-        Ok(Verdict::Failed) => ExitCode::from(1),
-        Err(err) => {
-            eprintln!("execnet: error: {err:#}");
-            ExitCode::from(2)
+    });
+    let code = match result {
+        Ok(Ok(Verdict::Ok)) => 0,
+        Ok(Ok(Verdict::Failed)) => 1,
+        Ok(Err(err)) => {
+            errln!("execnet: error: {err:#}");
+            2
         }
+        Err(_) => {
+            errln!("execnet: error: internal error (a bug in execnet; the message is above)");
+            2
+        }
+    };
+    if let Err(e) = flush_stdout() {
+        errln!("execnet: error: writing standard output: {e}");
+        return ExitCode::from(2);
+    }
+    ExitCode::from(code)
+}
+
+/// `pid cmdline; pid cmdline` for messages.
+pub fn cmdlines(left: &[execnet::plugin::Leftover]) -> String {
+    left.iter()
+        .map(|l| format!("{} `{}`", l.pid, l.cmdline))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// For an error from creating a thread or process: which limit was probably hit.
+pub fn limit_hint(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) => " (process/thread limit: RLIMIT_NPROC, see `ulimit -u`)",
+        Some(libc::EMFILE) => " (descriptor limit: RLIMIT_NOFILE, see `ulimit -n`)",
+        Some(libc::ENOMEM) => " (out of memory)",
+        _ => "",
     }
 }
 
 /// Print a JSON document on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 

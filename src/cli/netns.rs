@@ -127,12 +127,12 @@ pub fn gc(args: GcArgs) -> Result<Verdict> {
         Format::Json => print_json(&report)?,
         Format::Text => {
             for id in &report.collected {
-                println!("collected run {id}");
+                outln!("collected run {id}");
             }
             for id in &report.live {
-                println!("left run {id} (its execnet is alive)");
+                outln!("left run {id} (its execnet is alive)");
             }
-            println!("{} process(es) killed", report.killed.len());
+            outln!("{} process(es) killed", report.killed.len());
         }
     }
     Ok(Verdict::Ok)

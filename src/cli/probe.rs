@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         .collect();
     let failed = entries.iter().any(|e| !e.problems.is_empty());
     if let Some(why) = &probe.unreadable {
-        eprintln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
+        errln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
     }
     match args.format.format {
         Format::Json => print_json(&Report {
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         })?,
         Format::Text => {
             if entries.is_empty() {
-                println!("no plugins in {}", args.plugin_dir.display());
+                outln!("no plugins in {}", args.plugin_dir.display());
             }
             for e in &entries {
                 let mark = if e.problems.is_empty() {
@@ -81,9 +81,9 @@ pub fn run(args: Args) -> Result<Verdict> {
                 } else {
                     "FAIL"
                 };
-                println!("{mark} {}  {}", e.name, e.executable);
+                outln!("{mark} {}  {}", e.name, e.executable);
                 for p in &e.problems {
-                    println!("       {p}");
+                    outln!("       {p}");
                 }
             }
         }

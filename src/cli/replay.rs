@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use execnet::certify::embedded;
 use execnet::kubelet::{self, ReplayOptions, Scenario};
+use execnet::supervise::Supervisor;
 
 use super::opts::{FormatArg, KubeletArgs, PluginTarget};
 use super::{Format, Verdict, print_json};
@@ -31,19 +32,33 @@ pub fn run(args: Args) -> Result<Verdict> {
             return Err(super::not_found(plugin, plugin_dir, &probe));
         }
     }
+    execnet::supervise::preflight().map_err(anyhow::Error::msg)?;
+    let supervisor = Supervisor::replay();
     let options = ReplayOptions {
         profile: args.kubelet.kubelet,
         seed: args.kubelet.seed,
         jobs: args.kubelet.jobs,
         timeout: args.kubelet.timeout(),
-        kill_leftovers: false,
-        after_timeout: None,
-        timeouts: None,
+        runner: Some(supervisor.clone()),
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
+    // Leftovers were reported call by call and left running, as on a node; the run is over.
+    let killed = supervisor.finish();
+    if let Some(e) = supervisor.host_error() {
+        bail!("{e}; the transcript is void (this is execnet's failure, not the plugin's)");
+    }
+    match killed {
+        Ok(k) if !k.is_empty() => errln!(
+            "execnet: killed {} process(es) the plugin left running: {}",
+            k.len(),
+            super::cmdlines(&k)
+        ),
+        Ok(_) => {}
+        Err(e) => bail!("cannot read the process table to end what the plugin left: {e}"),
+    }
     match args.format.format {
         Format::Json => print_json(&transcript)?,
-        Format::Text => print!("{}", kubelet::render::render_text(&transcript)),
+        Format::Text => out!("{}", kubelet::render::render_text(&transcript)),
     }
     Ok(if kubelet::replay::succeeded(&transcript) {
         Verdict::Ok

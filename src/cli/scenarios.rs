@@ -1,7 +1,6 @@
 //! `execnet scenarios`: the conformance scenarios bundled in the binary — list them, or write
 //! them out as files to start a vendor's own (`execnet replay` takes a file or a bundled name).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -96,7 +95,7 @@ fn list(format: Format) -> Result<Verdict> {
         Format::Text => {
             let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
             for e in &entries {
-                println!("{:<width$}  {}", e.name, e.description);
+                outln!("{:<width$}  {}", e.name, e.description);
             }
         }
     }
@@ -152,15 +151,24 @@ fn write(dir: &Path, names: &[String], force: bool) -> Result<Verdict> {
         let text = embedded::scenario_text(name).expect("a chosen name is bundled");
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut out = std::io::stdout().lock();
     for (_, path) in &targets {
-        writeln!(out, "wrote {}", path.display())?;
+        outln!("wrote {}", path.display());
     }
     Ok(Verdict::Ok)
 }
 
-/// Write the scale scenario as JSON straight to stdout (one pod per line), never holding it whole.
+/// Write the scale scenario as JSON straight to stdout (one pod per line), never holding it
+/// whole. A closed stdout (`| head`) ends quietly.
 fn generate(pods: usize, syncs: u32, jobs: usize) -> Result<Verdict> {
+    match write_generated(pods, syncs, jobs) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Verdict::Ok),
+        other => other
+            .map(|()| Verdict::Ok)
+            .context("cannot write the scenario"),
+    }
+}
+
+fn write_generated(pods: usize, syncs: u32, jobs: usize) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let width = pods.saturating_sub(1).to_string().len().max(1);
     let refs = |out: &mut dyn Write| -> std::io::Result<()> {
@@ -199,6 +207,5 @@ fn generate(pods: usize, syncs: u32, jobs: usize) -> Result<Verdict> {
     writeln!(out, "    ]}}")?;
     writeln!(out, "  ]")?;
     writeln!(out, "}}")?;
-    out.flush()?;
-    Ok(Verdict::Ok)
+    out.flush()
 }

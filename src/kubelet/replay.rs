@@ -6,10 +6,10 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::plugin::{self, CallPolicy, NetworkPlugin, StatusResult};
+use crate::plugin::{self, CallPolicy, Direct, NetworkPlugin, Runner, StatusResult};
 
 use super::pod::{Kubelet, Pod};
 use super::profile::Profile;
@@ -27,13 +27,10 @@ pub struct ReplayOptions {
     pub jobs: Option<usize>,
     /// Per-call timeout; `None` reproduces the kubelet, which had none.
     pub timeout: Option<Duration>,
-    /// SIGKILL what a call leaves in its process group (certification turns this on so that a
-    /// daemon-leaking plugin does not litter the machine; the kubelet did not).
-    pub kill_leftovers: bool,
-    /// See [`CallPolicy::after_timeout`].
-    pub after_timeout: Option<Duration>,
-    /// Shared memory of timed-out actions (across replays); `None`: per kubelet start.
-    pub timeouts: Option<plugin::select::TimeoutMemory>,
+    /// How calls are run: `None`, plainly as the kubelet did; `Some`, through a supervisor
+    /// (`crate::supervise`) that owns timeout memory and leftovers, shared across kubelet
+    /// restarts and replays.
+    pub runner: Option<Arc<dyn Runner>>,
 }
 
 impl Default for ReplayOptions {
@@ -43,9 +40,7 @@ impl Default for ReplayOptions {
             seed: 0,
             jobs: None,
             timeout: CallPolicy::default().timeout,
-            kill_leftovers: false,
-            after_timeout: None,
-            timeouts: None,
+            runner: None,
         }
     }
 }
@@ -70,11 +65,8 @@ pub fn replay_observed(
     options: &ReplayOptions,
     observer: &mut dyn FnMut(&Entry),
 ) -> Transcript {
-    let policy = CallPolicy {
-        kill_leftovers: options.kill_leftovers,
-        after_timeout: options.after_timeout,
-        ..CallPolicy::default().with_timeout(options.timeout)
-    };
+    let policy = CallPolicy::default().with_timeout(options.timeout);
+    let runner: Arc<dyn Runner> = options.runner.clone().unwrap_or_else(|| Arc::new(Direct));
     let jobs = options.jobs.or(scenario.jobs).unwrap_or(1).max(1);
     let runtime = Runtime::new(options.seed);
     let mut pods: Vec<Pod> = scenario
@@ -121,7 +113,7 @@ pub fn replay_observed(
                     plugin,
                     policy,
                     restart,
-                    options.timeouts.as_ref(),
+                    &runner,
                     plugin::SelectionTexts::for_profile(options.profile.name),
                 );
                 push(time_s, events);
@@ -194,7 +186,7 @@ pub fn replay_observed(
                     plugin,
                     policy,
                     true,
-                    options.timeouts.as_ref(),
+                    &runner,
                     plugin::SelectionTexts::for_profile(options.profile.name),
                 );
                 out.extend(events);
@@ -232,14 +224,18 @@ fn start_kubelet(
     requested: &str,
     policy: CallPolicy,
     restart: bool,
-    timeouts: Option<&plugin::select::TimeoutMemory>,
+    runner: &Arc<dyn Runner>,
     texts: plugin::SelectionTexts,
 ) -> (Option<NetworkPlugin>, Vec<Event>) {
     let probe = plugin::probe(plugin_dir);
-    let mut selection = plugin::select(&probe.plugins, requested, policy, true, texts);
-    if let (Some(memory), Some(NetworkPlugin::Exec(p))) = (timeouts, selection.plugin.as_mut()) {
-        p.share_timeouts(memory);
-    }
+    let selection = plugin::select::select_with(
+        &probe.plugins,
+        requested,
+        policy,
+        true,
+        texts,
+        runner.clone(),
+    );
     let mut events = Vec::new();
     if let Some(why) = &probe.unreadable {
         events.push(Event::Note {
@@ -294,18 +290,22 @@ where
         let workers = jobs.min(chosen.len());
         let queue: Mutex<VecDeque<(&mut Pod, &mut Vec<Event>)>> =
             Mutex::new(chosen.into_iter().zip(buffers.iter_mut()).collect());
+        let drain = || {
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                let Some((pod, buffer)) = next else { break };
+                work(pod, buffer);
+            }
+        };
         std::thread::scope(|s| {
             for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let Some((pod, buffer)) = queue.lock().expect("queue lock").pop_front()
-                        else {
-                            break;
-                        };
-                        work(pod, buffer);
-                    }
-                });
+                // A thread the OS refuses (process limit) is no reason to fail: the queue is
+                // drained by the workers that did start, and by this thread.
+                if std::thread::Builder::new().spawn_scoped(s, drain).is_err() {
+                    break;
+                }
             }
+            drain();
         });
     }
     buffers.into_iter().flatten().collect()

@@ -50,7 +50,7 @@ impl CallRecord {
 impl Serialize for CallRecord {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let raw = &self.raw;
-        let mut s = serializer.serialize_struct("CallRecord", 13)?;
+        let mut s = serializer.serialize_struct("CallRecord", 14)?;
         s.serialize_field("action", self.action.as_str())?;
         s.serialize_field("argv", &raw.argv)?;
         s.serialize_field("exit_code", &raw.outcome.exit_code())?;
@@ -67,6 +67,7 @@ impl Serialize for CallRecord {
         s.serialize_field("status", &self.status)?;
         s.serialize_field("output_bytes", &raw.output_bytes)?;
         s.serialize_field("group_survived", &raw.group_survived)?;
+        s.serialize_field("leftovers", &raw.leftovers)?;
         s.end()
     }
 }

@@ -4,16 +4,26 @@
 //! a timeout that kills the whole group (SIGTERM, grace, SIGKILL), a leak window after exit,
 //! and an output cap.
 //!
+//! Every process spawned here is registered as a *leader* from spawn until it is reaped, under
+//! a gate that the supervision layer (`crate::supervise`) takes exclusively when it reaps
+//! orphans or kills everything on a signal: a reaper never steals a leader's exit status, and a
+//! signal never misses a leader spawned a moment before. How a call is run (plain, or through a
+//! supervisor that adds certification policy) is a [`Runner`].
+//!
 //! The spawn path is `std::process::Command` (posix_spawn, no `pre_exec`) with one
 //! `std::io::pipe()`. Exit and output are awaited together on one thread with `poll` on the
 //! pipe and a pidfd, so a call costs what a bare `posix_spawn` costs.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::policy::CallPolicy;
 use super::sys;
@@ -124,6 +134,14 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// A process a call left running after it ended (found by the supervision layer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    pub pid: i32,
+    /// Its command line, arguments joined by spaces (`[name]` when it has none).
+    pub cmdline: String,
+}
+
 /// Everything observed about one process run.
 #[derive(Debug, Clone)]
 pub struct RawCall {
@@ -140,6 +158,83 @@ pub struct RawCall {
     /// Processes of the call's group were still alive after the plugin exited.
     pub group_survived: bool,
     pub duration: Duration,
+    /// The plugin's process id (also its process group id); `None` when it never started.
+    pub pid: Option<u32>,
+    /// Processes the call left running, found by process tree (also those that left its
+    /// process group or session). Filled by a supervisor; the plain manager leaves it empty.
+    pub leftovers: Box<[Leftover]>,
+    /// execnet's own failure (no descriptor, process or thread left): the call says nothing
+    /// about the plugin. The message names the limit that was hit.
+    pub host_error: Option<Box<str>>,
+}
+
+/// How the manager's calls are run: plainly ([`Direct`]) or through a supervisor that adds
+/// certification policy (timeout memory, containment) around the same invocation.
+pub trait Runner: Send + Sync + std::fmt::Debug {
+    fn run(&self, action: Action, executable: &Path, args: &[&str], policy: &CallPolicy)
+    -> RawCall;
+}
+
+/// The plain manager: one [`run`] per call, nothing remembered, nothing killed afterwards.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Direct;
+
+impl Runner for Direct {
+    fn run(
+        &self,
+        _action: Action,
+        executable: &Path,
+        args: &[&str],
+        policy: &CallPolicy,
+    ) -> RawCall {
+        run(executable, args, policy)
+    }
+}
+
+/// Spawning and registering a leader happen under a shared hold of this gate; reaping orphans
+/// and killing everything take it exclusively.
+static GATE: RwLock<()> = RwLock::new(());
+/// Spawned and not yet reaped plugin processes (each is its own process group).
+static LEADERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn leaders_lock() -> MutexGuard<'static, BTreeSet<i32>> {
+    LEADERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Hold the gate exclusively: no leader is being spawned or is unregistered meanwhile.
+pub(crate) fn gate_exclusive() -> RwLockWriteGuard<'static, ()> {
+    GATE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn gate_shared() -> RwLockReadGuard<'static, ()> {
+    GATE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The leaders now in flight (spawned, not yet reaped).
+pub(crate) fn leaders() -> BTreeSet<i32> {
+    leaders_lock().clone()
+}
+
+/// Is this spawn error execnet's own (a limit of this process or of the system) rather than
+/// the plugin's? The message names the limit.
+fn host_error_text(err: &std::io::Error) -> Option<String> {
+    let limit = |r| sys::soft_limit(r).map_or_else(|| "unlimited".to_string(), |n| n.to_string());
+    match err.raw_os_error()? {
+        libc::EMFILE => Some(format!(
+            "execnet ran out of file descriptors (RLIMIT_NOFILE, soft limit {}): raise `ulimit -n`",
+            limit(libc::RLIMIT_NOFILE)
+        )),
+        libc::ENFILE => Some(
+            "the system's file table is full (ENFILE, sysctl fs.file-max): execnet cannot open a pipe"
+                .to_string(),
+        ),
+        libc::EAGAIN => Some(format!(
+            "execnet cannot create a process (EAGAIN: RLIMIT_NPROC soft limit {}, or the pids/threads limit of the system or cgroup): raise `ulimit -u`",
+            limit(libc::RLIMIT_NPROC)
+        )),
+        libc::ENOMEM => Some("execnet is out of memory (ENOMEM) and cannot create a process".into()),
+        _ => None,
+    }
 }
 
 /// Spawn `executable args…` under `policy` and supervise it to the end.
@@ -149,10 +244,23 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
     argv.push(executable.display().to_string());
     argv.extend(args.iter().map(|a| a.to_string()));
 
-    let spawned = spawn(executable, args);
+    let spawned = {
+        let _gate = gate_shared();
+        spawn(executable, args).inspect(|(child, _)| {
+            leaders_lock().insert(child.id() as i32);
+        })
+    };
     let (child, reader) = match spawned {
         Ok(pair) => pair,
-        Err(err) => {
+        Err((err, ours)) => {
+            let host_error = if ours {
+                Some(
+                    host_error_text(&err)
+                        .unwrap_or_else(|| format!("execnet could not prepare the call: {err}")),
+                )
+            } else {
+                host_error_text(&err)
+            };
             return RawCall {
                 argv,
                 outcome: Outcome::SpawnFailed {
@@ -168,18 +276,29 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
                 leaked: false,
                 group_survived: false,
                 duration: start.elapsed(),
+                pid: None,
+                leftovers: Box::default(),
+                host_error: host_error.map(String::into_boxed_str),
             };
         }
     };
+    let pid = child.id();
     let mut sup = supervise(child, reader, policy, start);
+    leaders_lock().remove(&(pid as i32));
     sup.argv = argv;
     sup
 }
 
-fn spawn(executable: &Path, args: &[&str]) -> std::io::Result<(Child, std::io::PipeReader)> {
-    sys::mark_inherited_fds_cloexec()?;
-    let (reader, writer) = std::io::pipe()?;
-    let writer2 = writer.try_clone()?;
+/// Spawn the plugin. An error is paired with whether it happened in execnet's own preparation
+/// (descriptors, pipe) rather than in starting the executable.
+fn spawn(
+    executable: &Path,
+    args: &[&str],
+) -> Result<(Child, std::io::PipeReader), (std::io::Error, bool)> {
+    let ours = |e| (e, true);
+    sys::mark_inherited_fds_cloexec().map_err(ours)?;
+    let (reader, writer) = std::io::pipe().map_err(ours)?;
+    let writer2 = writer.try_clone().map_err(ours)?;
     // The Command owns both write ends; it is dropped at the end of this block so that the
     // parent holds no write end and EOF arrives when the plugin (and its heirs) close theirs.
     let child = Command::new(executable)
@@ -188,7 +307,8 @@ fn spawn(executable: &Path, args: &[&str]) -> std::io::Result<(Child, std::io::P
         .stdout(writer)
         .stderr(writer2)
         .process_group(0)
-        .spawn()?;
+        .spawn()
+        .map_err(|e| (e, false))?;
     Ok((child, reader))
 }
 
@@ -307,31 +427,32 @@ fn supervise(
             sup.read_some(&mut reader);
         }
         if status.is_none() && (ready.second || pidfd.is_none()) {
-            let reaped = if term_sent_at.is_some() {
-                // Timed out: the leader is a zombie (pidfd readable) and still reserves the
-                // group id, so finish the group off before reaping it.
-                if ready.second {
-                    sys::kill_group(pgid, libc::SIGKILL);
-                }
-                if ready.second {
-                    child.wait().ok()
-                } else {
-                    child.try_wait().ok().flatten()
-                }
-            } else if ready.second {
-                child.wait().ok()
+            // Timed out: the leader is a zombie (pidfd readable) and still reserves the group
+            // id, so finish the group off before reaping it.
+            if term_sent_at.is_some() && ready.second {
+                sys::kill_group(pgid, libc::SIGKILL);
+            }
+            let waited = if ready.second {
+                child.wait().map(Some)
             } else {
-                child.try_wait().ok().flatten()
+                child.try_wait()
             };
-            if let Some(st) = reaped {
-                status = Some(st);
-                exited_at = Some(Instant::now());
+            match waited {
+                Ok(Some(st)) => {
+                    status = Some(st);
+                    exited_at = Some(Instant::now());
+                }
+                Ok(None) => {}
+                // The status is gone (reaped elsewhere): never spin on it.
+                Err(_) => break,
             }
         }
     }
 
     let group_survived = sys::group_exists(pgid);
-    if group_survived && (policy.kill_leftovers || term_sent_at.is_some()) {
+    if group_survived && term_sent_at.is_some() {
+        // A timeout kills the whole group (what execnet adds); anything else the call left is
+        // the supervisor's to judge.
         sys::kill_group(pgid, libc::SIGKILL);
     }
     let outcome = match (term_sent_at, status) {
@@ -341,6 +462,8 @@ fn supervise(
         (None, Some(st)) => classify(st),
         (None, None) => unreachable_exit(),
     };
+    let host_error = matches!((term_sent_at, status), (None, None))
+        .then(|| "internal error: the plugin's exit status was lost".into());
     let truncated = sup.output_bytes > sup.output.len() as u64;
     RawCall {
         argv: Vec::new(),
@@ -351,6 +474,9 @@ fn supervise(
         leaked,
         group_survived,
         duration: sup.start.elapsed(),
+        pid: Some(pgid),
+        leftovers: Box::default(),
+        host_error,
     }
 }
 

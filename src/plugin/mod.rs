@@ -13,7 +13,7 @@ pub mod status;
 pub mod sys;
 
 pub use call::CallRecord;
-pub use invoke::{Action, Outcome, RawCall};
+pub use invoke::{Action, Direct, Leftover, Outcome, RawCall, Runner};
 pub use policy::CallPolicy;
 pub use probe::{Probe, ProbedPlugin, probe};
 pub use select::{

@@ -15,12 +15,6 @@ pub struct CallPolicy {
     pub leak_window: Duration,
     /// Combined output kept in memory; the rest is drained and counted.
     pub output_cap: usize,
-    /// SIGKILL whatever is left of the call's process group when the call ends.
-    pub kill_leftovers: bool,
-    /// Once a call of an action has timed out, later calls of that action through the same
-    /// plugin handle get at most this timeout (certification uses it so that a hung plugin
-    /// still lets a run finish in bounded time). `None`: every call gets `timeout`.
-    pub after_timeout: Option<Duration>,
 }
 
 impl CallPolicy {
@@ -48,8 +42,6 @@ impl Default for CallPolicy {
             grace: Duration::from_secs(2),
             leak_window: Duration::from_millis(100),
             output_cap: 1 << 20,
-            kill_leftovers: false,
-            after_timeout: None,
         }
     }
 }

@@ -5,14 +5,13 @@
 //! (`utilerrors.NewAggregate`). On init failure the plugin is still returned together with the
 //! error, as the kubelet did.
 
-use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::call::CallRecord;
-use super::invoke::{self, Action, Outcome};
+use super::invoke::{Action, Direct, Runner};
 use super::name;
 use super::policy::CallPolicy;
 use super::probe::ProbedPlugin;
@@ -111,15 +110,9 @@ pub struct ExecPlugin {
     pub name: String,
     pub executable: PathBuf,
     pub policy: CallPolicy,
-    /// Actions that have timed out through this handle (and its clones), for
-    /// [`CallPolicy::after_timeout`].
-    timed_out: TimeoutMemory,
+    /// How calls are run: plainly, or through a supervisor (`crate::supervise`).
+    runner: Arc<dyn Runner>,
 }
-
-/// Which actions have timed out, shared by the plugin handles that should remember it (e.g.
-/// across the kubelet restarts and scenarios of one certification run).
-#[derive(Debug, Clone, Default)]
-pub struct TimeoutMemory(Arc<Mutex<BTreeSet<Action>>>);
 
 impl ExecPlugin {
     pub fn new(probed: &ProbedPlugin, policy: CallPolicy) -> Self {
@@ -127,28 +120,13 @@ impl ExecPlugin {
             name: probed.name.clone(),
             executable: probed.executable.clone(),
             policy,
-            timed_out: TimeoutMemory::default(),
+            runner: Arc::new(Direct),
         }
     }
 
-    /// Remember timeouts in `memory` (shared with other handles) from now on.
-    pub fn share_timeouts(&mut self, memory: &TimeoutMemory) {
-        self.timed_out = memory.clone();
-    }
-
-    /// The policy for the next call of `action`: shortened once that action has timed out.
-    fn policy_for(&self, action: Action) -> CallPolicy {
-        match self.policy.after_timeout {
-            Some(short) if self.lock_timed_out().contains(&action) => CallPolicy {
-                timeout: Some(self.policy.timeout.map_or(short, |t| t.min(short))),
-                ..self.policy
-            },
-            _ => self.policy,
-        }
-    }
-
-    fn lock_timed_out(&self) -> std::sync::MutexGuard<'_, BTreeSet<Action>> {
-        self.timed_out.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// Run this plugin's calls through `runner` from now on.
+    pub fn with_runner(self, runner: Arc<dyn Runner>) -> Self {
+        ExecPlugin { runner, ..self }
     }
 
     /// `NAME init`.
@@ -166,10 +144,9 @@ impl ExecPlugin {
         let mut args = Vec::with_capacity(rest.len() + 1);
         args.push(action.as_str());
         args.extend_from_slice(rest);
-        let raw = invoke::run(&self.executable, &args, &self.policy_for(action));
-        if self.policy.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
-            self.lock_timed_out().insert(action);
-        }
+        let raw = self
+            .runner
+            .run(action, &self.executable, &args, &self.policy);
         let status = (action == Action::Status).then(|| match raw.outcome.error() {
             // exec.go: a non-zero exit is the error, whatever the output.
             Some(err) => StatusResult::Error { message: err },
@@ -275,6 +252,25 @@ pub fn select(
     run_init: bool,
     texts: SelectionTexts,
 ) -> Selection {
+    select_with(
+        plugins,
+        requested,
+        policy,
+        run_init,
+        texts,
+        Arc::new(Direct),
+    )
+}
+
+/// [`select`], with every call (also `init`) run through `runner`.
+pub fn select_with(
+    plugins: &[ProbedPlugin],
+    requested: &str,
+    policy: CallPolicy,
+    run_init: bool,
+    texts: SelectionTexts,
+    runner: Arc<dyn Runner>,
+) -> Selection {
     if requested.is_empty() {
         return Selection {
             plugin: Some(NetworkPlugin::NoOp),
@@ -308,7 +304,7 @@ pub fn select(
             init: None,
         };
     };
-    let plugin = ExecPlugin::new(chosen, policy);
+    let plugin = ExecPlugin::new(chosen, policy).with_runner(runner);
     let mut init = None;
     if !is_executable(&plugin.executable) {
         errors.push(SelectionError::NotExecutable {

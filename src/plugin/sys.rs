@@ -1,6 +1,8 @@
-//! The few raw OS calls the spawn path needs and `std` does not offer: marking inherited
-//! descriptors close-on-exec (`close_range`), `pidfd_open`, `poll`, signalling a process group,
-//! and Go's names for signals and errnos. Everything unsafe in the crate lives here.
+//! The few raw OS calls the spawn path and the supervision layer need and `std` does not offer:
+//! marking inherited descriptors close-on-exec (`close_range`), `pidfd_open`, `poll`,
+//! signalling a process group, the child-subreaper bit, the process table read from `/proc`,
+//! resource limits, signal masks, and Go's names for signals and errnos. Everything unsafe in
+//! the crate lives here.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -110,6 +112,280 @@ pub fn group_exists(pgid: u32) -> bool {
     kill_group(pgid, 0)
 }
 
+/// Send `signal` to process `pid`. Returns false when it is gone.
+pub(crate) fn kill_pid(pid: i32, signal: libc::c_int) -> bool {
+    // SAFETY: kill(2) on one pid; no memory is involved.
+    pid > 0 && unsafe { libc::kill(pid, signal) == 0 }
+}
+
+/// `waitpid(pid, WNOHANG)`: reap `pid` if it is a zombie child of this process. True when reaped.
+pub(crate) fn reap_nohang(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid on one specific pid with a valid status pointer.
+    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == pid }
+}
+
+/// This process's id.
+pub(crate) fn getpid() -> i32 {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants (also those that called `setsid`
+/// or `setpgid`) are re-parented to this process instead of init, so they stay in its tree.
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One row of the process table (`/proc/PID/stat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    /// `R`, `S`, `D`, `Z`, `T`…
+    pub state: u8,
+    /// Start time in clock ticks since boot: with `pid`, a process's identity.
+    pub start: u64,
+}
+
+impl ProcStat {
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, b'Z' | b'X')
+    }
+}
+
+/// Parse the text of `/proc/PID/stat`. The command name is in parentheses and may itself
+/// contain spaces and parentheses, so fields are counted after the last `)`.
+pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
+    let pid = text.split(' ').next()?.parse().ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // After the name: state(3) ppid(4) pgrp(5) session(6) … starttime(22).
+    Some(ProcStat {
+        pid,
+        state: *f.first()?.as_bytes().first()?,
+        ppid: f.get(1)?.parse().ok()?,
+        pgid: f.get(2)?.parse().ok()?,
+        start: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// Read `/proc/PID/stat` into `buf` and parse it; `Ok(None)` when the process is gone.
+fn read_stat(pid: &str, buf: &mut Vec<u8>) -> io::Result<Option<ProcStat>> {
+    use std::io::Read;
+    buf.clear();
+    let path = format!("/proc/{pid}/stat");
+    let read = std::fs::File::open(&path).and_then(|mut f| f.read_to_end(buf));
+    match read {
+        Ok(_) => Ok(std::str::from_utf8(buf).ok().and_then(parse_stat)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+            ) =>
+        {
+            Err(e)
+        }
+        Err(_) => Ok(None), // exited meanwhile, or never existed
+    }
+}
+
+/// Every process visible in `/proc`. Processes that vanish while being read are skipped; an
+/// error means the table itself could not be read (e.g. no descriptor left).
+pub(crate) fn process_table() -> io::Result<Vec<ProcStat>> {
+    let mut out = Vec::with_capacity(256);
+    let mut buf = Vec::with_capacity(512);
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        out.extend(read_stat(pid, &mut buf)?);
+    }
+    Ok(out)
+}
+
+/// The last process id the kernel handed out in this pid namespace.
+fn last_pid() -> Option<i32> {
+    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn pid_max() -> i32 {
+    static MAX: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(4 * 1024 * 1024)
+    })
+}
+
+/// Above this many candidate ids, reading the whole table is cheaper.
+const RANGE_LIMIT: i32 = 2048;
+
+/// The processes created at or after process `first` was (every descendant of `first` is one):
+/// pids are handed out in increasing order, wrapping at `pid_max`, so this reads only the ids
+/// from `first` to the last one handed out, which after a short call are a handful. Falls back
+/// to the whole table when the range is large or `ns_last_pid` is unreadable.
+pub(crate) fn processes_since(first: i32) -> io::Result<Vec<ProcStat>> {
+    let Some(last) = last_pid() else {
+        return process_table();
+    };
+    let max = pid_max();
+    let count = if last >= first {
+        last - first + 1
+    } else {
+        max - first + last + 1
+    };
+    if !(0..=RANGE_LIMIT).contains(&count) || first <= 0 || first >= max {
+        return process_table();
+    }
+    let ids: Box<dyn Iterator<Item = i32>> = if last >= first {
+        Box::new(first..=last)
+    } else {
+        Box::new((first..max).chain(1..=last))
+    };
+    let mut out = Vec::new();
+    let mut buf = Vec::with_capacity(512);
+    for pid in ids {
+        out.extend(read_stat(&pid.to_string(), &mut buf)?);
+    }
+    Ok(out)
+}
+
+/// Processes and threads owned by `uid` (what `RLIMIT_NPROC` counts), from `/proc`.
+pub(crate) fn tasks_of_user(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        if entry.metadata().is_ok_and(|m| m.uid() == uid) {
+            n += std::fs::read_dir(entry.path().join("task")).map_or(1, |t| t.count() as u64);
+        }
+    }
+    n
+}
+
+/// A process's command line as one string (arguments joined by spaces), or `[name]` when it has
+/// none (a zombie or kernel thread), or `?` when it is gone.
+pub(crate) fn cmdline(pid: i32) -> String {
+    if let Ok(bytes) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+        let args: Vec<String> = bytes
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if !args.is_empty() {
+            return args.join(" ");
+        }
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(name) => format!("[{}]", name.trim_end()),
+        Err(_) => "?".to_string(),
+    }
+}
+
+/// Raise the soft `RLIMIT_NOFILE` to the hard limit (as Go's runtime and nextest do), so that
+/// execnet's own descriptors never run out before the plugin's. Returns (soft, hard) after.
+pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            lim = raised;
+        }
+        Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
+    }
+}
+
+/// The soft limit of `resource` (`libc::RLIMIT_*`), for messages; `None` when unlimited.
+pub(crate) fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<u64> {
+    // SAFETY: getrlimit with a valid struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        (libc::getrlimit(resource, &mut lim) == 0 && lim.rlim_cur != libc::RLIM_INFINITY)
+            .then_some(lim.rlim_cur as u64)
+    }
+}
+
+/// A set of signals, for [`block_signals`] and [`wait_signal`].
+fn sigset(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill the set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// Block `signals` in the calling thread (and so in every thread it creates afterwards). `std`
+/// resets the mask of spawned children, so plugins still receive them.
+pub(crate) fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    let set = sigset(signals);
+    // SAFETY: a valid set; the old mask is not wanted.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Wait for one of `signals` (which must be blocked) and return it.
+pub(crate) fn wait_signal(signals: &[libc::c_int]) -> libc::c_int {
+    let set = sigset(signals);
+    loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: a valid set and out-pointer.
+        if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            return sig;
+        }
+    }
+}
+
+/// End the process now with `code`, running no destructors and flushing nothing.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
 /// Peak resident set size of this process, in KiB.
 pub fn peak_rss_kib() -> u64 {
     // SAFETY: getrusage fills the struct we pass.
@@ -216,6 +492,7 @@ pub fn go_errno_text(err: &io::Error) -> String {
         Some(libc::ENOMEM) => "cannot allocate memory".into(),
         Some(libc::EAGAIN) => "resource temporarily unavailable".into(),
         Some(libc::EMFILE) => "too many open files".into(),
+        Some(libc::ENFILE) => "too many open files in system".into(),
         _ => {
             let text = err.to_string();
             let text = text.split(" (os error").next().unwrap_or(&text);

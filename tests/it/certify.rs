@@ -15,7 +15,9 @@ fn run(plugin: &str, profile: &str) -> Report {
     let plugins = util::sample_plugins();
     let opts = CertifyOptions {
         profile: Profile::by_name(profile).expect("profile"),
-        timeout: Some(Duration::from_secs(2)),
+        // Generous: on a loaded 2-core machine a good call can take seconds, and a timed-out call
+        // fails checks (and shortens later calls). Hung plugins cost one timeout per action.
+        timeout: Some(Duration::from_secs(10)),
         ..CertifyOptions::default()
     };
     certify::certify(Some((plugins.path(), plugin)), &opts, &mut |_| {}).expect("certify runs")
@@ -42,6 +44,7 @@ fn ids(report: &Report, outcome: Outcome) -> BTreeSet<&'static str> {
 #[case::no_lock("no-lock", Verdict::Fail, &["concurrency/parallel-setup"], &[])]
 #[case::hang_teardown("hang-teardown", Verdict::Fail, &["lifecycle/setup-status-teardown", "timeout/within-limit"], &["idempotence/repeated-teardown"])]
 #[case::daemon_stdout("daemon-stdout", Verdict::Fail, &["leak/output-pipe", "leak/process-group"], &[])]
+#[case::setsid_escape("setsid-escape", Verdict::Fail, &["leak/process-group"], &[])]
 #[case::not_executable("not-executable", Verdict::Fail, &["init/selection"], &[])]
 #[case::init_fails("init-fails", Verdict::Fail, &["init/selection"], &[])]
 #[case::no_shebang("no-shebang", Verdict::Fail, &["init/selection"], &[])]
@@ -100,6 +103,7 @@ fn every_gallery_directory_is_in_the_table() {
         "no-lock",
         "hang-teardown",
         "daemon-stdout",
+        "setsid-escape",
         "not-executable",
         "init-fails",
         "no-shebang",

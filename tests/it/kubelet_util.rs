@@ -90,9 +90,7 @@ pub fn run(
         seed,
         jobs,
         timeout: Some(std::time::Duration::from_secs(30)),
-        kill_leftovers: false,
-        after_timeout: None,
-        timeouts: None,
+        runner: None,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }

@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod faults;
 mod kubelet_util;
 mod manager;
 mod netns;

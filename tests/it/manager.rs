@@ -1,14 +1,37 @@
 //! The reference manager against real plugin processes: argv, combined output, stdin, timeout
-//! with a grandchild, leaked pipe, output cap, spawn errors.
+//! with a grandchild, leaked pipe, output cap, spawn errors; and the supervision layer around
+//! it: leftovers found by process tree (also escaped by setsid/setpgid), killed or reported,
+//! timeout memory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use execnet::plugin::{Action, CallPolicy, ExecPlugin, Outcome, ProbedPlugin, StatusResult};
+use execnet::supervise::{Leftovers, Supervisor};
 
 use crate::util::{self, ID};
 
 fn exec(root: &std::path::Path, dir_name: &str, policy: CallPolicy) -> ExecPlugin {
     ExecPlugin::new(&ProbedPlugin::new(root, dir_name), policy)
+}
+
+/// The plugin's calls through a supervisor (as certification or replay runs them).
+fn supervised(
+    root: &std::path::Path,
+    dir_name: &str,
+    policy: CallPolicy,
+    supervisor: &Arc<Supervisor>,
+) -> ExecPlugin {
+    exec(root, dir_name, policy).with_runner(supervisor.clone())
+}
+
+/// The pids a plugin wrote to `file`, one per whitespace-separated word.
+fn pids_in(file: &std::path::Path) -> Vec<i32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("plugin wrote no pids to {}: {e}", file.display()))
+        .split_whitespace()
+        .map(|w| w.parse().expect("pid"))
+        .collect()
 }
 
 #[test]
@@ -177,13 +200,16 @@ fn timeout_escalates_to_sigkill_when_sigterm_is_ignored() {
 
 #[test]
 fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
-    let dir = util::bash_plugin("daemon", "sleep 300 &\necho $!");
+    let dir = util::bash_plugin(
+        "daemon",
+        "sleep 300 &\nuntil [ \"$(cat /proc/$!/comm)\" = sleep ]; do sleep 0.01; done\necho $!",
+    );
     let policy = CallPolicy {
         leak_window: Duration::from_millis(100),
-        kill_leftovers: true,
         ..CallPolicy::default()
     };
-    let rec = exec(dir.path(), "daemon", policy).call(Action::Setup, "n", "p", ID);
+    let sup = Supervisor::new(Leftovers::Kill, None);
+    let rec = supervised(dir.path(), "daemon", policy, &sup).call(Action::Setup, "n", "p", ID);
     assert!(rec.succeeded(), "{:?}", rec.outcome());
     assert!(rec.raw.leaked, "the background sleep holds stdout");
     assert!(rec.raw.group_survived);
@@ -196,22 +222,165 @@ fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
     let pid: i32 = rec.output_text().trim().parse().expect("daemon pid");
     assert!(
         util::eventually(5, || !util::pid_alive(pid)),
-        "kill_leftovers must kill the daemon"
+        "a certifying supervisor must kill the daemon"
     );
+    assert_eq!(rec.raw.leftovers.len(), 1, "{:?}", rec.raw.leftovers);
+    assert_eq!(rec.raw.leftovers[0].pid, pid);
+    assert_eq!(rec.raw.leftovers[0].cmdline, "sleep 300");
 }
 
 #[test]
 fn a_daemon_that_closed_its_output_is_not_a_leak_but_survives_the_group() {
     let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
-    let policy = CallPolicy {
-        kill_leftovers: true,
-        ..CallPolicy::default()
-    };
-    let rec = exec(dir.path(), "quiet", policy).call(Action::Setup, "n", "p", ID);
+    let sup = Supervisor::new(Leftovers::Kill, None);
+    let rec = supervised(dir.path(), "quiet", CallPolicy::default(), &sup).call(
+        Action::Setup,
+        "n",
+        "p",
+        ID,
+    );
     assert!(!rec.raw.leaked);
     assert!(rec.raw.group_survived);
     let pid: i32 = rec.output_text().trim().parse().unwrap();
     assert!(util::eventually(5, || !util::pid_alive(pid)));
+}
+
+#[test]
+fn the_plain_manager_kills_nothing_a_call_leaves() {
+    // The kubelet killed nothing after a call; neither does the manager without a supervisor.
+    let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
+    let rec = exec(dir.path(), "quiet", CallPolicy::default()).call(Action::Setup, "n", "p", ID);
+    let pid: i32 = rec.output_text().trim().parse().unwrap();
+    assert!(
+        rec.raw.leftovers.is_empty(),
+        "the plain manager does not look"
+    );
+    assert!(util::pid_alive(pid), "the plain manager killed the daemon");
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Escapes that leave the call's process group: each is found by process tree, named with its
+/// command line, and killed by a certifying supervisor.
+#[rstest::rstest]
+#[case::setsid("setsid sleep 301 </dev/null >/dev/null 2>&1 &\necho $! > PIDS")]
+#[case::setpgid_job_control("set -m\nsleep 302 </dev/null >/dev/null 2>&1 &\necho $! > PIDS")]
+#[case::double_fork_setsid(
+    "( setsid bash -c 'sleep 303 & echo $! > PIDS; wait' </dev/null >/dev/null 2>&1 & )\nsleep 0.2"
+)]
+#[case::daemon_keeping_the_pipe("setsid sleep 304 &\necho $! > PIDS")]
+fn an_escaped_descendant_is_found_and_killed(#[case] body: &str) {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let pids = tmp.path().join("pids");
+    // The plugin returns once the escaped process runs `sleep` (so its command line is known).
+    let body = format!(
+        "{body}\np=$(cat PIDS)\nuntil [ \"$(cat /proc/$p/comm 2>/dev/null)\" = sleep ]; do sleep 0.01; done"
+    );
+    let dir = util::bash_plugin("esc", &body.replace("PIDS", &pids.display().to_string()));
+    let sup = Supervisor::new(Leftovers::Kill, None);
+    let rec = supervised(dir.path(), "esc", CallPolicy::default(), &sup).call(
+        Action::Setup,
+        "n",
+        "p",
+        ID,
+    );
+    assert!(rec.succeeded(), "{:?}", rec.outcome());
+    let ids = pids_in(&pids);
+    let escaped = ids[0];
+    let stat = rec.raw.leftovers.iter().find(|l| l.pid == escaped);
+    assert!(
+        stat.is_some_and(|l| l.cmdline.starts_with("sleep 30")),
+        "leftovers {:?} must name the escaped pid {escaped}",
+        rec.raw.leftovers
+    );
+    assert!(
+        util::eventually(5, || !util::pid_alive(escaped)),
+        "escaped process {escaped} survived a certifying supervisor"
+    );
+    assert_eq!(sup.killed(), rec.raw.leftovers.len());
+}
+
+#[test]
+fn a_replaying_supervisor_reports_leftovers_once_and_kills_them_at_the_end() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let pids = tmp.path().join("pids");
+    let dir = util::bash_plugin(
+        "daemon",
+        &format!(
+            "if [ \"$1\" = setup ]; then setsid sleep 305 </dev/null >/dev/null 2>&1 & echo $! >> {}; fi",
+            pids.display()
+        ),
+    );
+    let sup = Supervisor::replay();
+    let p = supervised(dir.path(), "daemon", CallPolicy::default(), &sup);
+    let setup = p.call(Action::Setup, "n", "p", ID);
+    let status = p.call(Action::Status, "n", "p", ID);
+    let daemon = pids_in(&pids)[0];
+    assert_eq!(
+        setup
+            .raw
+            .leftovers
+            .iter()
+            .map(|l| l.pid)
+            .collect::<Vec<_>>(),
+        vec![daemon]
+    );
+    assert!(
+        status.raw.leftovers.is_empty(),
+        "a known leftover is not blamed on a later call: {:?}",
+        status.raw.leftovers
+    );
+    assert!(
+        util::pid_alive(daemon),
+        "replay leaves leftovers running, as on a node"
+    );
+    let killed = sup.finish().expect("process table");
+    assert_eq!(
+        killed.iter().map(|l| l.pid).collect::<Vec<_>>(),
+        vec![daemon]
+    );
+    assert!(util::eventually(5, || !util::pid_alive(daemon)));
+}
+
+#[test]
+fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
+    let dir = util::bash_plugin("hung", "[ \"$1\" = init ] && exec sleep 300\nexit 0");
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(700)),
+        grace: Duration::from_millis(100),
+        ..CallPolicy::default()
+    };
+    let sup = Supervisor::certify(Duration::from_millis(150));
+    // Two handles, as two kubelet starts: the memory is the supervisor's, not the handle's.
+    let first = supervised(dir.path(), "hung", policy, &sup).init();
+    let second = supervised(dir.path(), "hung", policy, &sup).init();
+    let setup = supervised(dir.path(), "hung", policy, &sup).call(Action::Setup, "n", "p", ID);
+    assert_eq!(
+        first.outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(700)
+        }
+    );
+    assert_eq!(
+        second.outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(150)
+        },
+        "init timed out before: the next init gets the short timeout"
+    );
+    assert_eq!(
+        setup.outcome(),
+        &Outcome::Success,
+        "other actions keep theirs"
+    );
+    // A plain manager remembers nothing.
+    let plain = exec(dir.path(), "hung", policy);
+    plain.init();
+    assert_eq!(
+        plain.init().outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(700)
+        }
+    );
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! SIGINT, SIGTERM and SIGHUP during a netns run: the run's sandbox is removed (every process in
-//! it SIGKILLed, the run record deleted) and execnet exits with 128+N (SPEC 5). [`install`]
-//! blocks the signals in the calling thread, which every thread started afterwards inherits
-//! (child processes get a clean mask from `std::process::Command`), and waits for them on a
-//! thread of its own, which stays in the machine's namespaces.
+//! it SIGKILLed, the run record deleted) and execnet exits with 128+N (SPEC 5). The signals are
+//! handled by `crate::supervise::signals` (one thread, started in `main` before any other and
+//! so in the machine's namespaces); [`install`] adds the sandbox's removal to what it does.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,38 +16,20 @@ pub(crate) fn set_active(record: Option<RunRecord>) {
     *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = record;
 }
 
-/// Block SIGINT, SIGTERM and SIGHUP here and handle them on a dedicated thread. Call it before
-/// starting any other thread.
+/// Have execnet's signal handling (`crate::supervise::signals`, one thread for the whole
+/// process) remove this process's sandbox before it kills the rest and exits 128+N. Call it
+/// before starting any other thread.
 pub fn install() -> std::io::Result<()> {
-    // SAFETY: plain signal-set manipulation on a local set.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, s);
-        }
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        if rc != 0 {
-            return Err(std::io::Error::from_raw_os_error(rc));
-        }
-        set
-    };
-    std::thread::Builder::new()
-        .name("execnet-signals".into())
-        .spawn(move || {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: sigwait on a set of signals blocked in every thread.
-            let rc = unsafe { libc::sigwait(&set, &mut sig) };
-            if rc != 0 {
-                return;
-            }
-            let record = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(r) = record {
-                remove_run(&r);
-            }
-            std::process::exit(128 + sig);
-        })?;
+    crate::supervise::signals::install()?;
+    crate::supervise::signals::on_signal(remove_active);
     Ok(())
+}
+
+fn remove_active() {
+    let record = ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(r) = record {
+        remove_run(&r);
+    }
 }
 
 /// SIGKILL every other process of a run's sandbox and delete its record.

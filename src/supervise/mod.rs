@@ -1,0 +1,430 @@
+//! Supervision: what execnet adds around the reference manager, which itself calls plugins
+//! exactly as the kubelet did. A [`Supervisor`] is the manager's [`Runner`] during `certify`,
+//! `replay` and `call`; it owns the certification policy that is no kubelet behaviour:
+//!
+//! - **timeout memory**: once an action has timed out, its later calls (also `init` at later
+//!   kubelet starts, also in later scenarios) get at most `after_timeout`, so that a hung plugin
+//!   costs one full timeout per action, not one per call;
+//! - **containment**: execnet is a child subreaper (`PR_SET_CHILD_SUBREAPER`), so every
+//!   descendant of a call, also one that called `setsid` or `setpgid`, stays in execnet's
+//!   process tree. After each call the supervisor walks the process table (`/proc`) for what the
+//!   call left: its process group, execnet's orphaned children (re-parented to it) and all their
+//!   descendants. It reports them with their command lines and, under certification, kills
+//!   them; under replay they are reported and left running (as on a node) until the run ends;
+//! - **execnet's own failures** (no descriptor, no process, no thread left) are recorded as the
+//!   run's error, never as the plugin's failure;
+//! - **signals** ([`signals`]): SIGINT, SIGTERM and SIGHUP kill every call in flight and
+//!   everything it left, remove execnet's temp files and exit 128 + the signal.
+//!
+//! Attribution of an orphan that left its process group is by time: it is a leftover of the
+//! first call to end after it was orphaned. With one pod worker that is exact; with parallel
+//! pods an escaped daemon may be reported against a neighbouring call of the same phase.
+//! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
+//! into the cgroup (`clone3`), which `posix_spawn` cannot do.
+
+pub mod signals;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
+use crate::plugin::policy::CallPolicy;
+use crate::plugin::sys::{self, ProcStat};
+
+/// What happens to what a call leaves running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftovers {
+    /// Certification: SIGKILL them as soon as the call ends.
+    Kill,
+    /// Replay and single calls: report them and leave them running, as on a node, until the
+    /// run ends ([`Supervisor::finish`]).
+    Report,
+}
+
+/// How the supervisor keeps a call's processes in view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Containment {
+    /// execnet is a child subreaper: the process tree holds every descendant.
+    Subreaper,
+    /// `prctl` refused: only the call's process group and direct orphans are seen.
+    ProcessGroup,
+}
+
+impl Containment {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Containment::Subreaper => {
+                "containment: child subreaper + process tree (no cgroup v2 used)"
+            }
+            Containment::ProcessGroup => {
+                "containment: process group only (PR_SET_CHILD_SUBREAPER refused)"
+            }
+        }
+    }
+}
+
+/// The runner certification, replay and `execnet call` use. Shared by every plugin handle of
+/// one run (`Arc`), so its memory spans kubelet restarts and scenarios.
+#[derive(Debug)]
+pub struct Supervisor {
+    leftovers: Leftovers,
+    after_timeout: Option<Duration>,
+    containment: Containment,
+    timed_out: Mutex<BTreeSet<Action>>,
+    host_error: Mutex<Option<String>>,
+    /// Leftovers already reported under [`Leftovers::Report`], by (pid, start time).
+    known: Mutex<BTreeSet<(i32, u64)>>,
+    killed: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Kill rounds before giving up on a process that will not die (e.g. in uninterruptible sleep).
+const KILL_ROUNDS: u32 = 60;
+
+impl Supervisor {
+    /// A supervisor with `leftovers` policy and (when `Some`) timeout memory. Makes execnet a
+    /// child subreaper (process-wide, idempotent).
+    pub fn new(leftovers: Leftovers, after_timeout: Option<Duration>) -> Arc<Self> {
+        let containment = match sys::set_child_subreaper() {
+            Ok(()) => Containment::Subreaper,
+            Err(_) => Containment::ProcessGroup,
+        };
+        Arc::new(Supervisor {
+            leftovers,
+            after_timeout,
+            containment,
+            timed_out: Mutex::new(BTreeSet::new()),
+            host_error: Mutex::new(None),
+            known: Mutex::new(BTreeSet::new()),
+            killed: AtomicUsize::new(0),
+        })
+    }
+
+    /// Certification: leftovers killed, timed-out actions shortened to `after_timeout`.
+    pub fn certify(after_timeout: Duration) -> Arc<Self> {
+        Self::new(Leftovers::Kill, Some(after_timeout))
+    }
+
+    /// Replay and single calls: leftovers reported, every call gets the full timeout.
+    pub fn replay() -> Arc<Self> {
+        Self::new(Leftovers::Report, None)
+    }
+
+    pub fn containment(&self) -> Containment {
+        self.containment
+    }
+
+    /// execnet's own first failure during the run, if any (the run's results are then void).
+    pub fn host_error(&self) -> Option<String> {
+        lock(&self.host_error).clone()
+    }
+
+    /// Processes killed so far as leftovers.
+    pub fn killed(&self) -> usize {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// Whether `action` has timed out before (under timeout memory).
+    pub fn has_timed_out(&self, action: Action) -> bool {
+        lock(&self.timed_out).contains(&action)
+    }
+
+    fn record_host_error(&self, message: &str) {
+        lock(&self.host_error).get_or_insert_with(|| message.to_string());
+    }
+
+    /// The policy for the next call of `action`: shortened once that action has timed out.
+    fn policy_for(&self, action: Action, base: &CallPolicy) -> CallPolicy {
+        match self.after_timeout {
+            Some(short) if self.has_timed_out(action) => CallPolicy {
+                timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
+                ..*base
+            },
+            _ => *base,
+        }
+    }
+
+    /// Find (and under [`Leftovers::Kill`], kill) what the call led by `pgid` left running.
+    fn contain(&self, pgid: i32) -> std::io::Result<Vec<Leftover>> {
+        let me = sys::getpid();
+        let mut reported: Option<Vec<Leftover>> = None;
+        for round in 0..KILL_ROUNDS {
+            let alive = {
+                let _gate = invoke::gate_exclusive();
+                let leaders = invoke::leaders();
+                // Everything the call started was created after its leader.
+                let table = sys::processes_since(pgid)?;
+                reap_orphans(&table, me, &leaders);
+                let mut known = lock(&self.known);
+                let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known)
+                    .into_iter()
+                    .filter(|p| !p.is_zombie())
+                    .collect();
+                if reported.is_none() {
+                    reported = Some(
+                        mine.iter()
+                            .map(|p| Leftover {
+                                pid: p.pid,
+                                cmdline: sys::cmdline(p.pid),
+                            })
+                            .collect(),
+                    );
+                }
+                if self.leftovers == Leftovers::Report {
+                    known.extend(mine.iter().map(|p| (p.pid, p.start)));
+                    break;
+                }
+                for p in &mine {
+                    if sys::kill_pid(p.pid, libc::SIGKILL) && round == 0 {
+                        self.killed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                mine.len()
+            };
+            if alive == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis((1u64 << round.min(5)).min(20)));
+        }
+        Ok(reported.unwrap_or_default())
+    }
+
+    /// End of a run: kill everything execnet's calls left that is still running (under
+    /// [`Leftovers::Report`] that is every reported leftover) and reap it. Returns what was
+    /// killed.
+    pub fn finish(&self) -> std::io::Result<Vec<Leftover>> {
+        let killed = kill_descendants(false)?;
+        self.killed.fetch_add(killed.len(), Ordering::Relaxed);
+        Ok(killed)
+    }
+}
+
+/// Free processes (or descriptors) below which a run could not tell a plugin's failure from
+/// the environment's: the plugin shares execnet's user and its limits.
+pub const MIN_FREE_PROCESSES: u64 = 32;
+pub const MIN_DESCRIPTORS: u64 = 64;
+
+/// Before a run: refuse limits so small that a plugin would fail for the environment's sake
+/// (`RLIMIT_NPROC` counts every process and thread of the user; root is exempt from it).
+pub fn preflight() -> Result<(), String> {
+    if let Some(nofile) = sys::soft_limit(libc::RLIMIT_NOFILE)
+        && nofile < MIN_DESCRIPTORS
+    {
+        return Err(format!(
+            "RLIMIT_NOFILE is {nofile} (hard limit too): execnet needs at least {MIN_DESCRIPTORS} descriptors to run plugins; raise `ulimit -Hn`"
+        ));
+    }
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        return Ok(());
+    }
+    if let Some(nproc) = sys::soft_limit(libc::RLIMIT_NPROC) {
+        let used = sys::tasks_of_user(uid);
+        if nproc < used + MIN_FREE_PROCESSES {
+            return Err(format!(
+                "RLIMIT_NPROC is {nproc} with {used} processes/threads of this user running: a plugin could fail for lack of processes, which says nothing about it; execnet needs {MIN_FREE_PROCESSES} free (raise `ulimit -u`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Runner for Supervisor {
+    fn run(
+        &self,
+        action: Action,
+        executable: &Path,
+        args: &[&str],
+        policy: &CallPolicy,
+    ) -> RawCall {
+        let policy = self.policy_for(action, policy);
+        let mut raw = invoke::run(executable, args, &policy);
+        if self.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
+            lock(&self.timed_out).insert(action);
+        }
+        if let Some(pid) = raw.pid {
+            match self.contain(pid as i32) {
+                Ok(left) => raw.leftovers = left.into_boxed_slice(),
+                Err(e) => {
+                    raw.host_error = Some(
+                        format!(
+                        "execnet cannot read the process table (/proc) to find what the call left: {e}{}",
+                        if e.raw_os_error() == Some(libc::EMFILE) {
+                            " (RLIMIT_NOFILE)"
+                        } else {
+                            ""
+                        }
+                    )
+                        .into(),
+                    )
+                }
+            }
+        }
+        if let Some(e) = &raw.host_error {
+            self.record_host_error(e);
+        }
+        raw
+    }
+}
+
+/// Reap the zombies among execnet's children that no call is waiting for (orphans that exited
+/// on their own or were killed). Call with the spawn gate held exclusively.
+fn reap_orphans(table: &[ProcStat], me: i32, leaders: &BTreeSet<i32>) {
+    for p in table {
+        if p.ppid == me && p.is_zombie() && !leaders.contains(&p.pid) {
+            sys::reap_nohang(p.pid);
+        }
+    }
+}
+
+/// The processes of the table that the call led by `pgid` left: its process group, execnet's
+/// orphaned children that belong to no call in flight, and all their descendants. Leaders in
+/// flight, their trees and already known leftovers are excluded.
+fn attribute(
+    table: &[ProcStat],
+    me: i32,
+    pgid: i32,
+    leaders: &BTreeSet<i32>,
+    known: &BTreeSet<(i32, u64)>,
+) -> Vec<ProcStat> {
+    let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
+    for p in table {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    let excluded =
+        |p: &ProcStat| p.pid == me || leaders.contains(&p.pid) || known.contains(&(p.pid, p.start));
+    let mut stack: Vec<&ProcStat> = table
+        .iter()
+        .filter(|p| !excluded(p))
+        .filter(|p| p.pgid == pgid || (p.ppid == me && !leaders.contains(&p.pgid)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    while let Some(p) = stack.pop() {
+        if !seen.insert(p.pid) {
+            continue;
+        }
+        out.push(*p);
+        if let Some(kids) = children.get(&p.pid) {
+            stack.extend(kids.iter().filter(|k| !excluded(k)));
+        }
+    }
+    out.sort_by_key(|p| p.pid);
+    out
+}
+
+/// Kill every descendant of execnet (with `leaders_too`, also the calls in flight) and reap
+/// what is execnet's to reap, in rounds until none is left. Returns what was found alive first.
+/// With `held`, the spawn gate is already held by the caller for the whole time (the signal
+/// path: no call may start in between rounds).
+pub(crate) fn kill_descendants(leaders_too: bool) -> std::io::Result<Vec<Leftover>> {
+    kill_descendants_gated(leaders_too, false)
+}
+
+pub(crate) fn kill_descendants_gated(
+    leaders_too: bool,
+    held: bool,
+) -> std::io::Result<Vec<Leftover>> {
+    let me = sys::getpid();
+    let mut first: Option<Vec<Leftover>> = None;
+    for round in 0..KILL_ROUNDS {
+        let alive = {
+            let _gate = (!held).then(invoke::gate_exclusive);
+            let leaders = invoke::leaders();
+            let table = sys::process_table()?;
+            reap_orphans(&table, me, &leaders);
+            let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
+            for p in &table {
+                children.entry(p.ppid).or_default().push(p);
+            }
+            let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
+            let mut found = Vec::new();
+            let mut seen = BTreeSet::new();
+            while let Some(p) = stack.pop() {
+                if !seen.insert(p.pid) || (!leaders_too && leaders.contains(&p.pid)) {
+                    continue;
+                }
+                if !p.is_zombie() {
+                    found.push(*p);
+                }
+                if let Some(kids) = children.get(&p.pid) {
+                    stack.extend(kids.iter());
+                }
+            }
+            found.sort_by_key(|p| p.pid);
+            if first.is_none() {
+                first = Some(
+                    found
+                        .iter()
+                        .map(|p| Leftover {
+                            pid: p.pid,
+                            cmdline: sys::cmdline(p.pid),
+                        })
+                        .collect(),
+                );
+            }
+            for p in &found {
+                sys::kill_pid(p.pid, libc::SIGKILL);
+            }
+            found.len()
+        };
+        if alive == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis((1u64 << round.min(5)).min(20)));
+    }
+    Ok(first.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, ppid: i32, pgid: i32) -> ProcStat {
+        ProcStat {
+            pid,
+            ppid,
+            pgid,
+            state: b'S',
+            start: pid as u64,
+        }
+    }
+
+    #[test]
+    fn attribution_follows_the_tree_not_the_group() {
+        let me = 100;
+        let table = [
+            p(100, 1, 100),   // execnet
+            p(200, 100, 200), // another call in flight
+            p(201, 200, 200), // its child
+            p(300, 100, 300), // escaped (setsid) orphan of the ended call 250
+            p(301, 300, 300), // its child
+            p(260, 1, 250),   // still in the ended call's group, parent elsewhere
+            p(400, 100, 200), // orphan still in the in-flight call's group: not ours
+            p(500, 7, 500),   // unrelated
+        ];
+        let leaders = BTreeSet::from([200]);
+        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &BTreeSet::new())
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(got, vec![260, 300, 301]);
+        let known = BTreeSet::from([(300, 300)]);
+        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &known)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(
+            got,
+            vec![260],
+            "known leftovers and their trees are not reported again"
+        );
+    }
+}
