@@ -169,6 +169,7 @@ fn generate(pods: usize, syncs: u32, jobs: usize) -> Result<Verdict> {
 }
 
 fn write_generated(pods: usize, syncs: u32, jobs: usize) -> std::io::Result<()> {
+    use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let width = pods.saturating_sub(1).to_string().len().max(1);
     let refs = |out: &mut dyn Write| -> std::io::Result<()> {
