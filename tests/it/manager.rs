@@ -230,6 +230,34 @@ fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
 }
 
 #[test]
+fn a_plugin_that_closes_its_output_and_runs_on_still_times_out() {
+    // EOF on the pipe usually means the plugin is exiting; this one closes stdout and stderr
+    // and keeps running, so the call must still end at its timeout, not hang on the exit.
+    let root = tempfile::TempDir::new().unwrap();
+    util::write_plugin(
+        root.path(),
+        "quiet",
+        "quiet",
+        "#!/bin/bash\nexec >&- 2>&-\nexec sleep 30\n",
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(300)),
+        grace: Duration::from_millis(200),
+        ..CallPolicy::default()
+    };
+    let p = exec(root.path(), "quiet", policy);
+    let t = std::time::Instant::now();
+    let rec = p.call(Action::Setup, "ns", "pod", ID);
+    assert!(
+        matches!(rec.outcome(), Outcome::TimedOut { .. }),
+        "{:?}",
+        rec.outcome()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(!rec.raw.leaked);
+}
+
+#[test]
 fn a_daemon_that_closed_its_output_is_not_a_leak_but_survives_the_group() {
     let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
     let sup = Supervisor::new(Leftovers::Kill, None);
