@@ -250,7 +250,7 @@ fn host_error_text(err: &std::io::Error) -> Option<String> {
 pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
     let start = Instant::now();
     let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(executable.display().to_string());
+    argv.push(executable.to_string_lossy().into_owned());
     argv.extend(args.iter().map(|a| a.to_string()));
 
     let spawned = {
