@@ -159,8 +159,19 @@ fn write(dir: &Path, names: &[String], force: bool) -> Result<Verdict> {
     Ok(Verdict::Ok)
 }
 
-/// Write the scale scenario as JSON straight to stdout (one pod per line), never holding it whole.
+/// Write the scale scenario as JSON straight to stdout (one pod per line), never holding it
+/// whole. A closed stdout (`| head`) ends quietly.
 fn generate(pods: usize, syncs: u32, jobs: usize) -> Result<Verdict> {
+    match write_generated(pods, syncs, jobs) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Verdict::Ok),
+        other => other
+            .map(|()| Verdict::Ok)
+            .context("cannot write the scenario"),
+    }
+}
+
+fn write_generated(pods: usize, syncs: u32, jobs: usize) -> std::io::Result<()> {
+    use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let width = pods.saturating_sub(1).to_string().len().max(1);
     let refs = |out: &mut dyn Write| -> std::io::Result<()> {
@@ -199,6 +210,5 @@ fn generate(pods: usize, syncs: u32, jobs: usize) -> Result<Verdict> {
     writeln!(out, "    ]}}")?;
     writeln!(out, "  ]")?;
     writeln!(out, "}}")?;
-    out.flush()?;
-    Ok(Verdict::Ok)
+    out.flush()
 }
