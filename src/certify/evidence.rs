@@ -1,104 +1,564 @@
-//! Evidence: how a check names a call (argv), what came back (exit, output excerpt) and what was
-//! expected, in one consistent form.
+//! Evidence as data: a [`Finding`] says what was wrong, what was expected and, when a plugin
+//! call is to blame, everything about that call ([`CallEvidence`]: scenario, purpose, full argv,
+//! outcome, the output's head *and* tail, the kubelet's parse result) and how to re-run it
+//! ([`Reproduce`]). Findings that share a call's outcome are one [`Cause`]. Nothing here renders
+//! prose for people: `src/report/` does, from these values.
 
-use crate::plugin::{CallRecord, StatusResult};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
 
-/// At most this many characters of output are quoted.
-const EXCERPT: usize = 160;
+use serde::Serialize;
 
-/// `reference setup default web-1 3f2a9c…` — the executable's file name and the arguments,
-/// container ids shortened.
-pub fn argv(call: &CallRecord) -> String {
-    let mut parts = Vec::new();
-    if let Some(exe) = call.argv().first() {
-        parts.push(exe.rsplit('/').next().unwrap_or(exe).to_string());
-    }
-    for a in call.args() {
-        if a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()) {
-            parts.push(format!("{}…", &a[..12]));
-        } else if a.len() > 40 {
-            parts.push(format!("{}…({} chars)", &a[..24], a.len()));
-        } else {
-            parts.push(a.clone());
-        }
-    }
-    parts.join(" ")
+use crate::kubelet::{CallPurpose, PodRef, Transcript};
+use crate::plugin::{CallRecord, Outcome, StatusResult, sys};
+
+/// Output up to this many bytes and lines is kept whole in `output_head`.
+const WHOLE_BYTES: usize = 2048;
+const WHOLE_LINES: usize = 24;
+/// Otherwise the first and last this many lines (each side capped at `SIDE_BYTES`).
+const SIDE_LINES: usize = 8;
+const SIDE_BYTES: usize = 1024;
+
+/// One thing a check found wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The scenario whose transcript shows it, and the seed it was replayed with.
+    pub scenario: String,
+    pub seed: u64,
+    /// The pod concerned (`namespace/name`), if one.
+    pub pod: Option<String>,
+    /// What was wrong, one line (for a call: what came back that should not have).
+    pub problem: String,
+    /// What the kubelet needed instead, and why.
+    pub expected: String,
+    /// The call to blame, when there is one.
+    pub call: Option<CallEvidence>,
+    /// Identical findings (same call, same outcome: the kubelet repeats calls every sync) are
+    /// kept once with this count.
+    pub count: usize,
+    /// The root cause it belongs to (`C1`, …), set when the report is built.
+    pub cause: Option<String>,
+    /// How to see it again, set when the report is built (needs the plugin directory).
+    pub reproduce: Option<Reproduce>,
+    /// Whether the finding joins the cause of its call's outcome; `false` for findings about a
+    /// property of many calls that one call only illustrates (a latency percentile).
+    #[serde(skip)]
+    pub grouped_by_call: bool,
 }
 
-/// An output excerpt, quoted, with escapes for control characters.
-pub fn excerpt(call: &CallRecord) -> String {
-    let text = call.output_text();
-    let mut quoted: String = text.chars().take(EXCERPT).collect::<String>();
-    if text.chars().count() > EXCERPT {
-        quoted.push('…');
+impl Finding {
+    /// A finding about the call `c`.
+    pub fn call(c: &CallRef, problem: impl Into<String>, expected: impl Into<String>) -> Self {
+        Finding {
+            scenario: c.transcript.scenario.clone(),
+            seed: c.transcript.seed,
+            pod: c.pod.map(|p| p.to_string()),
+            problem: problem.into(),
+            expected: expected.into(),
+            call: Some(CallEvidence::of(c)),
+            count: 1,
+            cause: None,
+            reproduce: None,
+            grouped_by_call: true,
+        }
     }
-    let mut out = format!("{quoted:?}");
-    if call.raw.truncated {
-        out.push_str(&format!(
-            " (truncated: {} bytes in all)",
-            call.raw.output_bytes
-        ));
+
+    /// This finding is a cause of its own (per check), not its call's outcome.
+    pub fn own_cause(mut self) -> Self {
+        self.grouped_by_call = false;
+        self
+    }
+
+    /// The key of the root cause this finding belongs to (see [`CallEvidence::cause_key`]).
+    pub fn cause_key(&self, check: &str) -> String {
+        match &self.call {
+            Some(c) if self.grouped_by_call => c.cause_key(),
+            _ => format!("check:{check}"),
+        }
+    }
+
+    /// A finding about the call `c` whose problem is what the call returned (its outcome, and
+    /// for status what the kubelet made of it).
+    pub fn call_result(c: &CallRef, expected: impl Into<String>) -> Self {
+        let problem = CallEvidence::of(c).result_text();
+        Finding::call(c, problem, expected)
+    }
+
+    /// A finding not about one call (a pod's IPs across syncs, a latency percentile…).
+    pub fn about(
+        t: &Transcript,
+        pod: Option<&PodRef>,
+        problem: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Finding {
+            scenario: t.scenario.clone(),
+            seed: t.seed,
+            pod: pod.map(|p| p.to_string()),
+            problem: problem.into(),
+            expected: expected.into(),
+            call: None,
+            count: 1,
+            cause: None,
+            reproduce: None,
+            grouped_by_call: true,
+        }
+    }
+
+    /// Whether `other` is the same finding again (the same call made again at a later sync,
+    /// with the same outcome and output).
+    fn same_as(&self, other: &Finding) -> bool {
+        self.scenario == other.scenario
+            && self.seed == other.seed
+            && self.pod == other.pod
+            && self.problem == other.problem
+            && self.expected == other.expected
+            && match (&self.call, &other.call) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_call_and_result(b),
+                _ => false,
+            }
+    }
+}
+
+/// Findings with identical ones collapsed into one with a count, in first-seen order.
+pub fn collapse(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        match out.iter_mut().find(|o| o.same_as(&f)) {
+            Some(o) => o.count += f.count,
+            None => out.push(f),
+        }
     }
     out
 }
 
-/// What came back: the outcome, the output, and for status the parsed result.
-pub fn got(call: &CallRecord) -> String {
-    let mut s = match call.outcome().error() {
-        None => "exit 0".to_string(),
-        Some(e) => e,
-    };
-    s.push_str(&format!(", output {}", excerpt(call)));
-    match &call.status {
-        Some(StatusResult::Error { message }) if call.succeeded() => {
-            s.push_str(&format!(", kubelet: {message}"))
-        }
-        Some(StatusResult::None) => s.push_str(", status: none"),
-        Some(StatusResult::Status { ip: None, .. }) => s.push_str(", status: no ip"),
-        Some(StatusResult::NotJudged { .. }) => {
-            s.push_str(", status: not judged: output over the cap")
-        }
-        _ => {}
-    }
-    s
+/// A plugin call as a check saw it: the named form of a transcript's call entry.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRef<'a> {
+    pub transcript: &'a Transcript,
+    pub purpose: CallPurpose,
+    pub pod: Option<&'a PodRef>,
+    /// The infra container ID (absent for `init`).
+    pub id: Option<&'a str>,
+    pub call: &'a CallRecord,
+    /// The pod is a host-network pod (from the scenario).
+    pub host_network: bool,
 }
 
-/// `call \`…\`: got …; expected …`
-pub fn call_failed(scenario: &str, call: &CallRecord, expected: &str) -> String {
-    format!(
-        "[{scenario}] `{}`: got {}; expected {expected}",
-        argv(call),
-        got(call)
-    )
+impl CallRef<'_> {
+    pub fn scenario(&self) -> &str {
+        &self.transcript.scenario
+    }
 }
 
-/// Join up to `max` evidence lines, identical lines collapsed into one with a count (the same
-/// call fails the same way at every sync), saying how many more there were.
-pub fn lines(items: Vec<String>, max: usize) -> String {
-    let mut distinct: Vec<(String, usize)> = Vec::new();
-    for item in items {
-        match distinct.iter_mut().find(|(s, _)| *s == item) {
-            Some((_, n)) => *n += 1,
-            None => distinct.push((item, 1)),
+/// Why the kubelet made a call, as data: the transcript's purpose and whether the pod was a
+/// host-network pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Purpose {
+    pub kind: CallPurpose,
+    pub host_network: bool,
+}
+
+/// Everything about the call a finding blames.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallEvidence {
+    pub purpose: Purpose,
+    pub action: String,
+    /// The full argv as executed (executable path first, full container ID).
+    pub argv: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<String>,
+    pub timed_out: bool,
+    /// The outcome as the kubelet (Go's `exec.Cmd`) would have printed it; `None` on exit 0.
+    pub error: Option<String>,
+    pub duration_ms: f64,
+    /// Bytes the call wrote in all (also those past execnet's cap).
+    pub output_bytes: u64,
+    pub truncated: bool,
+    pub leaked: bool,
+    pub group_survived: bool,
+    /// The output's beginning; the whole output when it is short.
+    pub output_head: String,
+    /// The output's end (where a traceback's exception is), when the head does not hold it all.
+    pub output_tail: Option<String>,
+    /// Output lines left out between head and tail.
+    pub output_lines_omitted: usize,
+    /// For status: what the kubelet made of the output.
+    pub status: Option<StatusResult>,
+}
+
+impl CallEvidence {
+    pub fn of(c: &CallRef) -> Self {
+        CallEvidence::from_record(c.call, c.purpose, c.host_network)
+    }
+
+    /// The evidence of one call record made for `purpose`.
+    pub fn from_record(call: &CallRecord, purpose: CallPurpose, host_network: bool) -> Self {
+        let raw = &call.raw;
+        let (output_head, output_tail, output_lines_omitted) = head_and_tail(&call.output_text());
+        CallEvidence {
+            purpose: Purpose {
+                kind: purpose,
+                host_network,
+            },
+            action: call.action.as_str().to_string(),
+            argv: raw.argv.clone(),
+            exit_code: raw.outcome.exit_code(),
+            signal: raw.outcome.signal().map(sys::signal_name),
+            timed_out: matches!(raw.outcome, Outcome::TimedOut { .. }),
+            error: raw.outcome.error(),
+            duration_ms: raw.duration.as_secs_f64() * 1000.0,
+            output_bytes: raw.output_bytes,
+            truncated: raw.truncated,
+            leaked: raw.leaked,
+            group_survived: raw.group_survived,
+            output_head,
+            output_tail,
+            output_lines_omitted,
+            status: call.status.clone(),
         }
     }
-    let total = distinct.len();
-    let mut out: Vec<String> = distinct
-        .into_iter()
-        .take(max)
-        .map(|(s, n)| if n > 1 { format!("{s} (×{n})") } else { s })
-        .collect();
-    if total > max {
-        out.push(format!("… and {} more", total - max));
+
+    /// What came back, one line: `exit status 1`, `exit 0; the kubelet's parser said: …`.
+    pub fn result_text(&self) -> String {
+        let mut s = self.error.clone().unwrap_or_else(|| "exit 0".into());
+        match &self.status {
+            Some(StatusResult::Error { message }) if self.error.is_none() => {
+                s.push_str(&format!("; the kubelet's parser said: {message}"))
+            }
+            Some(StatusResult::None) => s.push_str("; status: none (empty output)"),
+            Some(StatusResult::Status { ip: None, .. }) => s.push_str("; status: no ip"),
+            Some(StatusResult::Status { ip: Some(ip), .. }) => {
+                s.push_str(&format!("; status: ip {ip}"))
+            }
+            Some(r @ StatusResult::NotJudged { .. }) => {
+                s.push_str(&format!("; status: {}", r.message().unwrap_or_default()))
+            }
+            _ => {}
+        }
+        s
     }
-    out.join("\n")
+
+    /// The same argv and the same result (durations aside).
+    fn same_call_and_result(&self, other: &CallEvidence) -> bool {
+        self.purpose == other.purpose
+            && self.argv == other.argv
+            && self.error == other.error
+            && self.output_head == other.output_head
+            && self.output_tail == other.output_tail
+            && self.status == other.status
+            && (self.leaked, self.group_survived, self.truncated)
+                == (other.leaked, other.group_survived, other.truncated)
+    }
+
+    /// The last non-empty line of the output: where an exception or an error message is.
+    pub fn last_line(&self) -> &str {
+        let text = self.output_tail.as_deref().unwrap_or(&self.output_head);
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+    }
+
+    /// The root-cause key: the action, the outcome class (exit code, signal, timed out, spawn
+    /// error — not the timeout's length), the kubelet's parse result, the leak flags and the
+    /// output's last line, with container IDs, numbers and addresses masked. Namespace, pod
+    /// name, ID, scenario, purpose and the check are deliberately not part of it: one bug shows
+    /// in every pod, every scenario and several checks, and is one cause.
+    pub fn cause_key(&self) -> String {
+        let outcome = if self.timed_out {
+            "timed out".to_string()
+        } else {
+            mask(self.error.as_deref().unwrap_or("exit 0"))
+        };
+        let status = match &self.status {
+            None => String::new(),
+            Some(StatusResult::None) => "none".into(),
+            Some(StatusResult::Status { ip: None, .. }) => "no ip".into(),
+            Some(StatusResult::Status { ip: Some(ip), .. }) => {
+                format!("ip {}", mask(&ip.to_string()))
+            }
+            Some(StatusResult::Error { message }) => format!("error {}", mask(message)),
+            Some(StatusResult::NotJudged { .. }) => "not judged".into(),
+        };
+        format!(
+            "{}|{outcome}|{status}|leaked={} group={}|{}",
+            self.action,
+            self.leaked,
+            self.group_survived,
+            mask(self.last_line())
+        )
+    }
+}
+
+/// Replace runs of hex digits of 12 or more (container IDs), and every run of decimal digits, by
+/// `#`, so that the same error for different pods reads the same.
+pub fn mask(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_hexdigit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_hexdigit() {
+                i += 1;
+            }
+            let run = &chars[start..i];
+            if run.len() >= 12 || run.iter().all(|c| c.is_ascii_digit()) {
+                out.push('#');
+            } else {
+                out.extend(run);
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Split `text` into a head and, when it is long, a tail and the number of lines left out.
+pub fn head_and_tail(text: &str) -> (String, Option<String>, usize) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    if text.len() <= WHOLE_BYTES && lines.len() <= WHOLE_LINES {
+        return (text.to_string(), None, 0);
+    }
+    let head_n = SIDE_LINES.min(lines.len());
+    let tail_n = SIDE_LINES.min(lines.len() - head_n);
+    let head = cap_front(&lines[..head_n].concat(), SIDE_BYTES);
+    let tail = cap_back(&lines[lines.len() - tail_n..].concat(), SIDE_BYTES);
+    let omitted = lines.len() - head_n - tail_n;
+    (head, Some(tail), omitted)
+}
+
+fn cap_front(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn cap_back(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}
+
+/// How to see a finding again: the one call through the reference manager, and the replay of
+/// the scenario that produced it. Each as argv (for tools) and as one shell-quoted line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reproduce {
+    /// `execnet call …`, for a finding about one call (`None` otherwise).
+    pub call: Option<Vec<String>>,
+    pub call_line: Option<String>,
+    /// `execnet replay SCENARIO …`.
+    pub replay: Vec<String>,
+    pub replay_line: String,
+}
+
+/// What a reproduce command needs to know about the run.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub plugin_dir: &'a Path,
+    pub plugin: &'a str,
+    pub profile: &'a str,
+    pub timeout: Option<Duration>,
+    pub jobs: Option<usize>,
+}
+
+impl Target<'_> {
+    /// The commands that re-run `finding`.
+    pub fn reproduce(&self, finding: &Finding) -> Reproduce {
+        let dir = self.plugin_dir.display().to_string();
+        let timeout = match self.timeout {
+            Some(d) => crate::plugin::invoke::format_duration(d),
+            None => "0".into(),
+        };
+        let call = finding.call.as_ref().map(|c| {
+            let mut argv: Vec<String> = [
+                "execnet",
+                "call",
+                "--plugin-dir",
+                &dir,
+                "--plugin",
+                self.plugin,
+                "--kubelet",
+                self.profile,
+                "--timeout",
+                &timeout,
+            ]
+            .map(String::from)
+            .to_vec();
+            argv.extend(c.argv.iter().skip(1).cloned());
+            argv
+        });
+        let mut replay: Vec<String> = [
+            "execnet",
+            "replay",
+            &finding.scenario,
+            "--kubelet",
+            self.profile,
+            "--seed",
+            &finding.seed.to_string(),
+            "--plugin-dir",
+            &dir,
+            "--plugin",
+            self.plugin,
+            "--timeout",
+            &timeout,
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(j) = self.jobs {
+            replay.extend(["--jobs".to_string(), j.to_string()]);
+        }
+        Reproduce {
+            call_line: call.as_deref().map(shell_line),
+            call,
+            replay_line: shell_line(&replay),
+            replay,
+        }
+    }
+}
+
+/// `argv` as one line a POSIX shell reads back as the same words.
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// One root cause: findings of one or more checks that share a call's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    /// `C1`, `C2`, … in report order (most checks affected first).
+    pub id: String,
+    /// The grouping key (see [`CallEvidence::cause_key`]; `check:ID` for findings about no
+    /// single call, which form one cause per check).
+    pub key: String,
+    /// The checks it affects, in catalogue order, and whether any of them is a `must` failure.
+    pub checks: Vec<&'static str>,
+    pub fails_verdict: bool,
+    /// How many findings (calls, counting repeats) it explains.
+    pub findings: usize,
+    /// The first finding, whose evidence and reproduce lines stand for all.
+    pub example: Finding,
+}
+
+/// Group the findings of `checks` (id, blocking?, findings) into causes and label each finding
+/// with its cause. Causes are ordered by the number of checks affected, then first appearance.
+pub fn group_causes(checks: &mut [(&'static str, bool, &mut Vec<Finding>)]) -> Vec<Cause> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_key: BTreeMap<String, Cause> = BTreeMap::new();
+    for (id, blocking, findings) in checks.iter_mut() {
+        for f in findings.iter() {
+            let key = f.cause_key(id);
+            let cause = by_key.entry(key.clone()).or_insert_with(|| {
+                order.push(key.clone());
+                Cause {
+                    id: String::new(),
+                    key: key.clone(),
+                    checks: Vec::new(),
+                    fails_verdict: false,
+                    findings: 0,
+                    example: f.clone(),
+                }
+            });
+            if !cause.checks.contains(id) {
+                cause.checks.push(id);
+            }
+            cause.fails_verdict |= *blocking;
+            cause.findings += f.count;
+        }
+    }
+    let mut causes: Vec<Cause> = order.iter().filter_map(|k| by_key.remove(k)).collect();
+    // Stable: equal check counts keep first-appearance order.
+    causes.sort_by_key(|c| (!c.fails_verdict, std::cmp::Reverse(c.checks.len())));
+    let mut label: BTreeMap<String, String> = BTreeMap::new();
+    for (i, c) in causes.iter_mut().enumerate() {
+        c.id = format!("C{}", i + 1);
+        c.example.cause = Some(c.id.clone());
+        label.insert(c.key.clone(), c.id.clone());
+    }
+    for (id, _, findings) in checks.iter_mut() {
+        for f in findings.iter_mut() {
+            let key = f.cause_key(id);
+            f.cause = label.get(&key).cloned();
+        }
+    }
+    causes
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn identical_lines_collapse_with_a_count() {
-        let items = ["a", "b", "a", "c", "a", "d"].map(String::from).to_vec();
-        assert_eq!(super::lines(items, 3), "a (×3)\nb\nc\n… and 1 more");
+    fn a_long_output_keeps_its_tail() {
+        let mut text = String::from("Traceback (most recent call last):\n");
+        for i in 0..40 {
+            text.push_str(&format!(
+                "  File \"plugin.py\", line {i}, in f\n    ^^^^^^^^^^\n"
+            ));
+        }
+        text.push_str("ValueError: no address for pod web\n");
+        let (head, tail, omitted) = head_and_tail(&text);
+        assert!(head.starts_with("Traceback"));
+        let tail = tail.expect("a tail");
+        assert!(
+            tail.ends_with("ValueError: no address for pod web\n"),
+            "{tail}"
+        );
+        assert_eq!(head.lines().count() + tail.lines().count() + omitted, 82);
+    }
+
+    #[test]
+    fn a_short_output_is_whole_in_the_head() {
+        assert_eq!(
+            head_and_tail("one\ntwo\n"),
+            ("one\ntwo\n".to_string(), None, 0)
+        );
+    }
+
+    #[test]
+    fn masking_hides_ids_and_numbers_but_not_words() {
+        assert_eq!(
+            mask("no address for d9eef7f073d37c42 at 10.1.2.3, bad facade"),
+            "no address for # at #.#.#.#, bad facade"
+        );
+    }
+
+    #[test]
+    fn shell_lines_quote_what_needs_it() {
+        let argv = ["execnet", "call", "/tmp/my plugins", "it's"].map(String::from);
+        assert_eq!(
+            shell_line(&argv),
+            r"execnet call '/tmp/my plugins' 'it'\''s'"
+        );
     }
 }

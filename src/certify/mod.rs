@@ -1,15 +1,21 @@
-//! Certification: a catalogue of checks (`CATEGORY/NAME`, must or should) that judge the
-//! transcripts of the conformance scenarios, each with evidence, and the verdict (fail iff a
-//! `must` check fails). Checks never call plugins; the runner replays the scenarios they need.
+//! Certification: a catalogue of checks (`CATEGORY/NAME`, must or should; `catalogue`, one file
+//! per category in `checks/`) that judge the transcripts of the conformance scenarios, each
+//! saying how many items it judged and what it found (`evidence`: findings as data, grouped
+//! into root causes), and the verdict (`verdict`): fail iff a `must` check fails or is flaky,
+//! inconclusive when a `must` check had no evidence to judge. Checks never call plugins; the
+//! runner (`run`) replays the scenarios they need.
 
 pub mod catalogue;
+pub mod checks;
 pub mod embedded;
 pub mod evidence;
 pub mod run;
+pub mod verdict;
 
 use serde::Serialize;
 
 pub use catalogue::{CATALOGUE, CheckDef};
+pub use evidence::{Cause, Finding};
 pub use run::{CertifyError, CertifyOptions, Progress, certify};
 
 /// How much a check matters.
@@ -37,6 +43,8 @@ pub enum Outcome {
     Fail,
     Warn,
     Skip,
+    /// Passed in some repetitions and failed in others (`--repeat`).
+    Flaky,
 }
 
 impl Outcome {
@@ -46,19 +54,68 @@ impl Outcome {
             Outcome::Fail => "fail",
             Outcome::Warn => "warn",
             Outcome::Skip => "skip",
+            Outcome::Flaky => "flaky",
         }
     }
 }
 
-/// One judged check, as it appears in the JSON report.
-#[derive(Debug, Clone, Serialize)]
+/// Why a check was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipKind {
+    /// The check does not apply under this profile; never changes the verdict.
+    NotApplicable,
+    /// The scenarios it judges produced nothing to judge: a `must` check skipped so makes the
+    /// verdict inconclusive.
+    NoEvidence,
+}
+
+/// One judged check.
+#[derive(Debug, Clone)]
 pub struct CheckResult {
     pub id: &'static str,
     pub level: Level,
-    pub outcome: Outcome,
-    pub evidence: String,
-    /// Extension: the check's one-line title.
     pub title: &'static str,
+    pub outcome: Outcome,
+    /// How many items (calls, pods, containers, syncs) the judge looked at.
+    pub judged: usize,
+    /// What was judged (pass), or why it was skipped (skip), one line.
+    pub summary: String,
+    /// What was wrong, identical findings collapsed (empty for pass and skip).
+    pub findings: Vec<Finding>,
+    /// Set for a skip.
+    pub skip: Option<SkipKind>,
+    /// Set when a `must` check's findings are only a warning under this profile: why.
+    pub warn_only: Option<String>,
+    /// Set with `--repeat`: the seeds of the repetitions in which it passed and failed.
+    pub repeats: Option<Repeats>,
+}
+
+impl CheckResult {
+    /// Whether this check alone makes the verdict `fail`.
+    pub fn fails_verdict(&self) -> bool {
+        self.level == Level::Must && matches!(self.outcome, Outcome::Fail | Outcome::Flaky)
+    }
+
+    /// Whether this check leaves the verdict `inconclusive` (unless another fails it).
+    pub fn leaves_inconclusive(&self) -> bool {
+        self.level == Level::Must
+            && self.outcome == Outcome::Skip
+            && self.skip == Some(SkipKind::NoEvidence)
+    }
+
+    /// The number of findings, identical ones counted each time.
+    pub fn finding_count(&self) -> usize {
+        self.findings.iter().map(|f| f.count).sum()
+    }
+}
+
+/// Per check, over `--repeat N` repetitions: the seeds it passed and failed with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Repeats {
+    pub passed: Vec<u64>,
+    pub failed: Vec<u64>,
+    pub skipped: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,16 +123,37 @@ pub struct CheckResult {
 pub enum Verdict {
     Pass,
     Fail,
+    /// No `must` check failed, but one could not be judged.
+    Inconclusive,
 }
 
-/// The certification report (SPEC 5).
-#[derive(Debug, Clone, Serialize)]
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The certification report (SPEC 5): data only; `src/report/` renders it.
+#[derive(Debug, Clone)]
 pub struct Report {
     pub plugin: String,
     pub kubelet: String,
     pub verdict: Verdict,
+    /// The selected checks, in catalogue order.
     pub checks: Vec<CheckResult>,
-    /// Extension: wall time of the whole run, and notes (e.g. shortened timeouts).
+    /// Root causes of the findings, most checks affected first.
+    pub causes: Vec<Cause>,
+    /// The scenarios replayed, in order.
+    pub scenarios: Vec<String>,
+    /// The seeds each scenario was replayed with (one, or `--repeat` of them).
+    pub seeds: Vec<u64>,
+    /// Wall time spent replaying each scenario (all repetitions), in milliseconds.
+    pub scenario_ms: std::collections::BTreeMap<String, f64>,
+    /// Wall time of the whole run, and notes (e.g. shortened timeouts).
     pub duration_ms: f64,
     pub notes: Vec<String>,
 }
@@ -83,5 +161,9 @@ pub struct Report {
 impl Report {
     pub fn count(&self, outcome: Outcome) -> usize {
         self.checks.iter().filter(|c| c.outcome == outcome).count()
+    }
+
+    pub fn check(&self, id: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.id == id)
     }
 }

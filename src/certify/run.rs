@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::catalogue::{ALL_SCENARIOS, CATALOGUE, CheckDef, Ctx, Judgement};
+use super::catalogue::{ALL_SCENARIOS, CATALOGUE, CheckDef};
+use super::checks::Ctx;
 use super::embedded;
-use super::{CheckResult, Level, Outcome, Report, Verdict};
+use super::evidence::Target;
+use super::{CheckResult, Report, Verdict, verdict};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
-use crate::supervise::{Supervisor, signals};
+use crate::supervise::{Leftovers, Supervisor, signals};
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
 /// hung plugin still lets the run finish in bounded time.
@@ -25,10 +27,15 @@ pub struct CertifyOptions {
     /// Pod workers; `None`: each scenario's own default.
     pub jobs: Option<usize>,
     pub seed: u64,
+    /// Replay each scenario this many times, with seeds `seed`, `seed + 1`, … (at least 1).
+    pub repeat: usize,
     /// Only checks matching one of these globs (all when empty).
     pub focus: Vec<String>,
     /// Never checks matching one of these globs.
     pub skip: Vec<String>,
+    /// The whole run's deadline: calls in flight are cut off at it, scenarios not finished by it
+    /// are not judged, and the verdict is FAIL with a note.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for CertifyOptions {
@@ -38,8 +45,10 @@ impl Default for CertifyOptions {
             timeout: Some(plugin::CallPolicy::DEFAULT_TIMEOUT),
             jobs: None,
             seed: 0,
+            repeat: 1,
             focus: Vec::new(),
             skip: Vec::new(),
+            deadline: None,
         }
     }
 }
@@ -54,8 +63,8 @@ pub enum CertifyError {
         dir: PathBuf,
         found: String,
     },
-    #[error("no check matches --focus {0:?}")]
-    NothingSelected(Vec<String>),
+    #[error("no check matches --focus {}{}", .focus.join(","), suggestion(.focus))]
+    NothingSelected { focus: Vec<String> },
     #[error("bundled scenario {name}: {message}")]
     Suite { name: String, message: String },
     #[error("cannot install the bundled reference plugin: {0}")]
@@ -111,7 +120,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-fn selected(def: &CheckDef, opts: &CertifyOptions) -> bool {
+pub fn selected(def: &CheckDef, opts: &CertifyOptions) -> bool {
     (opts.focus.is_empty() || opts.focus.iter().any(|g| glob_match(g, def.id)))
         && !opts.skip.iter().any(|g| glob_match(g, def.id))
 }
@@ -173,7 +182,9 @@ pub fn certify(
     }
     let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
     if chosen.is_empty() {
-        return Err(CertifyError::NothingSelected(opts.focus.clone()));
+        return Err(CertifyError::NothingSelected {
+            focus: opts.focus.clone(),
+        });
     }
     let needed: Vec<&str> = ALL_SCENARIOS
         .iter()
@@ -181,7 +192,12 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
-    let supervisor = Supervisor::certify(AFTER_TIMEOUT);
+    let supervisor = Supervisor::with_deadline(
+        Leftovers::Kill,
+        Some(AFTER_TIMEOUT),
+        opts.deadline.map(|d| start + d),
+    );
+    let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,
         seed: opts.seed,
@@ -189,80 +205,111 @@ pub fn certify(
         timeout: opts.timeout,
         runner: Some(supervisor.clone()),
     };
-    let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
-    for (i, scenario) in suite.iter().enumerate() {
-        progress(Progress::ScenarioStarted {
-            name: &scenario.name,
-            index: i,
-            total: suite.len(),
-        });
-        let t0 = Instant::now();
-        let t = replay_observed(&dir, &name, scenario, &replay_opts, &mut |entry| {
-            if let Event::Call { purpose, call, .. } = &entry.event {
-                progress(Progress::CallFinished {
-                    scenario: &scenario.name,
-                    purpose: *purpose,
-                    call,
-                });
+    let scenarios: BTreeMap<String, Scenario> =
+        suite.iter().map(|s| (s.name.clone(), s.clone())).collect();
+    let seeds: Vec<u64> = (0..opts.repeat.max(1) as u64)
+        .map(|i| opts.seed.wrapping_add(i))
+        .collect();
+    let total = suite.len() * seeds.len();
+    // Per check: its result in each repetition.
+    let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
+    let mut timed_out = false;
+    let mut scenario_ms: BTreeMap<String, f64> = BTreeMap::new();
+    for (r, &seed) in seeds.iter().enumerate() {
+        let replay_opts = ReplayOptions {
+            seed,
+            ..replay_opts.clone()
+        };
+        if supervisor.deadline_hit() {
+            break;
+        }
+        let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
+        for (i, scenario) in suite.iter().enumerate() {
+            if supervisor.deadline_hit() {
+                unfinished.push(&scenario.name);
+                continue;
             }
-        });
-        progress(Progress::ScenarioFinished {
-            name: &scenario.name,
-            elapsed: t0.elapsed(),
-        });
-        transcripts.insert(scenario.name.clone(), t);
-        if let Some(e) = supervisor.host_error() {
-            let _ = supervisor.finish();
-            return Err(CertifyError::Host(e));
+            progress(Progress::ScenarioStarted {
+                name: &scenario.name,
+                index: r * suite.len() + i,
+                total,
+            });
+            let t0 = Instant::now();
+            let t = replay_observed(&dir, &name, scenario, &replay_opts, &mut |entry| {
+                if let Event::Call { purpose, call, .. } = &entry.event {
+                    progress(Progress::CallFinished {
+                        scenario: &scenario.name,
+                        purpose: *purpose,
+                        call,
+                    });
+                }
+            });
+            let elapsed = t0.elapsed();
+            progress(Progress::ScenarioFinished {
+                name: &scenario.name,
+                elapsed,
+            });
+            *scenario_ms.entry(scenario.name.clone()).or_default() +=
+                elapsed.as_secs_f64() * 1000.0;
+            if supervisor.deadline_hit() {
+                // Cut off: its calls say nothing about the plugin; its checks have no evidence.
+                unfinished.push(&scenario.name);
+            } else {
+                transcripts.insert(scenario.name.clone(), t);
+            }
+            if let Some(e) = supervisor.host_error() {
+                let _ = supervisor.finish();
+                return Err(CertifyError::Host(e));
+            }
+        }
+        timed_out |= transcripts
+            .values()
+            .flat_map(|t| t.calls())
+            .any(|(.., c)| matches!(c.outcome(), plugin::Outcome::TimedOut { .. }));
+        let ctx = Ctx {
+            transcripts: &transcripts,
+            scenarios: &scenarios,
+            profile: opts.profile,
+            timeout: opts.timeout,
+        };
+        for (slot, def) in per_check.iter_mut().zip(&chosen) {
+            slot.push((seed, verdict::judge(def, &ctx)));
         }
     }
     // Leftovers were killed call by call; this catches what a call's leftovers started later.
     let late = supervisor
         .finish()
         .map_err(|e| CertifyError::Host(format!("cannot read the process table: {e}")))?;
-    let ctx = Ctx {
-        transcripts: &transcripts,
-        profile: opts.profile,
+    let mut checks: Vec<CheckResult> = per_check.into_iter().map(verdict::combine).collect();
+    let abs_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    let repro = Target {
+        plugin_dir: &abs_dir,
+        plugin: &name,
+        profile: opts.profile.name,
         timeout: opts.timeout,
+        jobs: opts.jobs,
     };
-    let checks: Vec<CheckResult> = CATALOGUE
-        .iter()
-        .map(|def| {
-            let (outcome, evidence) = if !selected(def, opts) {
-                (Outcome::Skip, "not selected (--focus/--skip)".to_string())
-            } else {
-                match (def.judge)(&ctx) {
-                    Judgement::Pass(e) => (Outcome::Pass, e),
-                    Judgement::Skip(e) => (Outcome::Skip, e),
-                    Judgement::Warn(e) => (Outcome::Warn, e),
-                    Judgement::Fail(e) => match def.level {
-                        Level::Must => (Outcome::Fail, e),
-                        Level::Should => (Outcome::Warn, e),
-                    },
-                }
-            };
-            CheckResult {
-                id: def.id,
-                level: def.level,
-                outcome,
-                evidence,
-                title: def.title,
-            }
-        })
-        .collect();
-    let verdict = if checks
-        .iter()
-        .any(|c| c.level == Level::Must && c.outcome == Outcome::Fail)
-    {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
+    let causes = verdict::causes(&mut checks, &repro);
+    let deadline_hit = supervisor.deadline_hit();
+    let verdict = match verdict::verdict(&checks) {
+        // Everything judged passed, but not everything was judged: an unfinished run is no pass.
+        Verdict::Pass if deadline_hit => Verdict::Inconclusive,
+        v => v,
     };
     let mut notes = Vec::new();
     if target.is_none() {
         notes.push("certified the bundled reference plugin".to_string());
     }
     notes.push(supervisor.containment().describe().to_string());
+    if deadline_hit {
+        notes.push(format!(
+            "deadline: the run stopped at --deadline {} with {} of {} scenario run(s) finished; not judged: {}; an unfinished certification is no pass",
+            plugin::invoke::format_duration(opts.deadline.unwrap_or_default()),
+            total - unfinished.len(),
+            total,
+            unfinished.join(", ")
+        ));
+    }
     if supervisor.killed() > 0 {
         notes.push(format!(
             "{} process(es) the plugin left running were killed{}",
@@ -281,10 +328,6 @@ pub fn certify(
             }
         ));
     }
-    let timed_out = transcripts
-        .values()
-        .flat_map(|t| t.calls())
-        .any(|(.., c)| matches!(c.outcome(), plugin::Outcome::TimedOut { .. }));
     if timed_out {
         notes.push(format!(
             "a call timed out: later calls of the same action were given at most {} so that the run finishes",
@@ -296,9 +339,61 @@ pub fn certify(
         kubelet: opts.profile.name.to_string(),
         verdict,
         checks,
+        causes,
+        scenarios: suite.iter().map(|s| s.name.clone()).collect(),
+        seeds,
+        scenario_ms,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
     })
+}
+
+/// `--focus` patterns that matched nothing, with the closest check id or category for each
+/// (by edit distance), as `; did you mean …?`.
+fn suggestion(focus: &[String]) -> String {
+    let candidates: Vec<String> = CATALOGUE
+        .iter()
+        .map(|c| c.id.to_string())
+        .chain(
+            super::catalogue::CATEGORIES
+                .iter()
+                .map(|c| format!("{c}/*")),
+        )
+        .collect();
+    let mut hints = Vec::new();
+    for pattern in focus {
+        let best = candidates
+            .iter()
+            .map(|c| (edit_distance(pattern, c), c))
+            .min_by_key(|(d, _)| *d);
+        if let Some((d, c)) = best
+            && d <= pattern.len().max(4) / 2
+            && !hints.contains(c)
+        {
+            hints.push(c.clone());
+        }
+    }
+    if hints.is_empty() {
+        " (`execnet certify --list` shows the checks)".to_string()
+    } else {
+        format!("; did you mean {}?", hints.join(", "))
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// The private temp directory the bundled plugin is installed in: removed on drop, and by the
@@ -331,7 +426,7 @@ impl Drop for BundledDir {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_match, suggestion};
 
     #[test]
     fn globs() {
@@ -341,5 +436,18 @@ mod tests {
         assert!(glob_match("init/selection", "init/selection"));
         assert!(!glob_match("init/*", "timeout/p99"));
         assert!(!glob_match("leak", "leak/output-pipe"));
+    }
+
+    #[test]
+    fn a_near_miss_suggests_the_close_match() {
+        assert_eq!(
+            suggestion(&["crash-restart/reclam".into()]),
+            "; did you mean crash-restart/reclaim?"
+        );
+        assert_eq!(
+            suggestion(&["timeouts/*".into()]),
+            "; did you mean timeout/*?"
+        );
+        assert!(suggestion(&["zzzzzzzzzzzz".into()]).contains("--list"));
     }
 }

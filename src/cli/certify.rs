@@ -1,14 +1,26 @@
 //! `execnet certify`: run the conformance suite against a plugin and judge it (SPEC 5).
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use execnet::certify::{self, CATALOGUE, CertifyOptions, Verdict};
 use execnet::report;
 
 use super::Verdict as CliVerdict;
 use super::opts::{KubeletArgs, MaybePluginTarget};
+use super::output;
+use execnet::plugin::policy::parse_duration;
+use execnet::supervise::{lock, signals};
+
+/// `--deadline DUR`: a positive duration.
+fn parse_deadline(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Some(d) => Ok(d),
+        None => Err("must be a positive duration (e.g. 10m); leave it out for no deadline".into()),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -44,6 +56,10 @@ pub struct Args {
     target: MaybePluginTarget,
     #[command(flatten)]
     kubelet: KubeletArgs,
+    /// Replay each scenario N times with seeds SEED, SEED+1, …; a check that passes in one and
+    /// fails in another is `flaky` (a failure for a must check).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = super::opts::parse_jobs)]
+    repeat: usize,
     /// Only run checks whose id matches one of these globs (e.g. 'leak/*').
     #[arg(long, value_name = "GLOB", value_delimiter = ',')]
     focus: Vec<String>,
@@ -52,66 +68,102 @@ pub struct Args {
     skip: Vec<String>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     format: ReportFormat,
-    /// Write the report (in --format) to FILE atomically; the text report still goes to stdout.
+    /// Write the report (in --format) to FILE: a regular file atomically (temp file + rename,
+    /// mode kept), a device, FIFO or symlink in place; checked before the run. The text report
+    /// still goes to stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Progress on stderr: auto (a live line per scenario on a terminal, nothing otherwise),
     /// always (live lines even when not a terminal), lines (plain lines, for logs), never.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProgressWhen::Auto)]
     progress: ProgressWhen,
-    /// List the checks catalogue and exit.
+    /// Stop the whole run after DUR (e.g. 10m): calls in flight are cut off, unfinished
+    /// scenarios are not judged (their checks have no evidence), a note says so, and the
+    /// verdict is never PASS (INCONCLUSIVE, or FAIL if a judged check failed).
+    #[arg(long, value_name = "DUR", value_parser = parse_deadline)]
+    deadline: Option<Duration>,
+    /// Fail at once (exit 2) when another run is certifying the same plugin directory, instead
+    /// of waiting for it.
+    #[arg(long)]
+    no_wait: bool,
+    /// List the checks catalogue (those --focus/--skip select) and exit; --format json for
+    /// JSON.
     #[arg(long)]
     list: bool,
 }
 
-fn list() {
-    for c in CATALOGUE {
+#[derive(serde::Serialize)]
+struct ListedCheck {
+    id: &'static str,
+    level: &'static str,
+    title: &'static str,
+    rationale: &'static str,
+    scenarios: &'static [&'static str],
+}
+
+fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
+    let chosen: Vec<_> = CATALOGUE
+        .iter()
+        .filter(|c| certify::run::selected(c, opts))
+        .collect();
+    if chosen.is_empty() {
+        return Err(certify::CertifyError::NothingSelected {
+            focus: opts.focus.clone(),
+        }
+        .into());
+    }
+    if args.format == ReportFormat::Json {
+        let listed: Vec<ListedCheck> = chosen
+            .iter()
+            .map(|c| ListedCheck {
+                id: c.id,
+                level: c.level.as_str(),
+                title: c.title,
+                rationale: c.rationale,
+                scenarios: c.scenarios(),
+            })
+            .collect();
+        return super::print_json(&listed);
+    }
+    for c in chosen {
         outln!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
         outln!("{:<39} why: {}", "", c.rationale);
         outln!("{:<39} judges: {}", "", c.scenarios().join(", "));
-    }
-}
-
-/// Write `contents` to `path` via a temp file in the same directory and a rename, so that a
-/// killed run never leaves a half-written report.
-fn write_atomically(path: &Path, contents: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("--output {} names no file", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing report {}", path.display()));
     }
     Ok(())
 }
 
 pub fn run(args: Args) -> Result<CliVerdict> {
-    if args.list {
-        list();
-        return Ok(CliVerdict::Ok);
-    }
     let opts = CertifyOptions {
+        deadline: args.deadline,
         profile: args.kubelet.kubelet,
         timeout: args.kubelet.timeout(),
         jobs: args.kubelet.jobs,
         seed: args.kubelet.seed,
+        repeat: args.repeat,
         focus: args.focus.clone(),
         skip: args.skip.clone(),
+    };
+    if args.list {
+        list(&args, &opts)?;
+        return Ok(CliVerdict::Ok);
+    }
+    if args.kubelet.timeout().is_none() {
+        bail!(
+            "--timeout: certify needs a per-call timeout (0, off and none would let a hung plugin hang the run forever); `execnet replay --no-timeout` reproduces the kubelet's"
+        );
+    }
+    // Before any plugin runs: where the report goes, and that it can go there.
+    let target_file = args.output.as_deref().map(output::check).transpose()?;
+    let _lock = match args.target.get() {
+        // A directory that is not there is reported by the run itself, as before.
+        Some((dir, _)) if dir.is_dir() => Some(lock::acquire(dir, !args.no_wait, &mut |holder| {
+            errln!(
+                "execnet: waiting for another run certifying {} ({holder}) to finish…",
+                dir.display()
+            )
+        })?),
+        _ => None,
     };
     let target = args.target.get();
     let reporter = args
@@ -133,9 +185,13 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit::render(&report),
     };
-    match &args.output {
-        Some(path) => {
-            write_atomically(path, &rendered)?;
+    let _output = signals::output_lock();
+    match &target_file {
+        Some(output::ReportTarget::Stdout) => {
+            output::write(&output::ReportTarget::Stdout, &rendered)?;
+        }
+        Some(file) => {
+            output::write(file, &rendered)?;
             out!("{}", report::text::render(&report, color));
         }
         None => {
@@ -147,6 +203,6 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     }
     Ok(match report.verdict {
         Verdict::Pass => CliVerdict::Ok,
-        Verdict::Fail => CliVerdict::Failed,
+        Verdict::Fail | Verdict::Inconclusive => CliVerdict::Failed,
     })
 }

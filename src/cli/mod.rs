@@ -40,6 +40,7 @@ mod call;
 mod certify;
 mod netns;
 mod opts;
+mod output;
 mod probe;
 mod replay;
 mod scenarios;

@@ -19,6 +19,10 @@ pub struct Args {
     scenario: PathBuf,
     #[command(flatten)]
     kubelet: KubeletArgs,
+    /// No per-call timeout, as the kubelet had (the same as `--timeout 0`): a hung plugin
+    /// hangs the replay, as it hung the kubelet.
+    #[arg(long, conflicts_with = "timeout")]
+    no_timeout: bool,
     #[command(flatten)]
     format: FormatArg,
 }
@@ -38,7 +42,11 @@ pub fn run(args: Args) -> Result<Verdict> {
         profile: args.kubelet.kubelet,
         seed: args.kubelet.seed,
         jobs: args.kubelet.jobs,
-        timeout: args.kubelet.timeout(),
+        timeout: if args.no_timeout {
+            None
+        } else {
+            args.kubelet.timeout()
+        },
         runner: Some(supervisor.clone()),
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);

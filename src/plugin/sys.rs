@@ -13,7 +13,7 @@ use std::time::Duration;
 /// `O_CLOEXEC`; this catches what was inherited or opened by foreign code. It costs one
 /// syscall, which is why it runs before every spawn instead of a `pre_exec` hook (a hook
 /// forces fork instead of the vfork-based `posix_spawn`).
-pub fn mark_inherited_fds_cloexec() -> io::Result<()> {
+pub(crate) fn mark_inherited_fds_cloexec() -> io::Result<()> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on descriptors.
     let rc = unsafe {
@@ -49,7 +49,7 @@ pub fn mark_inherited_fds_cloexec() -> io::Result<()> {
 }
 
 /// `pidfd_open(pid, 0)`: a descriptor that becomes readable when the process exits.
-pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; on success the kernel hands us a new descriptor we own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
@@ -61,13 +61,13 @@ pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// Readiness of the descriptors passed to [`poll2`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Ready {
+pub(crate) struct Ready {
     pub first: bool,
     pub second: bool,
 }
 
 /// poll(2) on up to two descriptors for input (or hang-up), with an optional timeout.
-pub fn poll2(
+pub(crate) fn poll2(
     first: Option<BorrowedFd<'_>>,
     second: Option<BorrowedFd<'_>>,
     timeout: Option<Duration>,
@@ -102,13 +102,13 @@ pub fn poll2(
 }
 
 /// Send `signal` to every process of group `pgid`. Returns false when the group is gone.
-pub fn kill_group(pgid: u32, signal: libc::c_int) -> bool {
+pub(crate) fn kill_group(pgid: u32, signal: libc::c_int) -> bool {
     // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
     unsafe { libc::kill(-(pgid as libc::pid_t), signal) == 0 }
 }
 
 /// Whether any process of group `pgid` still exists.
-pub fn group_exists(pgid: u32) -> bool {
+pub(crate) fn group_exists(pgid: u32) -> bool {
     kill_group(pgid, 0)
 }
 
@@ -387,7 +387,7 @@ pub(crate) fn exit_now(code: i32) -> ! {
 }
 
 /// Peak resident set size of this process, in KiB.
-pub fn peak_rss_kib() -> u64 {
+pub(crate) fn peak_rss_kib() -> u64 {
     // SAFETY: getrusage fills the struct we pass.
     unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
@@ -400,7 +400,7 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 /// Go's description of a signal (`syscall.Signal.String()` on Linux), as in `signal: killed`.
-pub fn go_signal_description(signal: i32) -> String {
+pub(crate) fn go_signal_description(signal: i32) -> String {
     let text = match signal {
         1 => "hangup",
         2 => "interrupt",
@@ -439,7 +439,7 @@ pub fn go_signal_description(signal: i32) -> String {
 }
 
 /// The conventional name of a signal, `SIGKILL`.
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     let name = match signal {
         1 => "SIGHUP",
         2 => "SIGINT",
@@ -478,7 +478,7 @@ pub fn signal_name(signal: i32) -> String {
 }
 
 /// Go's text for an errno (`syscall.Errno.Error()`), as in `fork/exec PATH: permission denied`.
-pub fn go_errno_text(err: &io::Error) -> String {
+pub(crate) fn go_errno_text(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::EACCES) => "permission denied".into(),
         Some(libc::ENOEXEC) => "exec format error".into(),
@@ -512,7 +512,7 @@ unsafe extern "C" {
 /// The benchmark floor: a bare `posix_spawn` of `argv` with stdin `/dev/null` and stdout and
 /// stderr on one pipe, read to EOF, then `waitpid`. No process group, no pidfd, no timeout.
 /// Returns the wait status and the number of output bytes.
-pub fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, usize)> {
+pub(crate) fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, usize)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: every pointer handed to libc below points at live, correctly typed memory; the
     // file actions are initialised before use and destroyed after; argv is NUL-terminated.

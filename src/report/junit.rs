@@ -1,40 +1,103 @@
-//! The JUnit report: one testsuite per certification, one testcase per check (classname = the
-//! category); a failed `must` check is a failure, a `should` finding is written as a passing
-//! case with its evidence in system-out, a skip is skipped.
+//! The JUnit report, as CI systems (Jenkins' xunit/junit plugins, GitLab) read it: one
+//! testsuite per certification, one testcase per check (classname = the category), `time` on
+//! the suite (the whole run) and on each case (the wall time of replaying the scenarios the
+//! check judges, shared between checks that judge the same scenarios), `skipped=` counts.
+//! A failed or flaky `must` check is a `<failure>` whose `message` is the first line of its
+//! reason and whose text is the whole evidence; a warning (a failed `should` check) is a
+//! passing case with a `<system-err>` note, named in a suite property `execnet.warning`
+//! (the schema CI systems validate against allows properties on suites only); a skip is
+//! `<skipped>` with its reason.
+
+use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
 
-use crate::certify::{Outcome, Report};
+use super::evidence;
+use super::json::evidence_text;
+use crate::certify::{CheckResult, Level, Outcome, Report, catalogue};
+
+/// The failure text: the evidence lines, then each finding's cause example in full.
+fn failure_text(c: &CheckResult) -> String {
+    let mut text = evidence_text(c);
+    if let Some(f) = c.findings.first() {
+        text.push_str("\n\nfirst finding:\n");
+        text.push_str(&evidence::block(f).join("\n"));
+    }
+    text
+}
+
+fn case_time(report: &Report, c: &CheckResult) -> Duration {
+    let ms: f64 = catalogue::by_id(c.id)
+        .map(|def| {
+            def.scenarios()
+                .iter()
+                .filter_map(|s| report.scenario_ms.get(*s))
+                .sum()
+        })
+        .unwrap_or(0.0);
+    Duration::from_secs_f64(ms / 1000.0)
+}
 
 pub fn render(report: &Report) -> String {
     let mut junit = JUnit::new("execnet certify");
     let mut suite = TestSuite::new(format!("{} (kubelet {})", report.plugin, report.kubelet));
+    suite.add_property(("execnet.plugin", report.plugin.as_str()));
+    suite.add_property(("execnet.kubelet", report.kubelet.as_str()));
+    suite.add_property(("execnet.verdict", report.verdict.as_str()));
+    let seeds: Vec<String> = report.seeds.iter().map(u64::to_string).collect();
+    suite.add_property(("execnet.seeds", seeds.join(",").as_str()));
     for c in &report.checks {
+        let blocking = c.level == Level::Must;
         let status = match c.outcome {
             Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
-            Outcome::Fail => {
+            Outcome::Flaky if !blocking => TestCaseStatus::success(),
+            Outcome::Fail | Outcome::Flaky => {
+                let text = failure_text(c);
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("{} ({})", c.title, c.level.as_str()));
-                s.set_type("must");
-                s.set_description(c.evidence.clone());
+                s.set_message(text.lines().next().unwrap_or(c.title).to_string());
+                s.set_type(if c.outcome == Outcome::Flaky {
+                    "flaky"
+                } else {
+                    "must"
+                });
+                s.set_description(text);
                 s
             }
             Outcome::Skip => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(c.evidence.clone());
+                s.set_message(c.summary.clone());
                 s
             }
         };
         let mut case = TestCase::new(c.id, status);
         case.set_classname(c.id.split('/').next().unwrap_or(c.id));
-        if c.outcome == Outcome::Warn {
-            case.set_system_out(format!("WARNING ({}): {}", c.level.as_str(), c.evidence));
-        } else if c.outcome == Outcome::Pass {
-            case.set_system_out(c.evidence.clone());
+        case.set_time(case_time(report, c));
+        case.set_assertions(c.judged);
+        let warning = c.outcome == Outcome::Warn || (c.outcome == Outcome::Flaky && !blocking);
+        if c.outcome == Outcome::Pass {
+            case.set_system_out(format!("{} (judged {})", c.summary, c.judged));
+        } else if warning {
+            suite.add_property(("execnet.warning", c.id));
+            case.set_system_err(format!(
+                "WARNING ({} check {}): {}\n\n{}",
+                c.level.as_str(),
+                c.outcome.as_str(),
+                c.title,
+                failure_text(c)
+            ));
         }
         suite.add_test_case(case);
     }
+    // `skipped=` as CI systems count it; nothing here is `disabled`.
+    let skipped = suite.disabled;
+    suite.disabled = 0;
+    suite
+        .extra
+        .insert("skipped".into(), skipped.to_string().into());
+    let total = Duration::from_secs_f64(report.duration_ms / 1000.0);
+    suite.set_time(total);
     junit.add_test_suite(suite);
+    junit.set_time(total);
     junit
         .to_string()
         .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->\n"))

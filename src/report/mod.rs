@@ -1,12 +1,12 @@
 //! Reports: renderings of a certification [`Report`](crate::certify::Report) as text for
-//! people, JSON for tools (SPEC 5) and JUnit XML for CI. Consumers of results, never producers.
+//! people, JSON for tools (SPEC 5) and JUnit XML for CI. Consumers of results, never producers:
+//! certification hands over data (checks, findings, causes) and all prose about it is written
+//! here, `evidence` being the one place a finding is put into words.
 
+pub mod evidence;
+pub mod json;
 pub mod junit;
 pub mod progress;
 pub mod text;
 
-/// The JSON report: `{"plugin", "kubelet", "verdict", "checks": [...]}` plus extensions.
-pub fn json(report: &crate::certify::Report) -> String {
-    serde_json::to_string_pretty(report)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
-}
+pub use json::render as json;

@@ -1,8 +1,15 @@
-//! The text report: a line per check, failures and warnings with their evidence, a summary.
+//! The text report: the root causes first (each with one example's evidence: the call, what
+//! came back, the output's head and tail, what was expected, the reproduce lines), then a line
+//! per check with how much it judged and its findings, then the verdict.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::certify::{Outcome, Report, Verdict};
+use super::evidence;
+use crate::certify::{Outcome, Report, SkipKind, Verdict};
+
+/// Finding lines shown per check (the rest are counted; `--format json` has them all).
+const LINES_PER_CHECK: usize = 5;
 
 /// Render `report`; `color` adds ANSI colours (only when writing to a terminal).
 pub fn render(report: &Report, color: bool) -> String {
@@ -19,27 +26,113 @@ pub fn render(report: &Report, color: bool) -> String {
         "execnet certify: plugin {} · kubelet {}",
         report.plugin, report.kubelet
     );
+    if report.seeds.len() > 1 {
+        let _ = writeln!(
+            out,
+            "repeat: each scenario {} times (seeds {})",
+            report.seeds.len(),
+            report
+                .seeds
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
     let _ = writeln!(out);
+    if !report.causes.is_empty() {
+        let affected: BTreeSet<&str> = report
+            .causes
+            .iter()
+            .flat_map(|c| c.checks.iter().copied())
+            .collect();
+        let _ = writeln!(
+            out,
+            "{} cause{}, {} check{} affected:",
+            report.causes.len(),
+            if report.causes.len() == 1 { "" } else { "s" },
+            affected.len(),
+            if affected.len() == 1 { "" } else { "s" },
+        );
+        for cause in &report.causes {
+            let _ = writeln!(
+                out,
+                "{} {}",
+                paint(if cause.fails_verdict { "31;1" } else { "33" }, &cause.id),
+                evidence::cause_title(cause)
+            );
+            let checks: Vec<String> = cause
+                .checks
+                .iter()
+                .map(|id| {
+                    let outcome = report.check(id).map(|c| c.outcome.as_str()).unwrap_or("?");
+                    format!("{id} ({outcome})")
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "   affects {}; {} finding{}",
+                checks.join(", "),
+                cause.findings,
+                if cause.findings == 1 { "" } else { "s" }
+            );
+            let mut first = true;
+            for line in evidence::block(&cause.example) {
+                let lead = if first { "   e.g. " } else { "        " };
+                first = false;
+                let _ = writeln!(out, "{lead}{line}");
+            }
+        }
+        let _ = writeln!(out);
+    }
     for c in &report.checks {
         let tag = match c.outcome {
             Outcome::Pass => paint("32", "PASS"),
             Outcome::Fail => paint("31;1", "FAIL"),
             Outcome::Warn => paint("33", "WARN"),
             Outcome::Skip => paint("2", "SKIP"),
+            Outcome::Flaky => paint("35;1", "FLKY"),
         };
         let _ = writeln!(
             out,
-            "{tag} {:<32} {:<6} {}",
+            "{tag} {:<32} {:<6} {} (judged {})",
             c.id,
             c.level.as_str(),
-            c.title
+            c.title,
+            c.judged
         );
-        if matches!(c.outcome, Outcome::Fail | Outcome::Warn | Outcome::Skip) {
-            for line in c.evidence.lines() {
-                let _ = writeln!(out, "       {line}");
+        match c.outcome {
+            Outcome::Pass => {}
+            Outcome::Skip => {
+                let mut why = c.summary.clone();
+                if c.leaves_inconclusive() {
+                    why.push_str(" — a must check without evidence: the verdict is inconclusive");
+                } else if c.skip == Some(SkipKind::NoEvidence) {
+                    why.push_str(" (no evidence)");
+                }
+                let _ = writeln!(out, "       {why}");
+            }
+            _ => {
+                for f in c.findings.iter().take(LINES_PER_CHECK) {
+                    let cause = f.cause.as_deref().unwrap_or("");
+                    let _ = writeln!(out, "       {cause} {}", evidence::line(f));
+                }
+                if c.findings.len() > LINES_PER_CHECK {
+                    let _ = writeln!(
+                        out,
+                        "       … and {} more (--format json lists them all)",
+                        c.findings.len() - LINES_PER_CHECK
+                    );
+                }
+                if let Some(why) = &c.warn_only {
+                    let _ = writeln!(out, "       ({why})");
+                }
+                if let Some(r) = &c.repeats {
+                    let _ = writeln!(out, "       {}", evidence::repeats(r));
+                }
             }
         }
     }
@@ -47,10 +140,15 @@ pub fn render(report: &Report, color: bool) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => paint("32;1", "PASS"),
         Verdict::Fail => paint("31;1", "FAIL"),
+        Verdict::Inconclusive => paint("33;1", "INCONCLUSIVE"),
+    };
+    let flaky = match report.count(Outcome::Flaky) {
+        0 => String::new(),
+        n => format!(", {n} flaky"),
     };
     let _ = writeln!(
         out,
-        "verdict: {verdict} — {} passed, {} failed, {} warnings, {} skipped ({:.1} s)",
+        "verdict: {verdict} — {} passed, {} failed, {} warnings, {} skipped{flaky} ({:.1} s)",
         report.count(Outcome::Pass),
         report.count(Outcome::Fail),
         report.count(Outcome::Warn),

@@ -22,13 +22,14 @@
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 
+pub mod lock;
 pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
 use crate::plugin::policy::CallPolicy;
@@ -78,6 +79,10 @@ pub struct Supervisor {
     /// Leftovers already reported under [`Leftovers::Report`], by (pid, start time).
     known: Mutex<BTreeSet<(i32, u64)>>,
     killed: AtomicUsize,
+    /// The whole run's deadline (`certify --deadline`): calls are cut off at it, and none starts
+    /// after it.
+    deadline: Option<Instant>,
+    deadline_hit: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +96,15 @@ impl Supervisor {
     /// A supervisor with `leftovers` policy and (when `Some`) timeout memory. Makes execnet a
     /// child subreaper (process-wide, idempotent).
     pub fn new(leftovers: Leftovers, after_timeout: Option<Duration>) -> Arc<Self> {
+        Self::with_deadline(leftovers, after_timeout, None)
+    }
+
+    /// [`Supervisor::new`] with a deadline for the whole run.
+    pub fn with_deadline(
+        leftovers: Leftovers,
+        after_timeout: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Arc<Self> {
         let containment = match sys::set_child_subreaper() {
             Ok(()) => Containment::Subreaper,
             Err(_) => Containment::ProcessGroup,
@@ -103,6 +117,8 @@ impl Supervisor {
             host_error: Mutex::new(None),
             known: Mutex::new(BTreeSet::new()),
             killed: AtomicUsize::new(0),
+            deadline,
+            deadline_hit: AtomicBool::new(false),
         })
     }
 
@@ -114,6 +130,11 @@ impl Supervisor {
     /// Replay and single calls: leftovers reported, every call gets the full timeout.
     pub fn replay() -> Arc<Self> {
         Self::new(Leftovers::Report, None)
+    }
+
+    /// Whether the deadline cut a call off or stopped one from starting.
+    pub fn deadline_hit(&self) -> bool {
+        self.deadline_hit.load(Ordering::Relaxed)
     }
 
     pub fn containment(&self) -> Containment {
@@ -263,8 +284,21 @@ impl Runner for Supervisor {
         args: &[&str],
         policy: &CallPolicy,
     ) -> RawCall {
-        let policy = self.policy_for(action, policy);
+        let mut policy = self.policy_for(action, policy);
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.deadline_hit.store(true, Ordering::Relaxed);
+                return not_run(executable, args);
+            }
+            policy.timeout = Some(policy.timeout.map_or(left, |t| t.min(left)));
+        }
         let mut raw = invoke::run(executable, args, &policy);
+        if self.deadline.is_some_and(|d| Instant::now() >= d)
+            && matches!(raw.outcome, Outcome::TimedOut { .. })
+        {
+            self.deadline_hit.store(true, Ordering::Relaxed);
+        }
         if self.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
             lock(&self.timed_out).insert(action);
         }
@@ -292,6 +326,27 @@ impl Runner for Supervisor {
             self.record_host_error(e);
         }
         raw
+    }
+}
+
+/// The record of a call the deadline did not let start.
+fn not_run(executable: &Path, args: &[&str]) -> RawCall {
+    let mut argv = vec![executable.display().to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    RawCall {
+        argv,
+        outcome: Outcome::SpawnFailed {
+            message: "not run: the run's deadline passed".into(),
+        },
+        output: Vec::new(),
+        output_bytes: 0,
+        truncated: false,
+        leaked: false,
+        group_survived: false,
+        duration: Duration::ZERO,
+        pid: None,
+        leftovers: Box::default(),
+        host_error: None,
     }
 }
 

@@ -4,15 +4,19 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use execnet::certify::{self, CATALOGUE, CertifyOptions, Outcome, Report, Verdict};
+use execnet::certify::{self, CATALOGUE, CertifyOptions, Outcome, Report, SkipKind, Verdict};
 use execnet::kubelet::Profile;
+use execnet::report::json::evidence_text;
 use predicates::prelude::*;
 use rstest::rstest;
 
 use crate::util;
 
 fn run(plugin: &str, profile: &str) -> Report {
-    let plugins = util::sample_plugins();
+    run_in(&util::sample_plugins(), plugin, profile)
+}
+
+fn run_in(plugins: &tempfile::TempDir, plugin: &str, profile: &str) -> Report {
     let opts = CertifyOptions {
         profile: Profile::by_name(profile).expect("profile"),
         // Generous: on a loaded 2-core machine a good call can take seconds, and a timed-out call
@@ -21,6 +25,24 @@ fn run(plugin: &str, profile: &str) -> Report {
         ..CertifyOptions::default()
     };
     certify::certify(Some((plugins.path(), plugin)), &opts, &mut |_| {}).expect("certify runs")
+}
+
+/// Every check's outcome, judged count and evidence, for assertion messages.
+fn explain(report: &Report) -> String {
+    report
+        .checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} (judged {}): {}",
+                c.outcome.as_str(),
+                c.id,
+                c.judged,
+                evidence_text(c)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn ids(report: &Report, outcome: Outcome) -> BTreeSet<&'static str> {
@@ -63,31 +85,33 @@ fn gallery_plugin_fails_exactly_its_checks(
     #[case] warns: &[&str],
 ) {
     let report = run(plugin, "1.5");
-    let explain = || {
-        report
-            .checks
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Warn))
-            .map(|c| format!("{} {}: {}", c.outcome.as_str(), c.id, c.evidence))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     assert_eq!(
         ids(&report, Outcome::Fail),
         fails.iter().copied().collect(),
         "{}",
-        explain()
+        explain(&report)
     );
     assert_eq!(
         ids(&report, Outcome::Warn),
         warns.iter().copied().collect(),
         "{}",
-        explain()
+        explain(&report)
     );
-    assert_eq!(report.verdict, verdict);
-    // A failed check's evidence names what was wrong.
-    for c in report.checks.iter().filter(|c| c.outcome == Outcome::Fail) {
-        assert!(!c.evidence.is_empty(), "{} failed without evidence", c.id);
+    assert_eq!(report.verdict, verdict, "{}", explain(&report));
+    for c in &report.checks {
+        // No vacuous pass: a pass judged something; a failure carries findings with a
+        // reproduce line each and a cause.
+        if c.outcome == Outcome::Pass {
+            assert!(c.judged > 0, "{} passed judging nothing", c.id);
+        }
+        if matches!(c.outcome, Outcome::Fail | Outcome::Warn) {
+            assert!(!c.findings.is_empty(), "{} failed without findings", c.id);
+            for f in &c.findings {
+                let r = f.reproduce.as_ref().expect("a reproduce line");
+                assert!(r.replay_line.starts_with("execnet replay "), "{r:?}");
+                assert!(f.cause.is_some(), "{} finding without a cause", c.id);
+            }
+        }
     }
 }
 
@@ -150,9 +174,23 @@ fn reference_passes_under_every_profile(
     #[values("1.1", "1.2", "1.3", "1.4", "1.5", "documented")] profile: &str,
 ) {
     let report = run("reference", profile);
-    assert_eq!(report.verdict, Verdict::Pass);
+    assert_eq!(report.verdict, Verdict::Pass, "{}", explain(&report));
     assert_eq!(ids(&report, Outcome::Fail), BTreeSet::new());
     assert_eq!(ids(&report, Outcome::Warn), BTreeSet::new());
+    assert!(report.causes.is_empty());
+    // Every must check was judged on something; the only skips are not-applicable ones.
+    for c in &report.checks {
+        if c.outcome == Outcome::Skip {
+            assert_eq!(
+                c.skip,
+                Some(SkipKind::NotApplicable),
+                "{}",
+                explain(&report)
+            );
+        } else {
+            assert!(c.judged > 0, "{}", explain(&report));
+        }
+    }
     let swapped = report
         .checks
         .iter()
@@ -163,7 +201,7 @@ fn reference_passes_under_every_profile(
     } else {
         Outcome::Skip
     };
-    assert_eq!(swapped.outcome, expected, "{}", swapped.evidence);
+    assert_eq!(swapped.outcome, expected, "{}", swapped.summary);
 }
 
 #[test]
@@ -174,7 +212,8 @@ fn empty_ip_is_only_a_warning_under_the_documented_contract() {
         .iter()
         .find(|c| c.id == "status-json/ip-present")
         .unwrap();
-    assert_eq!(check.outcome, Outcome::Warn, "{}", check.evidence);
+    assert_eq!(check.outcome, Outcome::Warn, "{}", explain(&report));
+    assert!(check.warn_only.is_some());
 }
 
 #[test]
@@ -191,30 +230,23 @@ fn focus_and_skip_select_checks_and_scenarios() {
         ids(&report, Outcome::Fail),
         ["leak/output-pipe"].into_iter().collect()
     );
-    assert_eq!(ids(&report, Outcome::Skip).len(), CATALOGUE.len() - 1);
-}
-
-/// Snapshot-friendly: timings replaced (the p99 evidence and durations vary run to run).
-fn redacted_json(report: &Report) -> String {
-    let mut v = serde_json::to_value(report).unwrap();
-    v["duration_ms"] = 0.into();
-    for c in v["checks"].as_array_mut().unwrap() {
-        if c["id"] == "timeout/p99" {
-            c["evidence"] = "[p99 timings]".into();
-        }
-    }
-    serde_json::to_string_pretty(&v).unwrap()
-}
-
-fn redacted_text(report: &Report) -> String {
-    let mut r = report.clone();
-    r.duration_ms = 0.0;
-    for c in &mut r.checks {
-        if c.id == "timeout/p99" {
-            c.evidence = "[p99 timings]".into();
-        }
-    }
-    execnet::report::text::render(&r, false)
+    // Only the selected check is listed, and only the scenarios it judges were replayed.
+    assert_eq!(report.checks.len(), 1);
+    let judged: Vec<String> = certify::catalogue::by_id("leak/output-pipe")
+        .unwrap()
+        .scenarios()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(report.scenarios, judged);
+    let opts = CertifyOptions {
+        focus: vec!["crash-restart/reclaim".into()],
+        ..CertifyOptions::default()
+    };
+    let report =
+        certify::certify(Some((plugins.path(), "no-reclaim")), &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.scenarios, ["crash-without-teardown"]);
+    assert_eq!(report.checks.len(), 1);
 }
 
 #[rstest]
@@ -222,13 +254,15 @@ fn redacted_text(report: &Report) -> String {
 #[case("stderr-noise")]
 #[case("no-reclaim")]
 fn report_snapshots(#[case] plugin: &str) {
-    let report = run(plugin, "1.5");
+    let plugins = util::sample_plugins();
+    let report = run_in(&plugins, plugin, "1.5");
+    let (text, json) = util::redacted_report(&report, plugins.path());
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        insta::assert_snapshot!(format!("certify__{plugin}__text"), redacted_text(&report));
-        insta::assert_snapshot!(format!("certify__{plugin}__json"), redacted_json(&report));
+        insta::assert_snapshot!(format!("certify__{plugin}__text"), text);
+        insta::assert_snapshot!(format!("certify__{plugin}__json"), json);
     });
 }
 
@@ -375,4 +409,88 @@ fn certify_list_shows_the_whole_catalogue() {
     for c in CATALOGUE {
         assert!(text.contains(c.id), "--list lacks {}", c.id);
     }
+}
+
+/// Issue 9: a check that judged nothing never passes. A plugin whose status always prints
+/// nothing (the kubelet falls back to the runtime's IP) gives no pod IP to judge: the IP checks
+/// are skipped as "no evidence", and since they are `must` checks the verdict is inconclusive
+/// (exit 1), never PASS.
+#[test]
+fn a_must_check_without_evidence_makes_the_verdict_inconclusive() {
+    let dir = util::bash_plugin("silent", "exit 0");
+    let opts = CertifyOptions {
+        timeout: Some(Duration::from_secs(5)),
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(Some((dir.path(), "silent")), &opts, &mut |_| {}).unwrap();
+    assert_eq!(
+        report.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        explain(&report)
+    );
+    assert_eq!(
+        ids(&report, Outcome::Fail),
+        BTreeSet::new(),
+        "{}",
+        explain(&report)
+    );
+    let no_evidence: BTreeSet<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.leaves_inconclusive())
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(
+        no_evidence,
+        [
+            "status-json/ip-valid",
+            "lifecycle/stable-ip",
+            "lifecycle/distinct-ips",
+            "crash-restart/reclaim",
+        ]
+        .into_iter()
+        .collect(),
+        "{}",
+        explain(&report)
+    );
+    for id in &no_evidence {
+        let c = report.check(id).unwrap();
+        assert_eq!(c.judged, 0);
+        assert!(!c.summary.is_empty(), "{id} skipped without a reason");
+    }
+    // The status calls themselves were judged: they printed nothing, which the kubelet allows.
+    let present = report.check("status-json/ip-present").unwrap();
+    assert_eq!(present.outcome, Outcome::Pass, "{}", explain(&report));
+    assert!(present.judged > 0);
+    // The CLI: exit 1, "inconclusive" in JSON, INCONCLUSIVE in text.
+    let out = util::execnet()
+        .args([
+            "certify",
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+            "--plugin-dir",
+        ])
+        .arg(dir.path())
+        .args(["--plugin", "silent"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["verdict"], "inconclusive");
+    let reclaim = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "crash-restart/reclaim")
+        .unwrap();
+    assert_eq!(reclaim["outcome"], "skip");
+    assert_eq!(reclaim["judged"], 0);
+    assert_eq!(reclaim["skip_reason"], "no-evidence");
+    let text = execnet::report::text::render(&report, false);
+    assert!(text.contains("verdict: INCONCLUSIVE"), "{text}");
 }

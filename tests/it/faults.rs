@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use predicates::prelude::*;
 use tempfile::TempDir;
 
 use crate::util;
@@ -394,4 +395,313 @@ fn a_small_process_limit_is_a_setup_error_naming_the_limit_never_a_panic() {
     assert!(stderr.contains("RLIMIT_NPROC is 20"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_full_stdout_is_an_error() {
+    let out = Command::new(util::execnet_path())
+        .args(["certify", "--list"])
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .expect("execnet");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("writing standard output: No space left on device"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn certify_refuses_no_timeout() {
+    for value in ["0", "off", "none", "0s"] {
+        util::execnet()
+            .args(["certify", "--timeout", value])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains(
+                "--timeout: certify needs a per-call timeout",
+            ));
+    }
+    // replay keeps the kubelet's behaviour, explicitly.
+    util::execnet()
+        .args([
+            "replay",
+            "--plugin-dir",
+            "/",
+            "--plugin",
+            "",
+            "--no-timeout",
+        ])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("conformance/scenarios/basic-lifecycle.json"),
+        )
+        .assert()
+        .code(0);
+    util::execnet()
+        .args([
+            "replay",
+            "--plugin-dir",
+            "/",
+            "--plugin",
+            "",
+            "--no-timeout",
+            "--timeout",
+            "5s",
+        ])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("conformance/scenarios/basic-lifecycle.json"),
+        )
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot be used with"));
+}
+
+#[test]
+fn a_deadline_stops_the_run_inconclusive_with_a_note() {
+    let state = TempDir::new().unwrap();
+    let pids = state.path().join("pids");
+    let dir = hanging_plugin(&pids);
+    let mut child = Command::new(util::execnet_path())
+        .args(["certify", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "hang", "--timeout", "60s", "--deadline", "2s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn execnet");
+    // Far less than the 60 s timeout: the deadline cut the hung call off.
+    let status = wait_bounded(&mut child, 40);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "deadline: the run stopped at --deadline 2s with 0 of 7 scenario(s) finished"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict: FAIL"), "{stdout}");
+    assert!(
+        !stdout.contains("FAIL timeout/"),
+        "the deadline's cut is not blamed on the plugin's timeouts: {stdout}"
+    );
+    for pid in read_pids(&pids) {
+        assert!(
+            util::eventually(3, || !util::pid_alive(pid)),
+            "{pid} survived"
+        );
+    }
+}
+
+/// `certify` of the bundled plugin, judging only `init/selection` (one scenario): quick.
+fn quick_certify(output: &Path, format: &str) -> assert_cmd::assert::Assert {
+    util::execnet()
+        .args([
+            "certify",
+            "--focus",
+            "init/selection",
+            "--format",
+            format,
+            "--output",
+        ])
+        .arg(output)
+        .assert()
+}
+
+#[test]
+fn a_bad_output_is_refused_before_the_run() {
+    let tmp = TempDir::new().unwrap();
+    let record = tmp.path().join("record");
+    let samples = util::sample_plugins();
+    for (output, message) in [
+        (
+            tmp.path().join("missing/report.json"),
+            "No such file or directory",
+        ),
+        (tmp.path().to_path_buf(), "is a directory"),
+        (PathBuf::from("/proc/version/x"), "Not a directory"),
+    ] {
+        util::execnet()
+            .args(["certify", "--plugin-dir"])
+            .arg(samples.path())
+            .args(["--plugin", "recorder", "--output"])
+            .arg(&output)
+            .env("EXECNET_RECORD", &record)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains("--output").and(predicates::str::contains(message)));
+        assert!(
+            !record.exists(),
+            "a plugin ran before --output {} was refused",
+            output.display()
+        );
+    }
+    assert_eq!(entries(tmp.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn an_existing_report_file_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new().unwrap();
+    let report = tmp.path().join("report.json");
+    std::fs::write(&report, "old").unwrap();
+    std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o600)).unwrap();
+    quick_certify(&report, "json").code(0);
+    let meta = std::fs::metadata(&report).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).expect("whole JSON");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(
+        entries(tmp.path()),
+        vec![report],
+        "no temp file beside the report"
+    );
+}
+
+#[test]
+fn special_outputs_are_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = TempDir::new().unwrap();
+    // /dev/null stays a device (as root, a rename would have replaced it).
+    quick_certify(Path::new("/dev/null"), "json").code(0);
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A symlink stays a symlink; the file it points to gets the report.
+    let real = tmp.path().join("real.json");
+    std::fs::write(&real, "old old old old old old old old old old old old").unwrap();
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    quick_certify(&link, "json").code(0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).expect("whole JSON");
+    assert_eq!(v["verdict"], "pass");
+    // A FIFO stays a FIFO; its reader gets the report.
+    let fifo = tmp.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    quick_certify(&fifo, "json").code(0);
+    let got = reader.join().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&got).expect("whole JSON through the FIFO");
+    assert_eq!(v["verdict"], "pass");
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let mut names: Vec<_> = entries(tmp.path());
+    names.sort();
+    assert_eq!(names, vec![fifo, link, real], "nothing else written");
+}
+
+#[test]
+fn output_to_stdout_prints_the_report_once() {
+    let out = quick_certify(Path::new("/dev/stdout"), "json")
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out).expect("stdout is the JSON report alone");
+    assert_eq!(v["verdict"], "pass");
+}
+
+#[test]
+fn one_certification_per_plugin_directory() {
+    let locks = TempDir::new().unwrap();
+    let state = TempDir::new().unwrap();
+    let pids = state.path().join("pids");
+    let dir = hanging_plugin(&pids);
+    let run = |extra: &[&str]| {
+        Command::new(util::execnet_path())
+            .args(["certify", "--plugin-dir"])
+            .arg(dir.path())
+            .args(["--plugin", "hang", "--timeout", "60s"])
+            .args(extra)
+            .env("EXECNET_LOCK_DIR", locks.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn execnet")
+    };
+    let mut first = run(&[]);
+    assert!(
+        util::eventually(30, || read_pids(&pids).len() >= 3),
+        "first run never hung"
+    );
+    // Fail fast.
+    let mut busy = run(&["--no-wait"]);
+    let status = wait_bounded(&mut busy, 20);
+    let mut stderr = String::new();
+    busy.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another execnet run is certifying")
+            && stderr.contains(&format!("pid {}", first.id())),
+        "{stderr}"
+    );
+    // Wait, saying so; go on when the first run ends.
+    let mut second = run(&[]);
+    let mut err = second.stderr.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while !line.ends_with(b"\n") && err.read(&mut byte).unwrap() == 1 {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&line);
+    assert!(
+        line.contains("waiting for another run certifying"),
+        "{line}"
+    );
+    let before = read_pids(&pids).len();
+    // SAFETY: signalling our own children.
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    assert_eq!(wait_bounded(&mut first, 20).code(), Some(143));
+    assert!(
+        util::eventually(30, || read_pids(&pids).len() >= before + 3),
+        "the waiting run never started once the lock was free"
+    );
+    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
+    assert_eq!(wait_bounded(&mut second, 20).code(), Some(143));
+    for pid in read_pids(&pids) {
+        assert!(
+            util::eventually(3, || !util::pid_alive(pid)),
+            "{pid} survived"
+        );
+    }
 }

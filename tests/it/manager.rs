@@ -412,6 +412,41 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
 }
 
 #[test]
+fn execnet_running_out_of_descriptors_is_its_own_failure() {
+    let dir = util::bash_plugin("ok", "exit 0");
+    let sup = Supervisor::new(Leftovers::Kill, None);
+    let p = supervised(dir.path(), "ok", CallPolicy::default(), &sup);
+    // SAFETY: getrlimit/setrlimit on this test's own process (nextest runs one per test).
+    let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
+    // Every descriptor number below the highest open one is taken or not: leave no room.
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64 - 1;
+    let tight = libc::rlimit {
+        rlim_cur: open,
+        rlim_max: old.rlim_max,
+    };
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &tight) }, 0);
+    let rec = p.call(Action::Setup, "n", "p", ID);
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
+    assert!(
+        matches!(rec.outcome(), Outcome::SpawnFailed { .. }),
+        "{:?}",
+        rec.outcome()
+    );
+    let e = rec
+        .raw
+        .host_error
+        .clone()
+        .expect("execnet's own failure is marked as such");
+    assert!(e.contains("RLIMIT_NOFILE"), "{e}");
+    assert_eq!(
+        sup.host_error(),
+        Some(e.to_string()),
+        "the run knows its results are void"
+    );
+}
+
+#[test]
 fn output_beyond_the_cap_is_drained_counted_and_marked_truncated() {
     let dir = util::bash_plugin("flood", "head -c 100000000 /dev/zero; echo done >&2");
     let rec = exec(dir.path(), "flood", CallPolicy::default()).call(Action::Setup, "n", "p", ID);

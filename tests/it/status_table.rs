@@ -1034,7 +1034,12 @@ fn status_over_the_cap_is_not_judged() {
         "{line}"
     );
     assert!(!line.contains("status error"), "{line}");
-    let got = execnet::certify::evidence::got(&record);
+    let got = execnet::certify::evidence::CallEvidence::from_record(
+        &record,
+        execnet::kubelet::CallPurpose::Status,
+        false,
+    )
+    .result_text();
     assert!(
         got.contains("status: not judged: output over the cap"),
         "{got}"

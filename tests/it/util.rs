@@ -112,3 +112,36 @@ pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A certification report as snapshots show it, text and JSON: run-to-run noise replaced in the
+/// data before rendering (wall times, call durations, p99 timings) and the temp plugin
+/// directory replaced by `[PLUGIN_DIR]` after. The one place certify snapshots are redacted.
+pub fn redacted_report(report: &execnet::certify::Report, plugin_dir: &Path) -> (String, String) {
+    let mut r = report.clone();
+    r.duration_ms = 0.0;
+    for ms in r.scenario_ms.values_mut() {
+        *ms = 0.0;
+    }
+    let zero = |f: &mut execnet::certify::Finding| {
+        if let Some(c) = &mut f.call {
+            c.duration_ms = 0.0;
+        }
+    };
+    for c in &mut r.checks {
+        if c.id == "timeout/p99" {
+            c.summary = "[p99 timings]".into();
+            for f in &mut c.findings {
+                f.problem = "[p99 timings]".into();
+            }
+        }
+        c.findings.iter_mut().for_each(zero);
+    }
+    for cause in &mut r.causes {
+        zero(&mut cause.example);
+    }
+    let text = execnet::report::text::render(&r, false);
+    let json = execnet::report::json(&r);
+    let real = fs::canonicalize(plugin_dir).unwrap_or_else(|_| plugin_dir.to_path_buf());
+    let clean = |s: String| redact(&redact(&s, &real), plugin_dir);
+    (clean(text), clean(json))
+}

@@ -1,0 +1,148 @@
+//! From transcripts to the verdict: judge each selected check (how many items, what was wrong),
+//! turn a check that judged nothing into a skip (never a pass), combine `--repeat`
+//! repetitions (a check that passed in one and failed in another is `flaky`), group findings
+//! into root causes, attach the reproduce commands, and decide: `fail` iff a `must` check
+//! failed or is flaky, else `inconclusive` iff a `must` check had no evidence, else `pass`.
+
+use super::catalogue::CheckDef;
+use super::checks::{Ctx, Judged, Judgement, start_error};
+use super::evidence::{self, Cause, Target};
+use super::{CheckResult, Level, Outcome, Repeats, SkipKind, Verdict};
+use crate::kubelet::Transcript;
+
+/// Judge `def` on the transcripts in `ctx`.
+pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
+    let judgement = match transcripts(def, ctx) {
+        Ok(ts) => (def.judge)(ctx, &ts),
+        Err(j) => j,
+    };
+    let mut result = CheckResult {
+        id: def.id,
+        level: def.level,
+        title: def.title,
+        outcome: Outcome::Skip,
+        judged: 0,
+        summary: String::new(),
+        findings: Vec::new(),
+        skip: None,
+        warn_only: None,
+        repeats: None,
+    };
+    match judgement {
+        Judgement::NotApplicable(why) => {
+            result.summary = why;
+            result.skip = Some(SkipKind::NotApplicable);
+        }
+        Judgement::NoEvidence(why) => {
+            result.summary = why;
+            result.skip = Some(SkipKind::NoEvidence);
+        }
+        Judgement::Judged(Judged {
+            judged,
+            summary,
+            findings,
+            warn_only,
+        }) => {
+            result.judged = judged;
+            if findings.is_empty() && judged == 0 {
+                // Nothing judged is nothing proven: never a pass.
+                result.summary = format!("judged nothing ({summary})");
+                result.skip = Some(SkipKind::NoEvidence);
+            } else if findings.is_empty() {
+                result.outcome = Outcome::Pass;
+                result.summary = summary;
+            } else {
+                result.outcome = match (def.level, &warn_only) {
+                    (Level::Must, None) => Outcome::Fail,
+                    _ => Outcome::Warn,
+                };
+                result.summary = summary;
+                result.findings = evidence::collapse(findings);
+                result.warn_only = warn_only;
+            }
+        }
+    }
+    result
+}
+
+/// The transcripts of the scenarios `def` judges, in its order; no evidence when one was not
+/// replayed or (unless the check judges start-up) its kubelet refused to start.
+fn transcripts<'a>(def: &CheckDef, ctx: &Ctx<'a>) -> Result<Vec<&'a Transcript>, Judgement> {
+    let mut out = Vec::new();
+    for s in def.scenarios() {
+        let Some(t) = ctx.transcripts.get(*s) else {
+            return Err(Judgement::NoEvidence(format!("scenario {s} was not run")));
+        };
+        if !def.judges_start && start_error(t).is_some() {
+            return Err(Judgement::NoEvidence(format!(
+                "the kubelet did not start in scenario {s} (see init/selection)"
+            )));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// One check's results over the repetitions (`(seed, result)`, at least one) as one result.
+pub fn combine(mut runs: Vec<(u64, CheckResult)>) -> CheckResult {
+    if runs.len() == 1 {
+        return runs.remove(0).1;
+    }
+    let mut repeats = Repeats::default();
+    for (seed, r) in &runs {
+        match r.outcome {
+            Outcome::Pass => repeats.passed.push(*seed),
+            Outcome::Skip => repeats.skipped.push(*seed),
+            _ => repeats.failed.push(*seed),
+        }
+    }
+    let judged = runs.iter().map(|(_, r)| r.judged).sum();
+    // The representative run: the first that failed, else the first that passed, else the first.
+    let pick = runs
+        .iter()
+        .position(|(_, r)| !matches!(r.outcome, Outcome::Pass | Outcome::Skip))
+        .or_else(|| runs.iter().position(|(_, r)| r.outcome == Outcome::Pass))
+        .unwrap_or(0);
+    let findings = runs
+        .iter()
+        .flat_map(|(_, r)| r.findings.iter().cloned())
+        .collect();
+    let mut result = runs.swap_remove(pick).1;
+    result.judged = judged;
+    result.findings = findings;
+    if !repeats.failed.is_empty() && !repeats.passed.is_empty() {
+        result.outcome = Outcome::Flaky;
+    }
+    result.repeats = Some(repeats);
+    result
+}
+
+/// `fail` iff a `must` check failed or is flaky; else `inconclusive` iff a `must` check had no
+/// evidence; else `pass`.
+pub fn verdict(checks: &[CheckResult]) -> Verdict {
+    if checks.iter().any(CheckResult::fails_verdict) {
+        Verdict::Fail
+    } else if checks.iter().any(CheckResult::leaves_inconclusive) {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Pass
+    }
+}
+
+/// Group the findings of `checks` into causes (labelling each finding) and attach to every
+/// finding the commands that reproduce it.
+pub fn causes(checks: &mut [CheckResult], target: &Target) -> Vec<Cause> {
+    for c in checks.iter_mut() {
+        for f in &mut c.findings {
+            f.reproduce = Some(target.reproduce(f));
+        }
+    }
+    let mut groups: Vec<_> = checks
+        .iter_mut()
+        .map(|c| {
+            let blocking = c.level == Level::Must && c.outcome != Outcome::Warn;
+            (c.id, blocking, &mut c.findings)
+        })
+        .collect();
+    evidence::group_causes(&mut groups)
+}
