@@ -419,10 +419,14 @@ fn execnet_running_out_of_descriptors_is_its_own_failure() {
     // SAFETY: getrlimit/setrlimit on this test's own process (nextest runs one per test).
     let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-    // Every descriptor number below the highest open one is taken or not: leave no room.
-    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64 - 1;
+    // Leave no room: the limit is the lowest free descriptor number, so the call's first new
+    // descriptor (its pipe) cannot be had. (Counting open descriptors is not enough: a hole
+    // below the highest one leaves room for a pipe, and the spawn needs nothing more.)
+    let lowest_free = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
+    assert!(lowest_free > 0);
+    unsafe { libc::close(lowest_free) };
     let tight = libc::rlimit {
-        rlim_cur: open,
+        rlim_cur: lowest_free as libc::rlim_t,
         rlim_max: old.rlim_max,
     };
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &tight) }, 0);
