@@ -81,9 +81,11 @@ impl ProgressReporter {
             drawn: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
+        // The ticker only redraws the elapsed time between events; if the OS refuses a thread
+        // the line is still drawn on every event (never a panic).
         let ticker = (style == Style::Live).then(|| {
             let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
-            std::thread::spawn(move || {
+            std::thread::Builder::new().name("progress".into()).spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::park_timeout(TICK);
                     if stop.load(Ordering::Relaxed) {
@@ -96,6 +98,7 @@ impl ProgressReporter {
                 }
             })
         });
+        let ticker = ticker.and_then(Result::ok);
         ProgressReporter {
             shared,
             stop,
