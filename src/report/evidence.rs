@@ -43,9 +43,9 @@ pub fn purpose(call: &CallEvidence) -> String {
         CallPurpose::PlegEvent => "status from the PLEG relist after a container event",
         CallPurpose::PlegReinspect => "status from the PLEG re-inspection",
         CallPurpose::FirstRelist => "status from the first relist after a kubelet restart",
-        CallPurpose::PostSetup => {
-            "status right after setup (kubelet 1.1–1.3 swap name and namespace in it)"
-        }
+        // The argv shows whether the release swapped name and namespace (1.1–1.3); saying so
+        // here would mislead in a 1.4/1.5 report.
+        CallPurpose::PostSetup => "status right after setup",
         CallPurpose::IdempotenceProbe => "repeated teardown (execnet's idempotence probe)",
     };
     if call.purpose.host_network {
