@@ -133,7 +133,7 @@ pub fn replay_observed(
         policy,
         runner,
         profile: options.profile,
-        runtime: Runtime::new(options.seed),
+        runtime: Runtime::new(options.seed, &scenario.name),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
         pods: scenario
             .pods
