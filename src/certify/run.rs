@@ -26,6 +26,11 @@ pub struct CertifyOptions {
     pub timeout: Option<Duration>,
     /// Pod workers; `None`: each scenario's own default.
     pub jobs: Option<usize>,
+    /// Scenarios run at once; `None`: `jobs` when given, else [`default_lanes`]. With more
+    /// than one, evidence that depends on what the plugin saw from other scenarios meanwhile
+    /// (say, which address a shared pool handed out) can differ from run to run; `Some(1)`
+    /// makes a run's report reproducible byte for byte.
+    pub lanes: Option<usize>,
     pub seed: u64,
     /// Replay each scenario this many times, with seeds `seed`, `seed + 1`, … (at least 1).
     pub repeat: usize,
@@ -44,6 +49,7 @@ impl Default for CertifyOptions {
             profile: Profile::default_profile(),
             timeout: Some(plugin::CallPolicy::DEFAULT_TIMEOUT),
             jobs: None,
+            lanes: None,
             seed: 0,
             repeat: 1,
             focus: Vec::new(),
@@ -194,7 +200,11 @@ pub fn certify(
     let suite = load_suite(&needed)?;
     let deadline_at = opts.deadline.map(|d| start + d);
     let supervisor = Supervisor::with_deadline(Leftovers::Kill, Some(AFTER_TIMEOUT), deadline_at);
-    let lanes = opts.jobs.unwrap_or_else(default_lanes).max(1);
+    let lanes = opts
+        .lanes
+        .or(opts.jobs)
+        .unwrap_or_else(default_lanes)
+        .max(1);
     let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,
@@ -520,8 +530,7 @@ fn run_round(
                     state[index] = State::Done;
                     let name = &suite[index].name;
                     progress(Progress::ScenarioFinished { name, elapsed });
-                    *scenario_ms.entry(name.clone()).or_default() +=
-                        elapsed.as_secs_f64() * 1000.0;
+                    *scenario_ms.entry(name.clone()).or_default() += elapsed.as_secs_f64() * 1000.0;
                     let cut = supervisor.deadline_hit() && deadline.is_some_and(|d| ended >= d);
                     if cut {
                         // Cut off: its calls say nothing about the plugin; its checks have

@@ -240,7 +240,10 @@ impl Shared {
         let mut line = self.line(0, "");
         if self.running.len() > 1 {
             let dim = Paint::new().dimmed();
-            line.push_str(&format!("  {dim}+{} running{dim:#}", self.running.len() - 1));
+            line.push_str(&format!(
+                "  {dim}+{} running{dim:#}",
+                self.running.len() - 1
+            ));
         }
         self.draw(&line, false);
     }
