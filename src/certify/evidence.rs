@@ -371,8 +371,9 @@ pub struct Reproduce {
 /// What a reproduce command needs to know about the run.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    pub plugin_dir: &'a Path,
-    pub plugin: &'a str,
+    /// The plugin directory and name; `None` for the bundled reference plugin (the commands then
+    /// leave out `--plugin-dir`/`--plugin` and install a fresh copy of it).
+    pub plugin: Option<(&'a Path, &'a str)>,
     pub profile: &'a str,
     pub timeout: Option<Duration>,
     pub jobs: Option<usize>,
@@ -381,26 +382,23 @@ pub struct Target<'a> {
 impl Target<'_> {
     /// The commands that re-run `finding`.
     pub fn reproduce(&self, finding: &Finding) -> Reproduce {
-        let dir = self.plugin_dir.display().to_string();
         let timeout = match self.timeout {
             Some(d) => crate::plugin::invoke::format_duration(d),
             None => "0".into(),
         };
+        let target: Vec<String> = match self.plugin {
+            Some((dir, name)) => vec![
+                "--plugin-dir".into(),
+                dir.display().to_string(),
+                "--plugin".into(),
+                name.to_string(),
+            ],
+            None => Vec::new(),
+        };
         let call = finding.call.as_ref().map(|c| {
-            let mut argv: Vec<String> = [
-                "execnet",
-                "call",
-                "--plugin-dir",
-                &dir,
-                "--plugin",
-                self.plugin,
-                "--kubelet",
-                self.profile,
-                "--timeout",
-                &timeout,
-            ]
-            .map(String::from)
-            .to_vec();
+            let mut argv: Vec<String> = vec!["execnet".into(), "call".into()];
+            argv.extend(target.iter().cloned());
+            argv.extend(["--kubelet", self.profile, "--timeout", &timeout].map(String::from));
             argv.extend(c.argv.iter().skip(1).cloned());
             argv
         });
@@ -412,15 +410,11 @@ impl Target<'_> {
             self.profile,
             "--seed",
             &finding.seed.to_string(),
-            "--plugin-dir",
-            &dir,
-            "--plugin",
-            self.plugin,
-            "--timeout",
-            &timeout,
         ]
         .map(String::from)
         .to_vec();
+        replay.extend(target.iter().cloned());
+        replay.extend(["--timeout".to_string(), timeout.clone()]);
         if let Some(j) = self.jobs {
             replay.extend(["--jobs".to_string(), j.to_string()]);
         }

@@ -776,3 +776,42 @@ fn list_as_json_and_focus_suggestions() {
         .code(2)
         .stderr(predicate::str::contains("did you mean timeout/*?"));
 }
+
+/// The bundled reference plugin's reproduce lines leave out `--plugin-dir`/`--plugin` (its temp
+/// copy is gone after the run): `call` and `replay` install a fresh copy of it themselves, so the
+/// lines still run as printed. A 1 ms timeout makes its init fail (it cannot start in time).
+#[test]
+fn bundled_plugin_reproduce_lines_run_without_a_plugin_dir() {
+    let opts = CertifyOptions {
+        focus: vec!["init/selection".into()],
+        timeout: Some(Duration::from_millis(1)),
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(None, &opts, &mut |_| {}).unwrap();
+    let check = report.check("init/selection").unwrap();
+    assert_eq!(check.outcome, Outcome::Fail, "{check:?}");
+    let finding = check
+        .findings
+        .iter()
+        .find(|f| f.call.is_some())
+        .expect("a call finding");
+    let r = finding.reproduce.as_ref().unwrap();
+    let call = r.call.as_ref().unwrap();
+    assert!(
+        !call.iter().any(|a| a.starts_with("--plugin")),
+        "no plugin dir for the bundled plugin: {call:?}"
+    );
+    assert!(!r.replay.iter().any(|a| a.starts_with("--plugin")), "{r:?}");
+    let out = run_reproduce(call);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timed out"),
+        "{out:?}"
+    );
+    let out = run_reproduce(&r.replay);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timed out"),
+        "{out:?}"
+    );
+}
