@@ -88,18 +88,20 @@ impl ProgressReporter {
         // the line is still drawn on every event (never a panic).
         let ticker = (style == Style::Live).then(|| {
             let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
-            std::thread::Builder::new().name("progress".into()).spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::park_timeout(TICK);
-                    if stop.load(Ordering::Relaxed) {
-                        break;
+            std::thread::Builder::new()
+                .name("progress".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::park_timeout(TICK);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                        if !s.running.is_empty() {
+                            s.draw_live();
+                        }
                     }
-                    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    if !s.running.is_empty() {
-                        s.draw_live();
-                    }
-                }
-            })
+                })
         });
         let ticker = ticker.and_then(Result::ok);
         ProgressReporter {
