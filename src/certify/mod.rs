@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod embedded;
 pub mod evidence;
+pub mod network;
 pub mod run;
 
 use serde::Serialize;

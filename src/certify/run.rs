@@ -28,6 +28,9 @@ pub struct CertifyOptions {
     pub focus: Vec<String>,
     /// Never checks matching one of these globs.
     pub skip: Vec<String>,
+    /// `--runtime netns`: the node sandbox the run is in (the `network/*` checks are judged on
+    /// it); `None`: the simulated runtime, no network checks.
+    pub netns: Option<std::sync::Arc<crate::runtime::netns::NetnsRuntime>>,
 }
 
 impl Default for CertifyOptions {
@@ -39,6 +42,7 @@ impl Default for CertifyOptions {
             seed: 0,
             focus: Vec::new(),
             skip: Vec::new(),
+            netns: None,
         }
     }
 }
@@ -167,7 +171,12 @@ pub fn certify(
         });
     }
     let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
-    if chosen.is_empty() {
+    let network_selected = opts.netns.is_some()
+        && super::network::check_ids().iter().any(|id| {
+            (opts.focus.is_empty() || opts.focus.iter().any(|g| glob_match(g, id)))
+                && !opts.skip.iter().any(|g| glob_match(g, id))
+        });
+    if chosen.is_empty() && !network_selected {
         return Err(CertifyError::NothingSelected(opts.focus.clone()));
     }
     let needed: Vec<&str> = ALL_SCENARIOS
@@ -238,6 +247,10 @@ pub fn certify(
             }
         })
         .collect();
+    let mut checks = checks;
+    if let Some(rt) = &opts.netns {
+        checks.extend(network_checks(&dir, &name, opts, rt));
+    }
     let verdict = if checks
         .iter()
         .any(|c| c.level == Level::Must && c.outcome == Outcome::Fail)
@@ -298,6 +311,50 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The `network/*` checks: the plugin selected and initialised afresh (a kubelet restart), then
+/// driven through the network lifecycle on the run's node sandbox.
+fn network_checks(
+    dir: &Path,
+    name: &str,
+    opts: &CertifyOptions,
+    rt: &crate::runtime::netns::NetnsRuntime,
+) -> Vec<CheckResult> {
+    let probe = plugin::probe(dir);
+    let policy = plugin::CallPolicy {
+        kill_leftovers: true,
+        ..plugin::CallPolicy::default()
+    }
+    .with_timeout(opts.timeout);
+    let selection = plugin::select::select(
+        &probe.plugins,
+        name,
+        policy,
+        true,
+        plugin::select::SelectionTexts::for_profile(opts.profile.name),
+    );
+    let evidence = match selection.exec_plugin() {
+        Some(p) if selection.error_text().is_none() => {
+            super::network::observe_network(p, rt, opts.profile)
+        }
+        _ => super::network::NetworkEvidence {
+            pods: Vec::new(),
+            teardown_leftovers: Vec::new(),
+            crash_leftovers: Vec::new(),
+            error: Some(format!(
+                "the kubelet did not start with the plugin: {}",
+                selection
+                    .error_text()
+                    .unwrap_or_else(|| "no exec plugin".into())
+            )),
+        },
+    };
+    let is_selected = |id: &str| {
+        (opts.focus.is_empty() || opts.focus.iter().any(|g| glob_match(g, id)))
+            && !opts.skip.iter().any(|g| glob_match(g, id))
+    };
+    super::network::judge(&evidence, opts.profile, &is_selected)
 }
 
 #[cfg(test)]

@@ -59,6 +59,12 @@ pub struct Args {
     /// always (live lines even when not a terminal), lines (plain lines, for logs), never.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ProgressWhen::Auto)]
     progress: ProgressWhen,
+    /// The container runtime: sim (no privileges) or netns (real namespaces, as root; adds the
+    /// network/* checks).
+    #[arg(long, value_enum, default_value_t = super::netns::RuntimeKind::Sim)]
+    runtime: super::netns::RuntimeKind,
+    #[command(flatten)]
+    netns: super::netns::NetnsArgs,
     /// List the checks catalogue and exit.
     #[arg(long)]
     list: bool,
@@ -69,6 +75,13 @@ fn list() {
         println!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
         println!("{:<39} why: {}", "", c.rationale);
         println!("{:<39} judges: {}", "", c.scenarios().join(", "));
+    }
+    for (id, level, title) in execnet::certify::network::checks() {
+        println!("{:<32} {:<6} {}", id, level.as_str(), title);
+        println!(
+            "{:<39} judges: the netns runtime's network lifecycle (--runtime netns only)",
+            ""
+        );
     }
 }
 
@@ -112,6 +125,10 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         seed: args.kubelet.seed,
         focus: args.focus.clone(),
         skip: args.skip.clone(),
+        netns: match args.runtime {
+            super::netns::RuntimeKind::Sim => None,
+            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+        },
     };
     let target = args.target.get();
     let reporter = args

@@ -636,3 +636,114 @@ fn open_vswitch_runs_in_the_sandbox_and_stops_with_it() {
         "an OVS daemon outlived the run"
     );
 }
+
+/// Certify a sample plugin under `--runtime netns` through the library (this test process is
+/// the one that enters the sandbox), judging only the network checks.
+fn certify_network(plugin: &str, ovs: bool, profile: &str) -> execnet::certify::Report {
+    let plugins = crate::util::sample_plugins();
+    let mut opts = options();
+    opts.ovs = ovs;
+    // Plugins inherit the environment: the docker CLI first on PATH, as the CLI sets it.
+    let rt = NetnsRuntime::start(opts).expect("start sandbox");
+    let copts = execnet::certify::CertifyOptions {
+        profile: execnet::kubelet::Profile::by_name(profile).unwrap(),
+        timeout: Some(Duration::from_secs(20)),
+        focus: vec!["network/*".into()],
+        netns: Some(std::sync::Arc::new(rt)),
+        ..execnet::certify::CertifyOptions::default()
+    };
+    execnet::certify::certify(Some((plugins.path(), plugin)), &copts, &mut |_| {})
+        .expect("certify runs")
+}
+
+fn outcomes(report: &execnet::certify::Report) -> (Vec<&'static str>, Vec<&'static str>, String) {
+    use execnet::certify::Outcome;
+    let pick = |o: Outcome| {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == o && c.id.starts_with("network/"))
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    let explain = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("network/"))
+        .map(|c| format!("{} {}: {}", c.outcome.as_str(), c.id, c.evidence))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (pick(Outcome::Fail), pick(Outcome::Warn), explain)
+}
+
+/// The docker CLI link needs PATH: set it once for this test process (single-threaded before
+/// the sandbox starts, as the CLI does).
+fn plugin_path() {
+    let path = std::env::var("PATH").unwrap_or_default();
+    if !path.starts_with(execnet::runtime::netns::sandbox::BIN_DIR) {
+        // SAFETY: called first thing in the test, before any thread of the test starts.
+        unsafe {
+            std::env::set_var(
+                "PATH",
+                format!("{}:{path}", execnet::runtime::netns::sandbox::BIN_DIR),
+            );
+            std::env::set_var("DOCKER_HOST", "unix:///var/run/docker.sock");
+        }
+    }
+}
+
+#[rstest::rstest]
+#[case::bridge("netns-bridge", false)]
+#[case::bridge_ovs("netns-bridge", true)]
+#[case::api("netns-api", false)]
+fn sample_plugins_pass_the_network_checks(#[case] plugin: &str, #[case] ovs: bool) {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network(plugin, ovs, "1.5");
+    let (fails, warns, explain) = outcomes(&report);
+    assert_eq!((fails, warns), (vec![], vec![]), "{explain}");
+    let passed = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("network/") && c.outcome == execnet::certify::Outcome::Pass)
+        .count();
+    assert_eq!(passed, 6, "{explain}");
+}
+
+#[rstest::rstest]
+#[case::wrong_address("netns-wrong-address", &["network/address-in-pod"], &[])]
+#[case::same_address("netns-same-address", &["network/unique-address"], &[])]
+#[case::link_down("netns-link-down", &["network/pod-answers"], &["network/crash-recovery"])]
+#[case::teardown_noop("netns-teardown-noop", &["network/teardown-leaves-nothing"], &[])]
+#[case::no_reclaim("netns-no-reclaim", &[], &["network/crash-recovery"])]
+#[case::status_fails("netns-status-fails", &["network/status-for-live-pod"], &[])]
+fn netns_gallery_fails_exactly_its_check(
+    #[case] plugin: &str,
+    #[case] fails: &[&str],
+    #[case] warns: &[&str],
+) {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network(plugin, false, "1.5");
+    let (f, w, explain) = outcomes(&report);
+    assert_eq!((f, w), (fails.to_vec(), warns.to_vec()), "{explain}");
+}
+
+#[test]
+fn a_failing_status_is_only_a_warning_under_1_3() {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network("netns-status-fails", false, "1.3");
+    let (f, w, explain) = outcomes(&report);
+    assert_eq!(
+        (f, w),
+        (vec![], vec!["network/status-for-live-pod"]),
+        "{explain}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod docker;
 pub mod gc;
 pub mod infra;
 pub mod kubeapi;
+pub mod observe;
 pub mod ovs;
 pub mod sandbox;
 pub mod signals;
