@@ -393,6 +393,23 @@ fn real_docker_clients_read_the_engine_api() {
             "{stderr}"
         );
     }
+    // docker-py 1.10.6 under Python 2.7 (the era's client), where pyenv has 2.7.18.
+    let py27 = std::path::Path::new("/root/.pyenv/versions/2.7.18/bin/python");
+    if py27.exists() {
+        let py = "import sys, docker\nc = docker.Client(base_url='unix://var/run/docker.sock')\ni = c.inspect_container(sys.argv[1])\nold = docker.Client(base_url='unix://var/run/docker.sock', version='1.16')\nprint('%s %s %s %s %s' % (docker.version, c.api_version, i['State']['Pid'], i['NetworkSettings']['MacAddress'], old.inspect_container(sys.argv[1])['Name']))\ntry:\n    c.inspect_container('nope')\nexcept docker.errors.NotFound:\n    print('404')\n";
+        let out = Command::new(py27).args(["-c", py, &a.id]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("No module named docker") {
+            assert!(std::env::var_os("CI").is_none(), "CI must install docker-py 1.10.6 for Python 2.7");
+            eprintln!("no docker-py under Python 2.7: that client not tried");
+        } else {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("1.10.6 1.24 {} 02:42:ac:11:00:02 {}\n404\n", a.pid, a.name),
+                "{stderr}"
+            );
+        }
+    }
     // Old docker-py style: a /v1.16/ prefix straight away, no handshake.
     let out = Command::new("curl")
         .args([
