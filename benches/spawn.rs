@@ -47,10 +47,21 @@ fn main() {
     );
     let exec = sel.exec_plugin().expect("static-c selected");
     for jobs in [1, 2] {
-        let r = execnet::bench::run(exec, calls, jobs).expect("bench");
+        let opts = execnet::bench::BenchOptions {
+            calls,
+            jobs,
+            side: execnet::bench::Side::Both,
+        };
+        let r = execnet::bench::run(exec, opts).expect("bench");
+        let f = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"));
         println!(
-            "static C plugin, {calls} calls, {jobs} job(s): manager {:.1} µs/call, floor {:.1} µs/call, ratio {:.3}, peak RSS {} KiB",
-            r.manager_us_per_call, r.floor_us_per_call, r.ratio, r.peak_rss_kib
+            "static C plugin, {calls} calls, {jobs} job(s): manager {} µs/call, floor {} µs/call, ratio {}, parent CPU ratio {}, jobs scaling {}, peak RSS {} KiB",
+            f(r.manager_us_per_call),
+            f(r.floor_us_per_call),
+            f(r.ratio),
+            f(r.cpu_ratio),
+            f(r.manager_jobs_scaling),
+            r.peak_rss_kib
         );
     }
 }

@@ -36,6 +36,34 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "long-names",
         include_str!("../../conformance/scenarios/long-names.json"),
     ),
+    (
+        "status-timing",
+        include_str!("../../conformance/scenarios/status-timing.json"),
+    ),
+    (
+        "status-failure",
+        include_str!("../../conformance/scenarios/status-failure.json"),
+    ),
+    (
+        "status-failure-then-delete",
+        include_str!("../../conformance/scenarios/status-failure-then-delete.json"),
+    ),
+    (
+        "app-exit",
+        include_str!("../../conformance/scenarios/app-exit.json"),
+    ),
+    (
+        "docker-restart",
+        include_str!("../../conformance/scenarios/docker-restart.json"),
+    ),
+    (
+        "restart-with-deleted-pods",
+        include_str!("../../conformance/scenarios/restart-with-deleted-pods.json"),
+    ),
+    (
+        "slow-delete",
+        include_str!("../../conformance/scenarios/slow-delete.json"),
+    ),
 ];
 
 /// The text of the bundled scenario `name`.

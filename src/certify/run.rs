@@ -16,6 +16,10 @@ use crate::plugin;
 /// hung plugin still lets the run finish in bounded time.
 pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// New infra containers per pod after which certification stops simulating the v1.4+
+/// status-error churn (see [`ReplayOptions::churn_limit`]).
+pub const CHURN_LIMIT: u32 = 12;
+
 #[derive(Debug, Clone)]
 pub struct CertifyOptions {
     pub profile: &'static Profile,
@@ -193,6 +197,9 @@ pub fn certify(
         kill_leftovers: true,
         after_timeout: Some(AFTER_TIMEOUT),
         timeouts: Some(plugin::select::TimeoutMemory::default()),
+        // Enough churn to judge it (a dozen cycles), bounded for a plugin whose status always
+        // fails in every scenario.
+        churn_limit: CHURN_LIMIT,
     };
     let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
     for (i, scenario) in suite.iter().enumerate() {

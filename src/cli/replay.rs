@@ -39,6 +39,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         kill_leftovers: false,
         after_timeout: None,
         timeouts: None,
+        churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
     match args.format.format {

@@ -1,13 +1,17 @@
 //! Pods and what the kubelet's per-pod worker does to them: pod start (infra container,
-//! `setup`, the v1.1–v1.3 swapped post-setup `status`), the periodic status and the pod-IP
-//! decision (SPEC 2.5), crash cleanup (a new infra container, never a teardown for the dead
-//! one), deletion (teardown for a running infra container, then the kill). Every method appends
-//! the events it causes to a buffer owned by the caller; nothing here knows about other pods.
+//! `setup`, the post-setup `status`), a sync (v1.1's `syncPod`, v1.2+'s `SyncPod` driven by
+//! the PLEG cache), the pod-IP decision (SPEC 2.5), crash cleanup (a new infra container, never
+//! a teardown for the dead one), deletion and the housekeeping kill. Every method appends the
+//! events it causes to a buffer owned by the caller; nothing here knows about other pods or
+//! about time, except the wake-up a worker asks for ([`Pod::wake_at`]).
+
+use std::collections::BTreeSet;
 
 use crate::plugin::{Action, CallRecord, NetworkPlugin, StatusResult};
 
-use super::profile::{EmptyIpPolicy, Profile, StatusErrorPolicy};
+use super::profile::{EmptyIpPolicy, LoopKind, Profile, StatusErrorPolicy};
 use super::runtime::{ContainerState, InfraContainer, Runtime};
+use super::scenario::{PodSpec, RestartPolicy};
 use super::transcript::{CallPurpose, Event, IpSource, PodRef};
 
 /// What a pod worker needs from the kubelet; shared read-only by every worker of a phase.
@@ -16,6 +20,11 @@ pub struct Kubelet<'a> {
     pub profile: &'static Profile,
     pub plugin: &'a NetworkPlugin,
     pub runtime: Runtime,
+    /// The virtual instant (ms) of the phase.
+    pub now_ms: u64,
+    /// Stop simulating the v1.4+ status-error churn of one pod after this many new infra
+    /// containers (the real kubelet goes on; the transcript says so).
+    pub churn_limit: u32,
 }
 
 /// The network of the current infra container, as far as the kubelet knows.
@@ -28,35 +37,164 @@ pub enum Network {
     Failed,
 }
 
+/// One app container (its latest instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub running: bool,
+    /// Times it was started (0: never).
+    pub starts: u32,
+    /// Its last exit was a failure (a crash, or a kill by the kubelet: exit 137).
+    pub failed: bool,
+}
+
 /// One declared pod and its kubelet-side state.
 #[derive(Debug, Clone)]
 pub struct Pod {
     /// Declaration order: the canonical order of events within a phase, and the runtime key.
     pub index: usize,
     pub pod: PodRef,
-    pub host_network: bool,
-    /// Created and not deleted.
-    pub exists: bool,
+    pub spec: PodSpec,
+    /// In the pod source (API server or manifest) and not terminated: the kubelet wants it.
+    pub desired: bool,
     /// Infra containers created so far for this pod (the runtime's per-pod counter).
     pub generation: u64,
-    pub infra: Option<InfraContainer>,
+    /// Every infra container docker still lists (nothing is garbage-collected), oldest first.
+    pub infras: Vec<InfraContainer>,
+    /// v1.4+: running infra containers whose last status failed (the kubelet sees them Unknown).
+    pub unknown: BTreeSet<String>,
+    pub apps: Vec<App>,
     pub network: Network,
     /// A `fail_setup` step asked the kubelet to fail this pod's next setup.
     pub inject_setup_failure: bool,
+    /// A `fail_status` step: every status of this pod is treated as failed.
+    pub inject_status_failure: bool,
+    /// The pod worker is killing the pod (waiting for the app containers' grace period).
+    pub deleting: bool,
+    /// The worker asks to run again at this instant (a kill that waits for the grace period).
+    pub wake_at: Option<u64>,
+    /// New infra containers created because the previous one was Unknown (v1.4+ churn).
+    pub churn: u32,
+    /// The churn limit was reached and said so.
+    pub churn_stopped: bool,
+    /// The PLEG's record of this pod's containers at the last relist (`None`: never seen).
+    pub pleg_record: Option<Vec<(String, bool)>>,
+    /// Every app container exited and none restarts: the pod's phase is final, so the
+    /// housekeeping pass treats it as a pod that should not exist (v1.2.0 `kubelet.go`
+    /// `HandlePodCleanups` → `filterOutTerminatedPods`).
+    pub terminated: bool,
+}
+
+/// The result of one `status` call, computed without touching the pod (the PLEG runs its calls
+/// on its own thread while pod workers run theirs).
+#[derive(Debug, Clone)]
+pub struct StatusOutcome {
+    pub events: Vec<Event>,
+    /// The status the kubelet acted on (after an injected failure); `None` when not called.
+    pub status: Option<StatusResult>,
+}
+
+/// Call `status` for infra container `infra` of `pod` and decide the pod IP.
+pub fn status_call(
+    k: &Kubelet<'_>,
+    pod: &PodRef,
+    host_network: bool,
+    inject_failure: bool,
+    purpose: CallPurpose,
+    infra: &InfraContainer,
+) -> StatusOutcome {
+    let mut events = Vec::new();
+    if host_network && !k.profile.host_network.status {
+        if k.profile.loop_kind == LoopKind::Sync {
+            events.push(Event::Note {
+                pod: Some(pod.clone()),
+                text: "host-network pod: status not called (this release skips the plugin for host-network pods)".into(),
+            });
+        }
+        return StatusOutcome {
+            events,
+            status: None,
+        };
+    }
+    let status = match k.plugin {
+        NetworkPlugin::Exec(exec) => {
+            // v1.1–v1.3 pass name and namespace swapped after setup (SPEC 3.2).
+            let swapped = purpose == CallPurpose::PostSetup && k.profile.post_setup_status_swapped;
+            let (first, second) = if swapped {
+                (&pod.name, &pod.namespace)
+            } else {
+                (&pod.namespace, &pod.name)
+            };
+            let record = exec.call(Action::Status, first, second, &infra.id);
+            let real = record.status.clone().unwrap_or(StatusResult::None);
+            events.push(Event::Call {
+                purpose,
+                pod: Some(pod.clone()),
+                id: Some(infra.id.clone()),
+                call: record,
+                injected: inject_failure,
+            });
+            if inject_failure {
+                StatusResult::Error {
+                    message: "injected: execnet makes the kubelet treat this status as failed"
+                        .into(),
+                }
+            } else {
+                real
+            }
+        }
+        NetworkPlugin::NoOp => StatusResult::None,
+    };
+    let (ip, source) = decide_pod_ip(k.profile, &status, &infra.runtime_ip);
+    events.push(Event::PodIp {
+        pod: pod.clone(),
+        id: infra.id.clone(),
+        ip,
+        source,
+    });
+    StatusOutcome {
+        events,
+        status: Some(status),
+    }
 }
 
 impl Pod {
-    pub fn new(index: usize, pod: PodRef, host_network: bool) -> Self {
+    pub fn new(index: usize, spec: PodSpec) -> Self {
+        let apps = vec![
+            App {
+                running: false,
+                starts: 0,
+                failed: false,
+            };
+            spec.containers
+        ];
         Pod {
             index,
-            pod,
-            host_network,
-            exists: false,
+            pod: spec.pod_ref(),
+            spec,
+            desired: false,
             generation: 0,
-            infra: None,
+            infras: Vec::new(),
+            unknown: BTreeSet::new(),
+            apps,
             network: Network::Pending,
             inject_setup_failure: false,
+            inject_status_failure: false,
+            deleting: false,
+            wake_at: None,
+            churn: 0,
+            churn_stopped: false,
+            pleg_record: None,
+            terminated: false,
         }
+    }
+
+    /// The housekeeping pass may kill this pod's containers.
+    pub fn unwanted(&self) -> bool {
+        !self.desired || self.terminated
+    }
+
+    pub fn host_network(&self) -> bool {
+        self.spec.host_network
     }
 
     fn note(&self, out: &mut Vec<Event>, text: impl Into<String>) {
@@ -66,162 +204,547 @@ impl Pod {
         });
     }
 
-    fn running_id(&self) -> Option<String> {
-        self.infra
-            .as_ref()
-            .filter(|c| c.is_running())
-            .map(|c| c.id.clone())
+    /// The newest infra container (the one `computePodContainerChanges` looks at: v1.5.0
+    /// `docker_manager.go` `FindContainerStatusByName` on a newest-first status list).
+    pub fn current(&self) -> Option<&InfraContainer> {
+        self.infras.last()
     }
 
-    /// `action <ns> <name> <id>` (or swapped), recorded; `None` for the no-op plugin.
+    /// The newest infra container, if docker runs it.
+    pub fn running_current(&self) -> Option<&InfraContainer> {
+        self.current().filter(|c| c.is_running())
+    }
+
+    /// Running infra containers, newest first (docker's list order).
+    pub fn running_infras(&self) -> Vec<&InfraContainer> {
+        self.infras
+            .iter()
+            .rev()
+            .filter(|c| c.is_running())
+            .collect()
+    }
+
+    /// The containers the PLEG lists for this pod: infra and app containers, with running.
+    pub fn pleg_view(&self) -> Vec<(String, bool)> {
+        let mut v: Vec<(String, bool)> = self
+            .infras
+            .iter()
+            .map(|c| (c.id.clone(), c.is_running()))
+            .collect();
+        v.extend(
+            self.apps
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.starts > 0)
+                .map(|(i, a)| (format!("app{i}#{}", a.starts), a.running)),
+        );
+        v
+    }
+
+    /// `action <ns> <name> <id>`, recorded; `None` for the no-op plugin.
     fn call(
         &self,
         k: &Kubelet<'_>,
         purpose: CallPurpose,
         action: Action,
         id: &str,
+        injected: bool,
         out: &mut Vec<Event>,
     ) -> Option<CallRecord> {
         let NetworkPlugin::Exec(exec) = k.plugin else {
             return None;
         };
-        let (first, second) = if purpose == CallPurpose::PostSetupStatus {
-            (&self.pod.name, &self.pod.namespace)
-        } else {
-            (&self.pod.namespace, &self.pod.name)
-        };
-        let record = exec.call(action, first, second, id);
+        let record = exec.call(action, &self.pod.namespace, &self.pod.name, id);
         out.push(Event::Call {
             purpose,
             pod: Some(self.pod.clone()),
             id: Some(id.to_string()),
             call: record.clone(),
+            injected,
         });
         Some(record)
     }
 
-    /// The pod is created: start it.
+    /// `status` on infra `id` and what the result does to the kubelet's view of it.
+    pub fn status(
+        &mut self,
+        k: &Kubelet<'_>,
+        purpose: CallPurpose,
+        id: &str,
+        out: &mut Vec<Event>,
+    ) -> Option<StatusResult> {
+        let infra = self.infras.iter().find(|c| c.id == id)?.clone();
+        let outcome = status_call(
+            k,
+            &self.pod,
+            self.host_network(),
+            self.inject_status_failure,
+            purpose,
+            &infra,
+        );
+        out.extend(outcome.events);
+        if let Some(status) = &outcome.status {
+            self.apply_status(k, id, status, out);
+        }
+        outcome.status
+    }
+
+    /// v1.4+: a failed status makes the running infra container Unknown ("Network error"), a
+    /// successful one Running again (v1.5.0 `docker_manager.go` `inspectContainer`).
+    pub fn apply_status(
+        &mut self,
+        k: &Kubelet<'_>,
+        id: &str,
+        status: &StatusResult,
+        out: &mut Vec<Event>,
+    ) {
+        if k.profile.status_error != StatusErrorPolicy::InfraUnknown {
+            return;
+        }
+        if matches!(status, StatusResult::Error { .. }) {
+            let running = self.infras.iter().any(|c| c.id == id && c.is_running());
+            if running && self.unknown.insert(id.to_string()) {
+                out.push(Event::InfraUnknown {
+                    pod: self.pod.clone(),
+                    id: id.to_string(),
+                });
+            }
+        } else {
+            self.unknown.remove(id);
+        }
+    }
+
+    /// Whether app container `i` (not running) should be started: never started, or its
+    /// restart policy says so (`ShouldContainerBeRestarted`, v1.2.0
+    /// `pkg/kubelet/container/helpers.go`; v1.1.1 `manager.go` `computePodContainerChanges`).
+    fn should_start(&self, i: usize) -> bool {
+        let a = &self.apps[i];
+        if a.running {
+            return false;
+        }
+        if a.starts == 0 {
+            return true;
+        }
+        match self.spec.restart_policy {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => a.failed,
+            RestartPolicy::Never => false,
+        }
+    }
+
+    fn to_start(&self) -> Vec<usize> {
+        (0..self.apps.len())
+            .filter(|&i| self.should_start(i))
+            .collect()
+    }
+
+    fn start_apps(&mut self, which: &[usize], out: &mut Vec<Event>) {
+        if !which.is_empty() && self.network == Network::Failed {
+            self.note(
+                out,
+                "app containers start in a pod whose setup failed (v1.1 never retries setup)",
+            );
+        }
+        for &i in which {
+            let restarts = self.apps[i].starts;
+            self.apps[i].running = true;
+            self.apps[i].failed = false;
+            self.apps[i].starts += 1;
+            out.push(Event::AppStarted {
+                pod: self.pod.clone(),
+                container: i,
+                restarts,
+            });
+        }
+    }
+
+    /// Kill the running app containers. `Some(ms)` when that takes the grace period.
+    fn kill_apps(&mut self, reason: &str, out: &mut Vec<Event>) {
+        for (i, a) in self.apps.iter_mut().enumerate() {
+            if a.running {
+                a.running = false;
+                a.failed = true;
+                out.push(Event::AppExited {
+                    pod: self.pod.clone(),
+                    container: i,
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
+
+    /// How long killing the running app containers takes: the grace period when they ignore
+    /// SIGTERM (v1.5.0 `docker_manager.go` `killContainer`: `StopContainer` with the pod's
+    /// `terminationGracePeriodSeconds`, default 30 s), at once otherwise.
+    fn app_kill_ms(&self) -> u64 {
+        if self.spec.ignores_sigterm && self.apps.iter().any(|a| a.running) {
+            self.spec.grace_period_s * 1000
+        } else {
+            0
+        }
+    }
+
+    fn kill_infra(&mut self, id: &str, reason: &str, out: &mut Vec<Event>) {
+        let Some(c) = self.infras.iter_mut().find(|c| c.id == id) else {
+            return;
+        };
+        if c.state == ContainerState::Exited {
+            out.push(Event::Note {
+                pod: Some(self.pod.clone()),
+                text: format!("infra container {} had already exited", c.id),
+            });
+            return;
+        }
+        c.state = ContainerState::Exited;
+        self.unknown.remove(id);
+        out.push(Event::InfraKilled {
+            pod: self.pod.clone(),
+            id: id.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
+    /// `teardown` for infra `id` (unless the profile skips host-network pods).
+    fn teardown(&self, k: &Kubelet<'_>, purpose: CallPurpose, id: &str, out: &mut Vec<Event>) {
+        if self.host_network() && !k.profile.host_network.setup_teardown {
+            self.note(
+                out,
+                "host-network pod: teardown not called (this release skips the plugin for host-network pods)",
+            );
+            return;
+        }
+        // Teardown failure is logged and never retried; the kill follows regardless (v1.5.0
+        // `docker_manager.go` `killPodWithSyncResult`).
+        self.call(k, purpose, Action::Teardown, id, false, out);
+    }
+
+    /// The pod is created (it appears in the pod source).
     pub fn create(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
-        if self.exists {
+        if self.desired {
             self.note(out, "pod already exists: create ignored");
             return;
         }
-        self.exists = true;
-        self.start(k, out);
+        self.desired = true;
+        self.terminated = false;
+        self.churn = 0;
+        self.churn_stopped = false;
+        for a in &mut self.apps {
+            *a = App {
+                running: false,
+                starts: 0,
+                failed: false,
+            };
+        }
+        match k.profile.loop_kind {
+            LoopKind::Sync => self.sync_loop(k, true, out),
+            LoopKind::Pleg => self.sync_pleg(k, out),
+        }
     }
 
-    /// Pod start: a new infra container, then `setup` (and the swapped status in v1.1–v1.3).
-    fn start(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
+    /// Pod start: a new infra container, then `setup` and the post-setup `status`. Returns
+    /// whether the app containers may start.
+    fn start_infra(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) -> bool {
         self.generation += 1;
         let infra = k
             .runtime
-            .create_infra(self.index, self.generation, self.host_network);
+            .create_infra(self.index, self.generation, self.host_network());
         let id = infra.id.clone();
         out.push(Event::InfraCreated {
             pod: self.pod.clone(),
             id: id.clone(),
             runtime_ip: infra.runtime_ip.clone(),
         });
-        self.infra = Some(infra);
+        self.infras.push(infra);
         self.network = Network::Pending;
-        if self.host_network && !k.profile.host_network.setup_teardown {
+        if self.host_network() && !k.profile.host_network.setup_teardown {
+            // v1.2.0 `manager.go` `SyncPod`: `if !usesHostNetwork(pod) { SetUpPod …
+            // determineContainerIP }`: neither setup nor the post-setup status.
             self.note(
                 out,
-                format!(
-                    "host-network pod: setup not called under profile {}",
-                    k.profile.name
-                ),
+                "host-network pod: setup not called (this release skips the plugin for host-network pods)",
             );
-            return;
-        }
-        let record = self.call(k, CallPurpose::Setup, Action::Setup, &id, out);
-        let mut failed = record.as_ref().is_some_and(|r| !r.succeeded());
-        if self.inject_setup_failure {
-            self.inject_setup_failure = false;
-            failed = true;
-            self.note(
-                out,
-                "injected: the kubelet treats this setup as failed, whatever the plugin returned",
-            );
-        }
-        if !failed {
-            self.network = Network::Ready;
-            if k.profile.post_setup_status_swapped {
-                self.status(k, CallPurpose::PostSetupStatus, out);
-            }
-        } else if k.profile.retry_failed_setup {
-            self.kill(
-                out,
-                "setup failed: killed without teardown; the next sync starts over",
-            );
+            return true;
         } else {
-            self.network = Network::Failed;
-            self.note(
-                out,
-                format!(
-                    "setup failed: infra container {id} left running, setup never retried (profile {})",
-                    k.profile.name
-                ),
-            );
-        }
-    }
-
-    /// One sync of this pod: restart a dead or missing infra container, then status.
-    pub fn sync(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
-        if !self.exists {
-            return;
-        }
-        match &self.infra {
-            None => self.start(k, out),
-            Some(c) if c.state == ContainerState::Dead => {
-                self.kill(out, "found dead on sync: cleanup, no teardown");
-                self.start(k, out);
-            }
-            Some(_) => {}
-        }
-        if self.running_id().is_some() {
-            if self.host_network && !k.profile.host_network.status {
+            let injected = self.inject_setup_failure;
+            let record = self.call(k, CallPurpose::Setup, Action::Setup, &id, injected, out);
+            let mut failed = record.as_ref().is_some_and(|r| !r.succeeded());
+            if injected {
+                self.inject_setup_failure = false;
+                failed = true;
                 self.note(
                     out,
-                    format!(
-                        "host-network pod: status not called under profile {}",
-                        k.profile.name
-                    ),
+                    "injected: the kubelet treats this setup as failed, whatever the plugin returned",
                 );
-            } else {
-                self.status(k, CallPurpose::Status, out);
             }
+            if failed {
+                if k.profile.retry_failed_setup {
+                    // v1.2.0 `manager.go` `SyncPod`: on a setup error the infra container is
+                    // killed (`KillContainerInPod`, no teardown) and the sync ends; the next
+                    // sync starts over. The relist that sees it start still asks its status
+                    // while it is killed (SPEC 3.2 observed): it stops after that relist.
+                    let state = if k.profile.is_pleg() {
+                        ContainerState::Stopping
+                    } else {
+                        ContainerState::Exited
+                    };
+                    if let Some(c) = self.infras.last_mut() {
+                        c.state = state;
+                    }
+                    out.push(Event::InfraKilled {
+                        pod: self.pod.clone(),
+                        id: id.clone(),
+                        reason: "setup failed: killed without teardown; the next sync starts over"
+                            .into(),
+                    });
+                } else {
+                    // v1.1.1 `manager.go` `SyncPod`: `return err` with the infra container
+                    // running; the next sync keeps it and never calls setup again.
+                    self.network = Network::Failed;
+                    self.note(
+                        out,
+                        format!(
+                            "setup failed: infra container {id} left running, setup never retried"
+                        ),
+                    );
+                }
+                return false;
+            }
+            self.network = Network::Ready;
+        }
+        if k.profile.post_setup_status {
+            let status = self.status(k, CallPurpose::PostSetup, &id, out);
+            if matches!(status, Some(StatusResult::Error { .. }))
+                && k.profile.status_error == StatusErrorPolicy::InfraUnknown
+            {
+                // v1.5.0 `docker_manager.go` `SyncPod`: "Network error … Skipping pod": the app
+                // containers are not started, the infra container is left running.
+                self.note(
+                    out,
+                    "status failed after setup: the sync ends (\"Network error; Skipping pod\"), app containers not started",
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    /// One sync of the v1.1 loop (and `documented`): v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`
+    /// and `pkg/kubelet/dockertools/manager.go` `SyncPod`. `first`: the pod's first sync after
+    /// it was created or the kubelet restarted (`SyncPodCreate`: no status at the start).
+    pub fn sync_loop(&mut self, k: &Kubelet<'_>, first: bool, out: &mut Vec<Event>) {
+        if !self.desired || self.deleting {
+            return;
+        }
+        if !first && k.profile.sync_status_at_start {
+            self.status_current(k, CallPurpose::Sync, out);
+        }
+        if self.running_current().is_none() {
+            // `computePodContainerChanges`: the infra container is not running: `KillPod` of
+            // the running containers (no network container among them: no teardown), then a
+            // new infra container if any app container is to start.
+            self.kill_apps("killed: the infra container is not running", out);
+            let start = self.to_start();
+            if !start.is_empty() && self.start_infra(k, out) {
+                self.start_apps(&start, out);
+            }
+        } else {
+            let start = self.to_start();
+            if start.is_empty() && self.apps.iter().all(|a| !a.running) {
+                // "Killing Infra Container … because all other containers are dead"
+                // (v1.1.1 `manager.go` `SyncPod` → `KillPod`: teardown, then the kill).
+                self.kill_pod(k, CallPurpose::AllExited, out);
+            } else {
+                self.start_apps(&start, out);
+            }
+        }
+        if k.profile.sync_status_deferred && !self.spec.static_pod {
+            self.status_current(k, CallPurpose::Sync, out);
         }
     }
 
-    /// `status`, then the pod-IP decision.
-    fn status(&mut self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
-        let Some(infra) = self.infra.clone() else {
+    fn status_current(&mut self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
+        if let Some(id) = self.running_current().map(|c| c.id.clone()) {
+            self.status(k, purpose, &id, out);
+        }
+    }
+
+    /// One sync of a v1.2+ pod worker (v1.5.0 `docker_manager.go` `SyncPod`,
+    /// `computePodContainerChanges`; v1.2.0 `manager.go` the same paths).
+    pub fn sync_pleg(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
+        if !self.desired || self.deleting || self.terminated {
             return;
-        };
-        let record = self.call(k, purpose, Action::Status, &infra.id, out);
-        let status = record.and_then(|r| r.status).unwrap_or(StatusResult::None);
-        let (ip, source) = decide_pod_ip(k.profile, &status, &infra.runtime_ip);
-        out.push(Event::PodIp {
-            pod: self.pod.clone(),
-            id: infra.id,
-            ip,
-            source,
-        });
+        }
+        if self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Stopping)
+        {
+            // The worker is still inside `SyncPod`, killing the infra container whose setup
+            // failed (`KillContainerInPod` waits for docker); the relist that sees it exit
+            // wakes the worker again.
+            return;
+        }
+        let current_ok = self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id));
+        if !current_ok {
+            let was_unknown = self.current().is_some_and(|c| self.unknown.contains(&c.id));
+            // `killPodWithSyncResult` of the containers the cache says run: app containers, and
+            // no infra container (exited, or Unknown: not Running): no teardown.
+            if self.apps.iter().any(|a| a.running) {
+                let wait = self.app_kill_ms();
+                self.kill_apps("killed: the infra container must be replaced", out);
+                if wait > 0 {
+                    self.note(
+                        out,
+                        format!("app containers ignore SIGTERM: the kill takes the {wait} ms grace period"),
+                    );
+                    self.wake_at = Some(k.now_ms + wait);
+                    return;
+                }
+            }
+            let start = self.to_start();
+            if start.is_empty() {
+                return;
+            }
+            if was_unknown {
+                if self.churn >= k.churn_limit {
+                    if !self.churn_stopped {
+                        self.churn_stopped = true;
+                        self.note(
+                            out,
+                            format!(
+                                "execnet stops simulating the status-error churn after {} new infra containers for this pod; the real kubelet goes on, one more about every {} ms",
+                                k.churn_limit,
+                                k.profile.relist_period_ms + k.profile.churn_relist_ms
+                            ),
+                        );
+                    }
+                    return;
+                }
+                self.churn += 1;
+            }
+            if self.start_infra(k, out) {
+                self.start_apps(&start, out);
+            }
+            return;
+        }
+        // The newest infra container is fine: older running ones (left by the churn) are
+        // unwanted containers, killed one by one without teardown (`SyncPod`: "Killing
+        // unwanted container").
+        let newest = self.current().map(|c| c.id.clone()).unwrap_or_default();
+        let older: Vec<String> = self
+            .running_infras()
+            .into_iter()
+            .filter(|c| c.id != newest)
+            .map(|c| c.id.clone())
+            .collect();
+        for id in older {
+            self.kill_infra(
+                &id,
+                "unwanted container: the newest infra container is kept (no teardown)",
+                out,
+            );
+        }
+        let start = self.to_start();
+        if start.is_empty() && self.apps.iter().all(|a| !a.running) {
+            // v1.5.0 `SyncPod`: nothing to keep and nothing to start: `killPodWithSyncResult`
+            // with the infra container: teardown, then the kill.
+            self.kill_pod(k, CallPurpose::AllExited, out);
+            self.terminated = true;
+        } else {
+            self.start_apps(&start, out);
+        }
+    }
+
+    /// Teardown (with `purpose`) for the running, known infra container, then kill it and the
+    /// app containers (`killPodWithSyncResult`).
+    fn kill_pod(&mut self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
+        self.kill_apps("killed with the pod", out);
+        let target = self
+            .infras
+            .iter()
+            .rev()
+            .find(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id))
+            .map(|c| c.id.clone());
+        match target {
+            Some(id) => {
+                self.teardown(k, purpose, &id, out);
+                let reason = match purpose {
+                    CallPurpose::AllExited => "all app containers exited and none restarts",
+                    _ => "pod deleted",
+                };
+                self.kill_infra(&id, reason, out);
+            }
+            None => {
+                if let Some(c) = self.current() {
+                    self.note(
+                        out,
+                        format!(
+                            "infra container {} is not running (or Unknown): no teardown",
+                            c.id
+                        ),
+                    );
+                }
+            }
+        }
+        self.network = Network::Pending;
     }
 
     /// The infra container dies on its own.
     pub fn crash(&mut self, out: &mut Vec<Event>) {
-        match self.infra.as_mut().filter(|c| c.is_running()) {
+        match self
+            .infras
+            .last_mut()
+            .filter(|c| c.state == ContainerState::Running)
+        {
             Some(c) => {
-                c.state = ContainerState::Dead;
+                c.state = ContainerState::Exited;
+                let id = c.id.clone();
+                self.unknown.remove(&id);
                 out.push(Event::InfraCrashed {
                     pod: self.pod.clone(),
-                    id: c.id.clone(),
+                    id,
                 });
             }
             None => self.note(out, "no running infra container to crash"),
         }
+    }
+
+    /// One running app container exits with an error.
+    pub fn crash_app(&mut self, out: &mut Vec<Event>) {
+        match self.apps.iter().position(|a| a.running) {
+            Some(i) => {
+                self.apps[i].running = false;
+                self.apps[i].failed = true;
+                out.push(Event::AppExited {
+                    pod: self.pod.clone(),
+                    container: i,
+                    reason: "crashed (exit 1)".into(),
+                });
+            }
+            None => self.note(out, "no running app container to crash"),
+        }
+    }
+
+    /// The docker daemon restarts: every container exits.
+    pub fn docker_restart(&mut self, out: &mut Vec<Event>) {
+        let ids: Vec<String> = self
+            .infras
+            .iter()
+            .filter(|c| c.is_running())
+            .map(|c| c.id.clone())
+            .collect();
+        for c in &mut self.infras {
+            c.state = ContainerState::Exited;
+        }
+        for id in ids {
+            self.unknown.remove(&id);
+            out.push(Event::InfraCrashed {
+                pod: self.pod.clone(),
+                id,
+            });
+        }
+        self.kill_apps("docker restarted", out);
     }
 
     /// The next setup of this pod will be failed by the kubelet.
@@ -229,10 +752,50 @@ impl Pod {
         self.inject_setup_failure = true;
     }
 
-    /// The first half of deletion: `teardown` (with `purpose`) for a running infra container.
-    pub fn teardown(&mut self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
-        let Some(id) = self.running_id() else {
-            if let Some(c) = &self.infra {
+    /// Pod delete: the worker's `killPod`. Returns the instant it completes when the app
+    /// containers take their grace period.
+    pub fn delete(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
+        if !self.desired {
+            self.note(out, "pod does not exist: delete ignored");
+            return;
+        }
+        let wait = self.app_kill_ms();
+        if wait > 0 {
+            self.deleting = true;
+            self.note(
+                out,
+                format!("app containers ignore SIGTERM: the kill takes the {wait} ms grace period"),
+            );
+            self.wake_at = Some(k.now_ms + wait);
+            return;
+        }
+        self.finish_delete(k, out);
+    }
+
+    /// The end of deletion: teardown for the running infra container the kubelet knows, the
+    /// kill; the pod leaves the pod source (v1.5.0 `kubelet_pods.go` `killPod` →
+    /// `docker_manager.go` `killPodWithSyncResult`).
+    pub fn finish_delete(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
+        self.kill_pod(k, CallPurpose::Delete, out);
+        self.desired = false;
+        self.deleting = false;
+        self.inject_setup_failure = false;
+    }
+
+    /// The housekeeping pass kills this pod that should not exist: teardown for infra `id`
+    /// (from the runtime cache, possibly stale), then the kill (v1.5.0 `kubelet_pods.go`
+    /// `HandlePodCleanups` → `podKiller` → `killPod` with no API pod).
+    pub fn housekeeping_kill(&mut self, k: &Kubelet<'_>, id: &str, out: &mut Vec<Event>) {
+        self.kill_apps("killed by housekeeping", out);
+        self.teardown(k, CallPurpose::Housekeeping, id, out);
+        self.kill_infra(id, "housekeeping: the pod should not exist", out);
+    }
+
+    /// execnet's idempotence probe (restart during deletion): teardown for the current running
+    /// infra container, without the kill.
+    pub fn teardown_current(&self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
+        let Some(id) = self.running_current().map(|c| c.id.clone()) else {
+            if let Some(c) = self.current() {
                 self.note(
                     out,
                     format!("infra container {} is not running: no teardown", c.id),
@@ -240,55 +803,24 @@ impl Pod {
             }
             return;
         };
-        if self.host_network && !k.profile.host_network.setup_teardown {
-            self.note(
-                out,
-                format!(
-                    "host-network pod: teardown not called under profile {}",
-                    k.profile.name
-                ),
-            );
-            return;
-        }
         if purpose == CallPurpose::IdempotenceProbe {
             self.note(
                 out,
                 "execnet addition, not kubelet behaviour: teardown repeated for the same container after a kubelet restart during deletion",
             );
         }
-        // Teardown failure is logged and never retried; the kill follows regardless.
-        self.call(k, purpose, Action::Teardown, &id, out);
+        self.teardown(k, purpose, &id, out);
     }
 
-    /// The second half of deletion: kill the infra container; the pod is gone.
-    pub fn finish_delete(&mut self, out: &mut Vec<Event>) {
-        if self.infra.is_some() {
-            self.kill(out, "pod deleted");
+    /// The kill that ends execnet's restart-during-delete probe.
+    pub fn kill_after_probe(&mut self, out: &mut Vec<Event>) {
+        self.kill_apps("killed with the pod", out);
+        if let Some(id) = self.running_current().map(|c| c.id.clone()) {
+            self.kill_infra(&id, "pod deleted", out);
         }
-        self.exists = false;
+        self.desired = false;
         self.network = Network::Pending;
         self.inject_setup_failure = false;
-    }
-
-    /// Pod delete: teardown, then the kill.
-    pub fn delete(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) {
-        if !self.exists {
-            self.note(out, "pod does not exist: delete ignored");
-            return;
-        }
-        self.teardown(k, CallPurpose::Teardown, out);
-        self.finish_delete(out);
-    }
-
-    fn kill(&mut self, out: &mut Vec<Event>, reason: &str) {
-        if let Some(c) = self.infra.take() {
-            out.push(Event::InfraKilled {
-                pod: self.pod.clone(),
-                id: c.id,
-                reason: reason.to_string(),
-            });
-        }
-        self.network = Network::Pending;
     }
 }
 
@@ -306,10 +838,9 @@ pub fn decide_pod_ip(
             EmptyIpPolicy::Nil => ("<nil>".to_string(), IpSource::Nil),
             EmptyIpPolicy::Fallback => (runtime_ip.to_string(), IpSource::Runtime),
         },
-        StatusResult::Error { message } => match profile.status_error {
-            StatusErrorPolicy::KeepRuntimeIp => (runtime_ip.to_string(), IpSource::Runtime),
-            StatusErrorPolicy::ReportError => (message.clone(), IpSource::Error),
-        },
+        // Every release keeps the runtime's IP on a status error (v1.1–v1.3 log it; v1.4+
+        // `determineContainerIP` returns `result, err` with the runtime's IP as `result`).
+        StatusResult::Error { .. } => (runtime_ip.to_string(), IpSource::Error),
         // Output over execnet's cap: what the kubelet concluded is unknown (SPEC 4); the pod
         // keeps the runtime's IP and the call itself is marked not judged.
         StatusResult::NotJudged { .. } => (runtime_ip.to_string(), IpSource::Runtime),
@@ -342,11 +873,8 @@ mod tests {
         let err = StatusResult::Error {
             message: "boom".into(),
         };
-        assert_eq!(decide_pod_ip(p11, &err, rt), (rt.into(), IpSource::Runtime));
-        assert_eq!(
-            decide_pod_ip(p15, &err, rt),
-            ("boom".into(), IpSource::Error)
-        );
+        assert_eq!(decide_pod_ip(p11, &err, rt), (rt.into(), IpSource::Error));
+        assert_eq!(decide_pod_ip(p15, &err, rt), (rt.into(), IpSource::Error));
         assert_eq!(
             decide_pod_ip(p15, &StatusResult::None, rt),
             (rt.into(), IpSource::Runtime)

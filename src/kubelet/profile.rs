@@ -1,7 +1,9 @@
-//! Kubelet profiles (SPEC 3.8): how each release behaved, as ONE small typed table. Code asks
-//! a profile's fields ("does it retry a failed setup?"), never which version it is.
+//! Kubelet profiles (SPEC 3.9): how each release behaved, as ONE small typed table. Code asks
+//! a profile's fields ("does it retry a failed setup?", "how often does the PLEG relist?"),
+//! never which version it is. Every row cites the kubelet source (tag, file, function) or the
+//! observation (SPEC 3, marked *observed*) it comes from.
 
-/// What a host-network pod gets from the plugin.
+/// What a host-network pod gets from the plugin (SPEC 3.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostNetwork {
     /// `setup` and `teardown` are called for host-network pods.
@@ -10,16 +12,20 @@ pub struct HostNetwork {
     pub status: bool,
 }
 
-/// What a status error does to the pod IP (SPEC 2.5).
+/// What a status error does (SPEC 2.5, 3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusErrorPolicy {
-    /// Log it and keep the runtime's IP (v1.1–v1.3).
+    /// Log it and keep the runtime's IP (v1.1–v1.3: `determineContainerIP` returns a string
+    /// only; v1.2.0 `pkg/kubelet/dockertools/manager.go` `determineContainerIP`).
     KeepRuntimeIp,
-    /// Report the pod's network as an error (v1.4+).
-    ReportError,
+    /// Keep the runtime's IP *and* mark the infra container Unknown ("Network error"), which
+    /// `computePodContainerChanges` treats as not running: a new infra container and setup
+    /// follow (v1.5.0 `pkg/kubelet/dockertools/docker_manager.go` `inspectContainer`,
+    /// `determineContainerIP` returning `(string, error)`; v1.4.0 the same).
+    InfraUnknown,
 }
 
-/// What a status with no IP (`"ip": ""`, `null`, `{}`) gives.
+/// What a status with no IP (`"ip": ""`, `{}`) gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmptyIpPolicy {
     /// The real kubelet printed a nil `net.IP`: the string `<nil>`.
@@ -28,18 +34,65 @@ pub enum EmptyIpPolicy {
     Fallback,
 }
 
+/// The kubelet's main loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    /// v1.1: `syncLoop` syncs every pod every sync interval (v1.1.1 `pkg/kubelet/kubelet.go`
+    /// `syncLoop`, `syncLoopIteration`); `syncPod` asks the runtime for the pod status at its
+    /// start and again in a deferred call (`syncPod`). The `documented` profile uses the same
+    /// loop with the status "at regular intervals" of the published text.
+    Sync,
+    /// v1.2+: the PLEG relists the runtime every second and refreshes its pod cache only for
+    /// pods with a container event; pod workers sync on PLEG events and on the periodic
+    /// resync; the housekeeping pass kills pods that should not exist (v1.2.0
+    /// `pkg/kubelet/pleg/generic.go` `relist`, `updateCache`; `pkg/kubelet/pod_workers.go`
+    /// `managePodLoop`; `pkg/kubelet/kubelet.go` `syncLoopIteration`, `HandlePodCleanups`).
+    Pleg,
+}
+
 /// One kubelet release's behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Profile {
     pub name: &'static str,
+    pub loop_kind: LoopKind,
+    /// Sync loop only: `status` at the start of a sync (not the first sync of a new pod).
+    /// v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`: `generatePodStatus` unless `SyncPodCreate`.
+    pub sync_status_at_start: bool,
+    /// Sync loop only: `status` again in the deferred call at the end of every sync, except
+    /// for a static pod without a mirror pod. v1.1.1 `pkg/kubelet/kubelet.go` `syncPod`
+    /// (`defer func() { if isStaticPod(pod) && mirrorPod == nil { return } … }`).
+    pub sync_status_deferred: bool,
     /// v1.2+: a failed setup kills the infra container (no teardown) and the next sync starts
-    /// over with a new one. v1.1: the container is left running and setup is never retried.
+    /// over with a new one. v1.1: the container is left running and setup is never retried
+    /// (v1.1.1 `pkg/kubelet/dockertools/manager.go` `SyncPod` returns the error; the next
+    /// `computePodContainerChanges` keeps the running infra container).
     pub retry_failed_setup: bool,
-    /// v1.1–v1.3: `status <name> <namespace> <id>` right after a successful setup.
+    /// `status` right after a successful setup, to set the pod IP (every release:
+    /// v1.1.1 `manager.go` `SyncPod` → `determineContainerIP`; v1.5.0 `docker_manager.go`
+    /// `SyncPod` → `determineContainerIP`). The `documented` profile has none.
+    pub post_setup_status: bool,
+    /// v1.1–v1.3: that status is `status <name> <namespace> <id>` (v1.2.0 `manager.go`
+    /// `SyncPod`: `dm.determineContainerIP(pod.Name, pod.Namespace, podInfraContainer)`;
+    /// v1.4.0 passes `pod.Namespace, pod.Name`).
     pub post_setup_status_swapped: bool,
     pub host_network: HostNetwork,
     pub status_error: StatusErrorPolicy,
     pub empty_ip: EmptyIpPolicy,
+    /// PLEG relist period: `plegRelistPeriod = time.Second * 1` (v1.2.0–v1.5.0
+    /// `pkg/kubelet/kubelet.go`), run by `wait.Until` (the next relist starts one period after
+    /// the previous one ended: `pleg/generic.go` `Start`).
+    pub relist_period_ms: u64,
+    /// `housekeepingPeriod = time.Second * 2` (v1.2.0–v1.5.0 `pkg/kubelet/kubelet.go`).
+    pub housekeeping_period_ms: u64,
+    /// The runtime cache housekeeping reads is refreshed only when older than this
+    /// (`defaultCachePeriod = time.Second * 2`, `time.Since(r.cacheTime) > defaultCachePeriod`,
+    /// v1.2.0–v1.5.0 `pkg/kubelet/container/runtime_cache.go` `GetPods`).
+    pub runtime_cache_period_ms: u64,
+    /// How long a relist that met a status error for a live pod takes (the failing `status`
+    /// calls and the inspection of every infra container): with `wait.Until` this sets the
+    /// churn period, *observed* ~1.2 s on v1.5.0 (53 setups in 62 s) and ~1.05 s on v1.4.0
+    /// (SPEC 3.4). Only used with [`StatusErrorPolicy::InfraUnknown`].
+    pub churn_relist_ms: u64,
 }
 
 const HOST_ALL: HostNetwork = HostNetwork {
@@ -55,63 +108,101 @@ const HOST_NONE: HostNetwork = HostNetwork {
     status: false,
 };
 
+/// The v1.2+ PLEG loops, shared by 1.2–1.5 (the constants are the same in every tag).
+const PLEG_1_2: Profile = Profile {
+    name: "1.2",
+    loop_kind: LoopKind::Pleg,
+    sync_status_at_start: false,
+    sync_status_deferred: false,
+    retry_failed_setup: true,
+    post_setup_status: true,
+    post_setup_status_swapped: true,
+    // v1.2.0 `pkg/kubelet/network/exec/exec.go` is unchanged, but `manager.go`
+    // `SyncPod`/`KillPod` skip the plugin for host-network pods; `determineContainerIP`
+    // still asks it.
+    host_network: HOST_STATUS_ONLY,
+    status_error: StatusErrorPolicy::KeepRuntimeIp,
+    empty_ip: EmptyIpPolicy::Nil,
+    relist_period_ms: 1000,
+    housekeeping_period_ms: 2000,
+    runtime_cache_period_ms: 2000,
+    churn_relist_ms: 0,
+};
+
 /// Every profile, in release order.
 pub const PROFILES: [Profile; 6] = [
     Profile {
         name: "1.1",
+        loop_kind: LoopKind::Sync,
+        sync_status_at_start: true,
+        sync_status_deferred: true,
         retry_failed_setup: false,
+        post_setup_status: true,
         post_setup_status_swapped: true,
         host_network: HOST_ALL,
         status_error: StatusErrorPolicy::KeepRuntimeIp,
         empty_ip: EmptyIpPolicy::Nil,
+        relist_period_ms: 0,
+        // v1.1.1 `pkg/kubelet/kubelet.go` `syncLoop`: `housekeepingMinimumPeriod = 2 s`,
+        // checked once per loop iteration (every sync in the simulator).
+        housekeeping_period_ms: 2000,
+        runtime_cache_period_ms: 2000,
+        churn_relist_ms: 0,
     },
-    Profile {
-        name: "1.2",
-        retry_failed_setup: true,
-        post_setup_status_swapped: true,
-        host_network: HOST_STATUS_ONLY,
-        status_error: StatusErrorPolicy::KeepRuntimeIp,
-        empty_ip: EmptyIpPolicy::Nil,
-    },
+    PLEG_1_2,
+    // v1.3.0: the same paths (`docker_manager.go` replaces `manager.go`).
     Profile {
         name: "1.3",
-        retry_failed_setup: true,
-        post_setup_status_swapped: true,
-        host_network: HOST_STATUS_ONLY,
-        status_error: StatusErrorPolicy::KeepRuntimeIp,
-        empty_ip: EmptyIpPolicy::Nil,
+        ..PLEG_1_2
     },
     Profile {
         name: "1.4",
-        retry_failed_setup: true,
         post_setup_status_swapped: false,
+        // v1.4.0 `docker_manager.go` `determineContainerIP`: host network skips the plugin.
         host_network: HOST_NONE,
-        status_error: StatusErrorPolicy::ReportError,
-        empty_ip: EmptyIpPolicy::Nil,
+        status_error: StatusErrorPolicy::InfraUnknown,
+        // observed: a new infra container about every 1.05 s (SPEC 3.4).
+        churn_relist_ms: 50,
+        ..PLEG_1_2
     },
     Profile {
         name: "1.5",
-        retry_failed_setup: true,
         post_setup_status_swapped: false,
         host_network: HOST_NONE,
-        status_error: StatusErrorPolicy::ReportError,
-        empty_ip: EmptyIpPolicy::Nil,
+        status_error: StatusErrorPolicy::InfraUnknown,
+        // observed: a new infra container about every 1.2 s (SPEC 3.4).
+        churn_relist_ms: 200,
+        ..PLEG_1_2
     },
-    // Section 1 taken at its word: "erroneous output means the container runtime is asked
-    // for the pod IP instead", an empty ip falls back too. What it does not say (host network)
+    // Section 1 taken at its word: `status` "at regular intervals" (once per sync, nothing
+    // after setup), "erroneous output means the container runtime is asked for the pod IP
+    // instead", an empty ip falls back too, setup retried. What it does not say (host network)
     // is 1.5.
     Profile {
         name: "documented",
+        loop_kind: LoopKind::Sync,
+        sync_status_at_start: true,
+        sync_status_deferred: false,
         retry_failed_setup: true,
+        post_setup_status: false,
         post_setup_status_swapped: false,
         host_network: HOST_NONE,
         status_error: StatusErrorPolicy::KeepRuntimeIp,
         empty_ip: EmptyIpPolicy::Fallback,
+        relist_period_ms: 0,
+        housekeeping_period_ms: 2000,
+        runtime_cache_period_ms: 2000,
+        churn_relist_ms: 0,
     },
 ];
 
 /// The profile used when none is asked for.
 pub const DEFAULT_PROFILE: &str = "1.5";
+
+/// Periodic pod resync of v1.2+: `--sync-frequency` default 1 min (v1.2.0
+/// `cmd/kubelet/app/options/options.go`); the resync reads the PLEG cache and calls nothing for
+/// a steady pod, so the simulator only needs it to know that nothing happens.
+pub const RESYNC_PERIOD_MS: u64 = 60_000;
 
 /// An unknown profile name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,5 +229,10 @@ impl Profile {
     /// The default profile (`1.5`).
     pub fn default_profile() -> &'static Profile {
         Profile::by_name(DEFAULT_PROFILE).expect("the default profile is in the table")
+    }
+
+    /// v1.2+: the PLEG loops.
+    pub fn is_pleg(&self) -> bool {
+        self.loop_kind == LoopKind::Pleg
     }
 }

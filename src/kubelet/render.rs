@@ -1,5 +1,5 @@
 //! The text form of a transcript, for people: one line per event,
-//! `[t=10s] call setup ns/name 3f2a1b2c4d5e… → success 4.1ms`.
+//! `[t=10s] call setup ns/name 3f2a1b2c4d5e… → success 4.1ms` (`[t=1.2s]` below the second).
 
 use std::fmt::Write;
 
@@ -13,17 +13,6 @@ pub fn short_id(id: &str) -> String {
         format!("{}…", &id[..12])
     } else {
         id.to_string()
-    }
-}
-
-fn purpose_name(purpose: CallPurpose) -> &'static str {
-    match purpose {
-        CallPurpose::Init => "init",
-        CallPurpose::Setup => "setup",
-        CallPurpose::Teardown => "teardown",
-        CallPurpose::Status => "status",
-        CallPurpose::PostSetupStatus => "post-setup-status",
-        CallPurpose::IdempotenceProbe => "idempotence-probe",
     }
 }
 
@@ -83,6 +72,25 @@ pub fn event_line(event: &Event) -> String {
             short_id(id)
         ),
         Event::InfraCrashed { pod, id } => format!("infra CRASHED {pod} {}", short_id(id)),
+        Event::InfraUnknown { pod, id } => {
+            format!("infra UNKNOWN {pod} {} (status failed)", short_id(id))
+        }
+        Event::AppStarted {
+            pod,
+            container,
+            restarts,
+        } => {
+            if *restarts == 0 {
+                format!("app {container} started {pod}")
+            } else {
+                format!("app {container} restarted {pod} (restart {restarts})")
+            }
+        }
+        Event::AppExited {
+            pod,
+            container,
+            reason,
+        } => format!("app {container} exited {pod} ({reason})"),
         Event::InfraKilled { pod, id, reason } => {
             format!("infra killed {pod} {} ({reason})", short_id(id))
         }
@@ -91,18 +99,26 @@ pub fn event_line(event: &Event) -> String {
             pod,
             id,
             call,
+            injected,
         } => {
-            let mut line = format!("call {}", purpose_name(*purpose));
+            let action = call.action.as_str();
+            let mut line = format!("call {action}");
+            if purpose.name() != action {
+                let _ = write!(line, " ({})", purpose.name());
+            }
             if let Some(pod) = pod {
                 let _ = write!(line, " {pod}");
             }
             if let Some(id) = id {
                 let _ = write!(line, " {}", short_id(id));
             }
-            if *purpose == CallPurpose::PostSetupStatus {
+            if *purpose == CallPurpose::PostSetup {
                 let _ = write!(line, " [argv: {}]", call.args().join(" "));
             }
             let _ = write!(line, " → {}", outcome(call));
+            if *injected {
+                line.push_str(" [injected failure]");
+            }
             line
         }
         Event::PodIp {
@@ -133,7 +149,22 @@ pub fn render_text(transcript: &Transcript) -> String {
         transcript.scenario, transcript.plugin, transcript.profile, transcript.seed
     );
     for entry in &transcript.entries {
-        let _ = writeln!(out, "[t={}s] {}", entry.time_s, event_line(&entry.event));
+        let _ = writeln!(
+            out,
+            "[t={}] {}",
+            format_time(entry.time_ms),
+            event_line(&entry.event)
+        );
     }
     out
+}
+
+/// Virtual milliseconds as seconds: `10s`, `1.2s`, `61.05s`.
+pub fn format_time(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        let frac = format!("{:03}", ms % 1000);
+        format!("{}.{}s", ms / 1000, frac.trim_end_matches('0'))
+    }
 }

@@ -1,21 +1,32 @@
-//! Replay: one scenario against one plugin directory under one profile, step by step on a
-//! virtual clock. A step that touches several pods is one *phase*: each pod's work runs on a
-//! worker thread (`jobs` of them) and buffers its events; after the phase the buffers are
-//! appended in pod declaration order, so the transcript is byte-identical whatever the
-//! interleaving. All events of a phase carry the same virtual instant.
+//! Replay: one scenario against one plugin directory under one profile, on a virtual clock in
+//! milliseconds. Scenario steps happen at the current instant; between them virtual time passes
+//! and the release's loops run (profile.rs): v1.1's sync loop, or v1.2+'s PLEG relist,
+//! pod-worker wake-ups, periodic resync and housekeeping.
+//!
+//! At each instant everything that is due runs concurrently, as in the kubelet: one thread per
+//! pod with work (its worker, or the housekeeping kill of a pod that should not exist), up to
+//! `jobs` of them, and the PLEG's relist on a thread of its own (its `status` calls one after
+//! the other, as `relist` → `updateCache` made them: v1.5.0 `pkg/kubelet/pleg/generic.go`
+//! `relist`, "inspecting the pod … serially"). So a relist's `status` can run while the same
+//! pod's worker runs `setup` or `teardown`. Each actor buffers its events; after the phase the
+//! buffers are appended in a canonical order (pods in declaration order, then the PLEG), so the
+//! transcript is byte-identical whatever the interleaving.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::plugin::{self, CallPolicy, NetworkPlugin, StatusResult};
 
-use super::pod::{Kubelet, Pod};
-use super::profile::Profile;
-use super::runtime::Runtime;
+use super::pod::{Kubelet, Pod, status_call};
+use super::profile::{LoopKind, Profile, RESYNC_PERIOD_MS, StatusErrorPolicy};
+use super::runtime::{ContainerState, Runtime};
 use super::scenario::{Scenario, Step};
 use super::transcript::{CallPurpose, Entry, Event, Transcript};
+
+/// Default for [`ReplayOptions::churn_limit`]: about a minute of v1.5 churn.
+pub const DEFAULT_CHURN_LIMIT: u32 = 60;
 
 /// How to replay.
 #[derive(Debug, Clone)]
@@ -34,6 +45,9 @@ pub struct ReplayOptions {
     pub after_timeout: Option<Duration>,
     /// Shared memory of timed-out actions (across replays); `None`: per kubelet start.
     pub timeouts: Option<plugin::select::TimeoutMemory>,
+    /// New infra containers per pod after which the v1.4+ status-error churn is no longer
+    /// simulated (the transcript says so). Bounds the quadratic status calls.
+    pub churn_limit: u32,
 }
 
 impl Default for ReplayOptions {
@@ -46,8 +60,59 @@ impl Default for ReplayOptions {
             kill_leftovers: false,
             after_timeout: None,
             timeouts: None,
+            churn_limit: DEFAULT_CHURN_LIMIT,
         }
     }
+}
+
+/// Work for one pod at one instant.
+#[derive(Debug, Clone)]
+enum Job {
+    /// A v1.2+ worker sync (PLEG event, wake-up, resync).
+    SyncPleg,
+    /// A v1.1 sync-loop sync.
+    SyncLoop { first: bool },
+    /// The end of a deletion whose app containers took their grace period.
+    FinishDelete,
+    /// The housekeeping pass kills this infra container of a pod that should not exist.
+    Housekeeping(String),
+}
+
+/// The runtime cache housekeeping reads (v1.2.0 `pkg/kubelet/container/runtime_cache.go`).
+#[derive(Debug, Default)]
+struct RuntimeCache {
+    /// When it was last refreshed.
+    time_ms: Option<u64>,
+    /// Per pod: the running infra container ids, newest first.
+    running: Vec<Vec<String>>,
+}
+
+struct Engine<'a> {
+    observer: &'a mut dyn FnMut(&Entry),
+    plugin_dir: &'a Path,
+    plugin: &'a str,
+    options: &'a ReplayOptions,
+    policy: CallPolicy,
+    profile: &'static Profile,
+    runtime: Runtime,
+    jobs: usize,
+    pods: Vec<Pod>,
+    net: Option<NetworkPlugin>,
+    transcript: Transcript,
+    step: usize,
+    now: u64,
+    /// Sync loop: the next sync tick.
+    next_sync: u64,
+    sync_interval_ms: u64,
+    /// PLEG: the next relist; whether it is the first since the kubelet (re)started.
+    next_relist: u64,
+    first_relist: bool,
+    next_housekeeping: u64,
+    next_resync: u64,
+    kubelet_started: u64,
+    cache: RuntimeCache,
+    /// Worker wake-ups: (instant, pod).
+    wakes: BTreeSet<(u64, usize)>,
 }
 
 /// Replay `scenario` against plugin `plugin` of `plugin_dir`. Never fails: a kubelet that
@@ -75,154 +140,549 @@ pub fn replay_observed(
         after_timeout: options.after_timeout,
         ..CallPolicy::default().with_timeout(options.timeout)
     };
-    let jobs = options.jobs.or(scenario.jobs).unwrap_or(1).max(1);
-    let runtime = Runtime::new(options.seed);
-    let mut pods: Vec<Pod> = scenario
-        .pods
-        .iter()
-        .enumerate()
-        .map(|(i, p)| Pod::new(i, p.pod_ref(), p.host_network))
-        .collect();
-    let mut transcript = Transcript {
-        scenario: scenario.name.clone(),
-        plugin: if plugin.is_empty() {
-            plugin::NOOP_NAME.to_string()
-        } else {
-            plugin.to_string()
+    let mut engine = Engine {
+        observer,
+        plugin_dir,
+        plugin,
+        options,
+        policy,
+        profile: options.profile,
+        runtime: Runtime::new(options.seed),
+        jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
+        pods: scenario
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Pod::new(i, p.clone()))
+            .collect(),
+        net: None,
+        transcript: Transcript {
+            scenario: scenario.name.clone(),
+            plugin: if plugin.is_empty() {
+                plugin::NOOP_NAME.to_string()
+            } else {
+                plugin.to_string()
+            },
+            profile: options.profile.name.to_string(),
+            seed: options.seed,
+            entries: Vec::new(),
         },
-        profile: options.profile.name.to_string(),
-        seed: options.seed,
-        entries: Vec::new(),
+        step: 0,
+        now: 0,
+        next_sync: u64::MAX,
+        sync_interval_ms: scenario.sync_interval_s * 1000,
+        next_relist: u64::MAX,
+        first_relist: false,
+        next_housekeeping: u64::MAX,
+        next_resync: u64::MAX,
+        kubelet_started: 0,
+        cache: RuntimeCache::default(),
+        wakes: BTreeSet::new(),
     };
-    let mut selected: Option<NetworkPlugin> = None;
-    let mut time_s = 0u64;
     for (step, action) in scenario.steps.iter().enumerate() {
-        let mut push = |time_s: u64, events: Vec<Event>| {
-            for event in events {
-                let entry = Entry {
-                    time_s,
-                    step,
-                    event,
-                };
-                observer(&entry);
-                transcript.entries.push(entry);
-            }
-        };
+        engine.step = step;
         let targets: Vec<usize> = action
             .pod_refs()
             .iter()
             .filter_map(|r| scenario.pod_index(r))
             .collect();
+        if !engine.run_step(action, &targets) {
+            break;
+        }
+    }
+    engine.transcript
+}
+
+impl Engine<'_> {
+    fn push(&mut self, events: Vec<Event>) {
+        let (time_ms, step) = (self.now, self.step);
+        for event in events {
+            let entry = Entry {
+                time_ms,
+                step,
+                event,
+            };
+            (self.observer)(&entry);
+            self.transcript.entries.push(entry);
+        }
+    }
+
+    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n> {
+        Kubelet {
+            profile: self.profile,
+            plugin: net,
+            runtime: self.runtime,
+            now_ms: self.now,
+            churn_limit: self.options.churn_limit,
+        }
+    }
+
+    /// One scenario step. `false`: the replay ends (the kubelet could not start).
+    fn run_step(&mut self, action: &Step, targets: &[usize]) -> bool {
+        if !matches!(action, Step::StartKubelet(_)) && self.net.is_none() {
+            return false;
+        }
         match action {
-            Step::StartKubelet(_) | Step::RestartKubelet(_) => {
-                let restart = matches!(action, Step::RestartKubelet(_));
-                let (started, events) = start_kubelet(
-                    plugin_dir,
-                    plugin,
-                    policy,
-                    restart,
-                    options.timeouts.as_ref(),
-                    plugin::SelectionTexts::for_profile(options.profile.name),
-                );
-                push(time_s, events);
-                match started {
-                    Some(p) => selected = Some(p),
-                    None => break,
+            Step::StartKubelet(_) => return self.start_kubelet(false),
+            Step::RestartKubelet(r) => {
+                // Pods deleted from the pod source while the kubelet was down: nothing calls
+                // the plugin for them until the restarted kubelet's housekeeping.
+                let _ = r;
+                for &i in targets {
+                    let pod = &mut self.pods[i];
+                    pod.desired = false;
+                    pod.deleting = false;
+                    let text = "deleted from the API server while the kubelet was down".into();
+                    let e = Event::Note {
+                        pod: Some(pod.pod.clone()),
+                        text,
+                    };
+                    self.push(vec![e]);
                 }
-                continue;
+                return self.start_kubelet(true);
             }
             Step::Sync(s) => {
-                let Some(net) = &selected else { break };
-                let k = kubelet(options, net, runtime);
-                let all: Vec<usize> = (0..pods.len()).collect();
-                for _ in 0..s.count {
-                    time_s += scenario.sync_interval_s;
-                    push(
-                        time_s,
-                        phase(&mut pods, &all, jobs, |p, out| p.sync(&k, out)),
-                    );
-                }
+                let target = self.now + u64::from(s.count) * self.sync_interval_ms;
+                self.advance_to(target);
             }
-            Step::Create(_) => {
-                let Some(net) = &selected else { break };
-                let k = kubelet(options, net, runtime);
-                push(
-                    time_s,
-                    phase(&mut pods, &targets, jobs, |p, out| p.create(&k, out)),
-                );
+            Step::Wait(w) => {
+                let target = self.now + w.ms;
+                self.advance_to(target);
             }
-            Step::Delete(_) => {
-                let Some(net) = &selected else { break };
-                let k = kubelet(options, net, runtime);
-                push(
-                    time_s,
-                    phase(&mut pods, &targets, jobs, |p, out| p.delete(&k, out)),
-                );
-            }
-            Step::Crash(_) => {
-                push(time_s, phase(&mut pods, &targets, 1, |p, out| p.crash(out)));
+            Step::Create(_) => self.pod_phase(targets, |p, k, out| p.create(k, out)),
+            Step::Delete(_) => self.pod_phase(targets, |p, k, out| p.delete(k, out)),
+            Step::Crash(_) => self.pod_phase(targets, |p, _, out| p.crash(out)),
+            Step::CrashApp(_) => self.pod_phase(targets, |p, _, out| p.crash_app(out)),
+            Step::DockerRestart(_) => {
+                self.push(vec![Event::Note {
+                    pod: None,
+                    text: "the docker daemon restarts: every container exits".into(),
+                }]);
+                let all: Vec<usize> = (0..self.pods.len()).collect();
+                self.pod_phase(&all, |p, _, out| p.docker_restart(out));
             }
             Step::FailSetup(_) => {
-                for &i in &targets {
-                    pods[i].fail_next_setup();
+                for &i in targets {
+                    self.pods[i].fail_next_setup();
                 }
             }
-            Step::RestartDuringDelete(_) => {
-                let Some(net) = &selected else { break };
-                let Some(&i) = targets.first() else { continue };
-                let pod = &mut pods[i];
+            Step::FailStatus(_) | Step::RecoverStatus(_) => {
+                let fail = matches!(action, Step::FailStatus(_));
                 let mut out = Vec::new();
-                if !pod.exists {
+                for &i in targets {
+                    let pod = &mut self.pods[i];
+                    pod.inject_status_failure = fail;
+                    let text = if fail {
+                        "injected: from now on the kubelet treats every status of this pod as failed, whatever the plugin returns"
+                    } else {
+                        "injected status failure ends"
+                    };
                     out.push(Event::Note {
                         pod: Some(pod.pod.clone()),
-                        text: "pod does not exist: delete ignored".into(),
+                        text: text.into(),
                     });
-                    push(time_s, out);
-                    continue;
+                    if !fail && pod.churn_stopped {
+                        // The churn was cut short by the simulator: resume it where the real
+                        // kubelet would be (its next cycle succeeds).
+                        pod.churn = 0;
+                        pod.churn_stopped = false;
+                        self.wakes.insert((self.now, i));
+                    }
                 }
-                pod.teardown(
-                    &kubelet(options, net, runtime),
-                    CallPurpose::Teardown,
-                    &mut out,
-                );
-                out.push(Event::Note {
-                    pod: Some(pod.pod.clone()),
-                    text: "the kubelet restarts before killing the infra container".into(),
-                });
-                let (started, events) = start_kubelet(
-                    plugin_dir,
-                    plugin,
-                    policy,
-                    true,
-                    options.timeouts.as_ref(),
-                    plugin::SelectionTexts::for_profile(options.profile.name),
-                );
-                out.extend(events);
-                push(time_s, out);
-                let Some(net) = started else { break };
-                let mut out = Vec::new();
-                let pod = &mut pods[i];
-                let k = kubelet(options, &net, runtime);
-                pod.teardown(&k, CallPurpose::IdempotenceProbe, &mut out);
-                pod.finish_delete(&mut out);
-                push(time_s, out);
-                selected = Some(net);
+                self.push(out);
+            }
+            Step::RestartDuringDelete(_) => return self.restart_during_delete(targets),
+        }
+        true
+    }
+
+    /// Run `work` for each pod in `targets` now (one phase), collecting wake-up requests.
+    fn pod_phase<F>(&mut self, targets: &[usize], work: F)
+    where
+        F: Fn(&mut Pod, &Kubelet<'_>, &mut Vec<Event>) + Sync,
+    {
+        self.advance_to(self.now);
+        let net = self.net.take().expect("kubelet running");
+        let k = self.kubelet(&net);
+        let events = phase(&mut self.pods, targets, self.jobs, |p, out| {
+            work(p, &k, out)
+        });
+        self.net = Some(net);
+        self.push(events);
+        self.collect_wakes();
+    }
+
+    fn collect_wakes(&mut self) {
+        for p in &mut self.pods {
+            if let Some(t) = p.wake_at.take() {
+                self.wakes.insert((t, p.index));
             }
         }
     }
-    transcript
+
+    /// Probe, select, init; (re)arm the loops.
+    fn start_kubelet(&mut self, restart: bool) -> bool {
+        self.advance_to(self.now);
+        let (started, events) = start_kubelet(
+            self.plugin_dir,
+            self.plugin,
+            self.policy,
+            restart,
+            self.options.timeouts.as_ref(),
+            plugin::SelectionTexts::for_profile(self.profile.name),
+        );
+        self.push(events);
+        let Some(net) = started else {
+            self.net = None;
+            return false;
+        };
+        self.net = Some(net);
+        self.kubelet_started = self.now;
+        self.wakes.clear();
+        self.cache = RuntimeCache::default();
+        for p in &mut self.pods {
+            p.pleg_record = None;
+        }
+        match self.profile.loop_kind {
+            LoopKind::Sync => {
+                self.next_sync = self.now + self.sync_interval_ms;
+                self.next_housekeeping = u64::MAX;
+                if restart {
+                    // v1.1.1 `kubelet.go` `syncPod` comment: after a restart every running
+                    // pod comes back as a create (`SyncPodCreate`: no status at the start,
+                    // the deferred one at the end).
+                    let all: Vec<usize> = (0..self.pods.len()).collect();
+                    self.pod_phase(&all, |p, k, out| p.sync_loop(k, true, out));
+                }
+            }
+            LoopKind::Pleg => {
+                // `wait.Until` runs the first relist at once; the housekeeping ticker and the
+                // resync fire one period later (v1.5.0 `kubelet.go` `syncLoop`).
+                self.next_relist = self.now;
+                self.first_relist = true;
+                self.next_housekeeping = self.now + self.profile.housekeeping_period_ms;
+                self.next_resync = self.now + RESYNC_PERIOD_MS;
+                if restart {
+                    // The config source delivers every pod again (`SyncPodCreate`); their
+                    // workers find nothing to do until the PLEG reports.
+                    for (i, p) in self.pods.iter().enumerate() {
+                        if p.desired && !p.deleting {
+                            self.wakes.insert((self.now, i));
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// The earliest due loop event.
+    fn next_due(&self) -> u64 {
+        let wake = self.wakes.iter().next().map_or(u64::MAX, |w| w.0);
+        match self.profile.loop_kind {
+            LoopKind::Sync => self.next_sync.min(wake),
+            LoopKind::Pleg => self
+                .next_relist
+                .min(self.next_housekeeping)
+                .min(self.next_resync)
+                .min(wake),
+        }
+    }
+
+    /// Let virtual time pass up to `target`, running every loop event due on the way.
+    fn advance_to(&mut self, target: u64) {
+        if self.net.is_some() {
+            loop {
+                let next = self.next_due();
+                if next > target {
+                    break;
+                }
+                self.now = next;
+                self.instant();
+            }
+        }
+        self.now = self.now.max(target);
+    }
+
+    /// Everything due at `self.now`.
+    fn instant(&mut self) {
+        let now = self.now;
+        let net = self.net.take().expect("kubelet running");
+        let mut jobs: Vec<Vec<Job>> = vec![Vec::new(); self.pods.len()];
+        while let Some(&(t, i)) = self.wakes.iter().next() {
+            if t != now {
+                break;
+            }
+            self.wakes.remove(&(t, i));
+            let job = if self.pods[i].deleting {
+                Job::FinishDelete
+            } else {
+                match self.profile.loop_kind {
+                    LoopKind::Pleg => Job::SyncPleg,
+                    LoopKind::Sync => Job::SyncLoop { first: false },
+                }
+            };
+            jobs[i].push(job);
+        }
+        let mut relist = None;
+        match self.profile.loop_kind {
+            LoopKind::Sync => {
+                if self.next_sync == now {
+                    self.next_sync = now + self.sync_interval_ms;
+                    for (i, p) in self.pods.iter().enumerate() {
+                        if p.desired && !p.deleting {
+                            jobs[i].push(Job::SyncLoop { first: false });
+                        } else if !p.desired
+                            && now - self.kubelet_started >= self.profile.housekeeping_period_ms
+                        {
+                            // v1.1.1 `kubelet.go` `syncLoop`: housekeeping (`HandlePodCleanups`
+                            // kills running pods that should not exist) at most every 2 s, checked
+                            // at each loop iteration.
+                            if let Some(c) = p.running_current() {
+                                jobs[i].push(Job::Housekeeping(c.id.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+            LoopKind::Pleg => {
+                if self.next_resync == now {
+                    // `syncLoopIteration`: the periodic resync hands every pod to its worker;
+                    // the worker reads the cache and, for a steady pod, calls nothing.
+                    self.next_resync = now + RESYNC_PERIOD_MS;
+                    for (i, p) in self.pods.iter().enumerate() {
+                        if p.desired
+                            && !p.deleting
+                            && !jobs[i].iter().any(|j| matches!(j, Job::SyncPleg))
+                        {
+                            jobs[i].push(Job::SyncPleg);
+                        }
+                    }
+                }
+                if self.next_housekeeping == now {
+                    self.next_housekeeping = now + self.profile.housekeeping_period_ms;
+                    self.housekeeping(&mut jobs);
+                }
+                if self.next_relist == now {
+                    relist = Some(self.plan_relist());
+                }
+            }
+        }
+        let k = self.kubelet(&net);
+        let targets: Vec<usize> = (0..self.pods.len())
+            .filter(|&i| !jobs[i].is_empty())
+            .collect();
+        let pleg_pods: Vec<(usize, bool, bool)> = self
+            .pods
+            .iter()
+            .map(|p| (p.index, p.host_network(), p.inject_status_failure))
+            .collect();
+        let pod_refs: Vec<_> = self.pods.iter().map(|p| p.pod.clone()).collect();
+        let (worker_events, pleg_results) = std::thread::scope(|s| {
+            let pleg = relist.as_ref().map(|plan: &RelistPlan| {
+                let k = &k;
+                let pleg_pods = &pleg_pods;
+                let pod_refs = &pod_refs;
+                s.spawn(move || {
+                    plan.calls
+                        .iter()
+                        .map(|(i, infra, purpose)| {
+                            let (_, host, inject) = pleg_pods[*i];
+                            (
+                                *i,
+                                infra.id.clone(),
+                                status_call(k, &pod_refs[*i], host, inject, *purpose, infra),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            });
+            let events = phase(&mut self.pods, &targets, self.jobs, |p, out| {
+                for job in &jobs[p.index] {
+                    match job {
+                        Job::SyncPleg => p.sync_pleg(&k, out),
+                        Job::SyncLoop { first } => p.sync_loop(&k, *first, out),
+                        Job::FinishDelete => p.finish_delete(&k, out),
+                        Job::Housekeeping(id) => p.housekeeping_kill(&k, id, out),
+                    }
+                }
+            });
+            let results = pleg.map(|h| h.join().expect("PLEG thread"));
+            (events, results)
+        });
+        self.push(worker_events);
+        self.collect_wakes();
+        if let (Some(plan), Some(results)) = (relist, pleg_results) {
+            self.apply_relist(&net, plan, results);
+        }
+        self.net = Some(net);
+    }
+
+    /// The housekeeping pass: pods that should not exist and still run per the runtime cache
+    /// get one infra container killed each, teardown first (v1.5.0 `kubelet_pods.go`
+    /// `HandlePodCleanups`, `podKiller`; `docker_manager.go` `killPodWithSyncResult` keeps ONE
+    /// network container of the pod's list, so one teardown per pass). The cache is refreshed
+    /// only when older than its period (`runtime_cache.go` `GetPods`), so a container killed
+    /// since can be torn down again (SPEC 3.5 observed).
+    fn housekeeping(&mut self, jobs: &mut [Vec<Job>]) {
+        let now = self.now;
+        let stale = self
+            .cache
+            .time_ms
+            .is_none_or(|t| now - t > self.profile.runtime_cache_period_ms);
+        if stale {
+            self.cache.time_ms = Some(now);
+            self.cache.running = self
+                .pods
+                .iter()
+                .map(|p| p.running_infras().iter().map(|c| c.id.clone()).collect())
+                .collect();
+        }
+        for (i, p) in self.pods.iter().enumerate() {
+            if !p.unwanted() {
+                continue;
+            }
+            // The last of the newest-first list: `networkContainer` is assigned for every
+            // infra container and the last assignment wins.
+            if let Some(id) = self.cache.running.get(i).and_then(|ids| ids.last()) {
+                jobs[i].push(Job::Housekeeping(id.clone()));
+            }
+        }
+    }
+
+    /// The PLEG relist: which pods had a container event since the last relist, and the
+    /// `status` calls `GetPodStatus` makes for each (every running infra container, newest
+    /// first: v1.5.0 `docker_manager.go` `GetPodStatus` → `inspectContainer` →
+    /// `determineContainerIP`).
+    fn plan_relist(&self) -> RelistPlan {
+        let purpose = if self.first_relist {
+            CallPurpose::FirstRelist
+        } else {
+            CallPurpose::PlegEvent
+        };
+        let mut plan = RelistPlan::default();
+        for (i, p) in self.pods.iter().enumerate() {
+            let view = p.pleg_view();
+            let changed = match &p.pleg_record {
+                None => !view.is_empty(),
+                Some(old) => old != &view,
+            };
+            if changed {
+                plan.events.push(i);
+                for c in p.running_infras() {
+                    plan.calls.push((i, c.clone(), purpose));
+                }
+            }
+            plan.views.push(view);
+        }
+        plan
+    }
+
+    fn apply_relist(
+        &mut self,
+        net: &NetworkPlugin,
+        plan: RelistPlan,
+        results: Vec<(usize, String, super::pod::StatusOutcome)>,
+    ) {
+        let now = self.now;
+        let k = self.kubelet(net);
+        let mut out = Vec::new();
+        let mut churning = false;
+        for (i, id, outcome) in results {
+            out.extend(outcome.events);
+            if let Some(status) = &outcome.status {
+                let pod = &mut self.pods[i];
+                if matches!(status, StatusResult::Error { .. })
+                    && self.profile.status_error == StatusErrorPolicy::InfraUnknown
+                    && pod.desired
+                {
+                    churning = true;
+                }
+                pod.apply_status(&k, &id, status, &mut out);
+            }
+        }
+        for (i, view) in plan.views.into_iter().enumerate() {
+            let pod = &mut self.pods[i];
+            // A kill in progress completes after the second relist that lists it.
+            for c in &mut pod.infras {
+                if c.state == ContainerState::Stopping
+                    && view.iter().any(|(id, running)| *id == c.id && *running)
+                {
+                    c.relists_while_stopping += 1;
+                    if c.relists_while_stopping >= 2 {
+                        c.state = ContainerState::Exited;
+                    }
+                }
+            }
+            pod.pleg_record = Some(view);
+        }
+        self.push(out);
+        // A relist that met status errors for a live pod takes longer (the churn's pace);
+        // `wait.Until` starts the next one a period after it ended.
+        let busy = if churning {
+            self.profile.churn_relist_ms
+        } else {
+            0
+        };
+        for i in plan.events {
+            let p = &self.pods[i];
+            if p.desired && !p.deleting {
+                self.wakes.insert((now + busy, i));
+            }
+        }
+        self.first_relist = false;
+        self.next_relist = now + busy + self.profile.relist_period_ms;
+    }
+
+    /// execnet's idempotence probe: teardown, a kubelet restart before the kill, teardown
+    /// again for the same container, the kill.
+    fn restart_during_delete(&mut self, targets: &[usize]) -> bool {
+        self.advance_to(self.now);
+        let Some(&i) = targets.first() else {
+            return true;
+        };
+        if !self.pods[i].desired {
+            let e = Event::Note {
+                pod: Some(self.pods[i].pod.clone()),
+                text: "pod does not exist: delete ignored".into(),
+            };
+            self.push(vec![e]);
+            return true;
+        }
+        let net = self.net.take().expect("kubelet running");
+        let mut out = Vec::new();
+        self.pods[i].teardown_current(&self.kubelet(&net), CallPurpose::Delete, &mut out);
+        out.push(Event::Note {
+            pod: Some(self.pods[i].pod.clone()),
+            text: "the kubelet restarts before killing the infra container".into(),
+        });
+        self.net = Some(net);
+        self.push(out);
+        // The pod stays desired during the restart (its deletion is still pending).
+        self.pods[i].deleting = true;
+        if !self.start_kubelet(true) {
+            return false;
+        }
+        let net = self.net.take().expect("kubelet running");
+        let mut out = Vec::new();
+        let k = self.kubelet(&net);
+        self.pods[i].teardown_current(&k, CallPurpose::IdempotenceProbe, &mut out);
+        self.pods[i].kill_after_probe(&mut out);
+        self.pods[i].deleting = false;
+        self.net = Some(net);
+        self.push(out);
+        true
+    }
 }
 
-fn kubelet<'a>(
-    options: &ReplayOptions,
-    plugin: &'a NetworkPlugin,
-    runtime: Runtime,
-) -> Kubelet<'a> {
-    Kubelet {
-        profile: options.profile,
-        plugin,
-        runtime,
-    }
+/// One relist: the status calls to make and the container lists seen.
+#[derive(Debug, Default)]
+struct RelistPlan {
+    calls: Vec<(usize, super::runtime::InfraContainer, CallPurpose)>,
+    /// Pods with a container event.
+    events: Vec<usize>,
+    /// Per pod, the containers listed.
+    views: Vec<Vec<(String, bool)>>,
 }
 
 /// Probe, select, init. Returns the plugin when the kubelet could start (no error at all, as
@@ -263,6 +723,7 @@ fn start_kubelet(
             pod: None,
             id: None,
             call: init,
+            injected: false,
         });
     }
     if error.is_some() || selection.plugin.is_none() {

@@ -1,5 +1,5 @@
 //! The fake container runtime: infra containers with 64-lowercase-hex IDs and docker-bridge
-//! (`172.17.x.y`) IPs, running or dead. Everything it hands out is drawn from a seeded
+//! (`172.17.x.y`) IPs, running, being stopped or exited. Everything it hands out is drawn from a seeded
 //! splitmix64 keyed by (seed, pod index, per-pod generation), so a container's identity never
 //! depends on which worker created it or when.
 
@@ -24,12 +24,17 @@ impl SplitMix64 {
     }
 }
 
-/// Whether an infra container runs.
+/// What docker says about an infra container. (Unknown is the kubelet's view of a running
+/// container whose status failed; it lives with the pod, not here.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerState {
     Running,
-    /// Crashed (injected); the kubelet notices on its next sync.
-    Dead,
+    /// Being killed: still listed as running by the next two relists, exited after them (a
+    /// failed setup in v1.2+: the relist that sees it start calls `status` while it is killed,
+    /// and the next setup follows about 3 s after the failed one, SPEC 3.2 *observed*).
+    Stopping,
+    /// Exited: crashed, killed, or stopped by a docker restart.
+    Exited,
 }
 
 /// One infra ("pause") container.
@@ -40,11 +45,17 @@ pub struct InfraContainer {
     /// The runtime's IP for the container (the bridge address, or the node's for host network).
     pub runtime_ip: String,
     pub state: ContainerState,
+    /// Relists that listed it while [`ContainerState::Stopping`].
+    pub relists_while_stopping: u8,
 }
 
 impl InfraContainer {
+    /// Running as far as docker's container list is concerned.
     pub fn is_running(&self) -> bool {
-        self.state == ContainerState::Running
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Stopping
+        )
     }
 }
 
@@ -86,6 +97,7 @@ impl Runtime {
             id,
             runtime_ip,
             state: ContainerState::Running,
+            relists_while_stopping: 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! fields refused) and then the meaning (pod references, order of steps), and every error names
 //! the file, line and column.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -37,6 +37,19 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+fn thirty() -> u64 {
+    30
+}
+
+/// `restartPolicy` of the pod's app containers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum RestartPolicy {
+    #[default]
+    Always,
+    OnFailure,
+    Never,
+}
+
 /// A declared pod.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +58,30 @@ pub struct PodSpec {
     pub name: String,
     #[serde(default)]
     pub host_network: bool,
+    /// A static pod (from a manifest file, no mirror pod in an API server); otherwise the pod
+    /// comes from the API server. Changes v1.1's status count (SPEC 3.3).
+    #[serde(default, rename = "static")]
+    pub static_pod: bool,
+    /// Annotations, passed through to runtimes that publish pods (a later real runtime); the
+    /// simulated kubelet does not read them.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// App containers besides the infra container (default 1).
+    #[serde(default = "one_usize")]
+    pub containers: usize,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    /// `terminationGracePeriodSeconds` (default 30).
+    #[serde(default = "thirty")]
+    pub grace_period_s: u64,
+    /// The app containers ignore SIGTERM, so killing them takes the whole grace period (the
+    /// default app stops at once).
+    #[serde(default)]
+    pub ignores_sigterm: bool,
+}
+
+fn one_usize() -> usize {
+    1
 }
 
 impl PodSpec {
@@ -69,6 +106,23 @@ pub struct SyncStep {
     pub count: u32,
 }
 
+/// `{"ms": N}`: virtual time passes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitStep {
+    pub ms: u64,
+}
+
+/// `restart_kubelet`'s optional argument.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartStep {
+    /// Pods deleted from the API server while the kubelet was down (their containers keep
+    /// running until the restarted kubelet's housekeeping cleans them up).
+    #[serde(default)]
+    pub deleted_while_down: Vec<String>,
+}
+
 /// One step; pods are referred to as `"namespace/name"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -77,16 +131,28 @@ pub enum Step {
     StartKubelet(Empty),
     /// Pods are created and started (infra container + setup), all in one phase.
     Create(Vec<String>),
-    /// `count` syncs, one sync interval apart: restart what died, status what runs.
+    /// `count` sync intervals of virtual time pass; what the kubelet does meanwhile is the
+    /// profile's business (v1.1: one sync per interval; v1.2+: relists, housekeeping).
     Sync(SyncStep),
+    /// Virtual time passes (milliseconds).
+    Wait(WaitStep),
     /// The pods' infra containers die; the next sync notices.
     Crash(Vec<String>),
     /// The kubelet fails each pod's next setup (the plugin still runs).
     FailSetup(Vec<String>),
+    /// From now on the kubelet treats every `status` of these pods as failed (the plugin still
+    /// runs; its answer is recorded and then overridden).
+    FailStatus(Vec<String>),
+    /// Undo `fail_status`.
+    RecoverStatus(Vec<String>),
+    /// One app container of each pod exits with an error; the restart policy decides.
+    CrashApp(Vec<String>),
+    /// The docker daemon restarts: every container of every pod exits at once.
+    DockerRestart(Empty),
     /// Pods are deleted: teardown for a running infra container, then the kill.
     Delete(Vec<String>),
     /// The kubelet restarts (probe, select, init again); pods keep running.
-    RestartKubelet(Empty),
+    RestartKubelet(RestartStep),
     /// Teardown, a kubelet restart before the kill, then teardown again (the execnet
     /// idempotence probe) and the kill.
     RestartDuringDelete(String),
@@ -98,6 +164,11 @@ impl Step {
             Step::StartKubelet(_) => "start_kubelet",
             Step::Create(_) => "create",
             Step::Sync(_) => "sync",
+            Step::Wait(_) => "wait",
+            Step::FailStatus(_) => "fail_status",
+            Step::RecoverStatus(_) => "recover_status",
+            Step::CrashApp(_) => "crash_app",
+            Step::DockerRestart(_) => "docker_restart",
             Step::Crash(_) => "crash",
             Step::FailSetup(_) => "fail_setup",
             Step::Delete(_) => "delete",
@@ -109,11 +180,18 @@ impl Step {
     /// The pod references of the step.
     pub fn pod_refs(&self) -> Vec<&str> {
         match self {
-            Step::Create(v) | Step::Crash(v) | Step::FailSetup(v) | Step::Delete(v) => {
-                v.iter().map(String::as_str).collect()
-            }
+            Step::Create(v)
+            | Step::Crash(v)
+            | Step::FailSetup(v)
+            | Step::Delete(v)
+            | Step::FailStatus(v)
+            | Step::RecoverStatus(v)
+            | Step::CrashApp(v) => v.iter().map(String::as_str).collect(),
+            Step::RestartKubelet(r) => r.deleted_while_down.iter().map(String::as_str).collect(),
             Step::RestartDuringDelete(p) => vec![p.as_str()],
-            Step::StartKubelet(_) | Step::Sync(_) | Step::RestartKubelet(_) => Vec::new(),
+            Step::StartKubelet(_) | Step::Sync(_) | Step::Wait(_) | Step::DockerRestart(_) => {
+                Vec::new()
+            }
         }
     }
 }
@@ -219,6 +297,9 @@ impl Scenario {
             {
                 return Err(bad("namespace and name must not contain whitespace".into()));
             }
+            if pod.containers == 0 {
+                return Err(bad("containers must be at least 1".into()));
+            }
             if !seen.insert((&pod.namespace, &pod.name)) {
                 return Err(bad(format!("duplicate pod {}/{}", pod.namespace, pod.name)));
             }
@@ -240,7 +321,16 @@ impl Scenario {
                 Step::Sync(s) if s.count == 0 => {
                     return Err(bad("count must be at least 1".into()));
                 }
-                Step::Create(v) | Step::Crash(v) | Step::FailSetup(v) | Step::Delete(v)
+                Step::Wait(w) if w.ms == 0 => {
+                    return Err(bad("ms must be at least 1".into()));
+                }
+                Step::Create(v)
+                | Step::Crash(v)
+                | Step::FailSetup(v)
+                | Step::Delete(v)
+                | Step::FailStatus(v)
+                | Step::RecoverStatus(v)
+                | Step::CrashApp(v)
                     if v.is_empty() =>
                 {
                     return Err(bad("names no pods".into()));

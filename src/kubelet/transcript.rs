@@ -19,23 +19,86 @@ impl std::fmt::Display for PodRef {
     }
 }
 
-/// Why the kubelet made a plugin call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why the kubelet made a plugin call. Status purposes say which kubelet path asked, teardown
+/// purposes which path tore the pod down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallPurpose {
     /// `init` at kubelet start or restart.
     Init,
     /// `setup` for a new infra container (first start, or after a crash or a failed setup).
     Setup,
-    /// `teardown` on pod deletion.
-    Teardown,
-    /// The periodic `status` of a sync.
-    Status,
-    /// v1.1–v1.3: the `status` right after setup, called with name and namespace swapped.
-    PostSetupStatus,
+    /// `status` right after setup, to set the pod IP (v1.1–v1.3 with name and namespace
+    /// swapped).
+    PostSetup,
+    /// v1.1 (and `documented`): the status of a periodic sync (`syncPod`).
+    Sync,
+    /// v1.2+: the PLEG relist saw a container event for the pod (`updateCache`).
+    PlegEvent,
+    /// v1.2+: the PLEG retries a pod whose inspection failed in the previous relist.
+    PlegReinspect,
+    /// v1.2+: the first relist after a kubelet (re)start sees every container as new.
+    FirstRelist,
+    /// `teardown` on pod deletion (the pod worker's `killPod`).
+    Delete,
+    /// `teardown` from the housekeeping pass that kills pods that should not exist (also the
+    /// orphan cleanup after a restart).
+    Housekeeping,
+    /// `teardown` because every app container exited and none will restart.
+    AllExited,
+    /// `teardown` because the infra container must be replaced after a pod spec change.
+    SpecChange,
     /// Not a kubelet behaviour: a second teardown of the same container that execnet adds (a
     /// kubelet restart during deletion) to probe idempotence.
     IdempotenceProbe,
+}
+
+impl CallPurpose {
+    /// Any `status` call.
+    pub fn is_status(self) -> bool {
+        matches!(
+            self,
+            CallPurpose::PostSetup
+                | CallPurpose::Sync
+                | CallPurpose::PlegEvent
+                | CallPurpose::PlegReinspect
+                | CallPurpose::FirstRelist
+        )
+    }
+
+    /// A status call that is not the one right after setup.
+    pub fn is_periodic_status(self) -> bool {
+        self.is_status() && self != CallPurpose::PostSetup
+    }
+
+    /// A kubelet `teardown` (not execnet's idempotence probe).
+    pub fn is_teardown(self) -> bool {
+        matches!(
+            self,
+            CallPurpose::Delete
+                | CallPurpose::Housekeeping
+                | CallPurpose::AllExited
+                | CallPurpose::SpecChange
+        )
+    }
+
+    /// The kebab-case name used in transcripts.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallPurpose::Init => "init",
+            CallPurpose::Setup => "setup",
+            CallPurpose::PostSetup => "post-setup",
+            CallPurpose::Sync => "sync",
+            CallPurpose::PlegEvent => "pleg-event",
+            CallPurpose::PlegReinspect => "pleg-reinspect",
+            CallPurpose::FirstRelist => "first-relist",
+            CallPurpose::Delete => "delete",
+            CallPurpose::Housekeeping => "housekeeping",
+            CallPurpose::AllExited => "all-exited",
+            CallPurpose::SpecChange => "spec-change",
+            CallPurpose::IdempotenceProbe => "idempotence-probe",
+        }
+    }
 }
 
 /// Where the pod IP the kubelet reported came from (SPEC 2.5).
@@ -44,11 +107,12 @@ pub enum CallPurpose {
 pub enum IpSource {
     /// The plugin's status gave an IP.
     Plugin,
-    /// The runtime's (docker bridge) IP: no-op plugin, status none, or a status error in 1.1–1.3.
+    /// The runtime's (docker bridge) IP: no-op plugin or status none.
     Runtime,
     /// The plugin's status had no IP and the real kubelet printed `<nil>`.
     Nil,
-    /// v1.4+: the status error is reported as the pod's network error.
+    /// The status failed: the runtime's IP is kept (v1.1–v1.3 only log it; v1.4+ also mark the
+    /// infra container Unknown, SPEC 3.4).
     Error,
 }
 
@@ -69,20 +133,37 @@ pub enum Event {
         id: String,
         runtime_ip: String,
     },
-    /// The infra container died on its own (crash injection).
+    /// The infra container died on its own (crash injection, docker restart).
     InfraCrashed { pod: PodRef, id: String },
+    /// v1.4+: a status error made the kubelet see this running infra container as Unknown.
+    InfraUnknown { pod: PodRef, id: String },
+    /// An app container started (`restarts` 0 the first time).
+    AppStarted {
+        pod: PodRef,
+        container: usize,
+        restarts: u32,
+    },
+    /// An app container exited (`crash_app`, docker restart) or was killed.
+    AppExited {
+        pod: PodRef,
+        container: usize,
+        reason: String,
+    },
     /// The kubelet killed the infra container (deletion, failed setup in v1.2+, crash cleanup).
     InfraKilled {
         pod: PodRef,
         id: String,
         reason: String,
     },
-    /// A plugin call; `pod`/`id` are absent for `init`.
+    /// A plugin call; `pod`/`id` are absent for `init`. `injected`: execnet made the kubelet
+    /// treat the result as a failure, whatever the plugin returned (`fail_setup`, `fail_status`).
     Call {
         purpose: CallPurpose,
         pod: Option<PodRef>,
         id: Option<String>,
         call: CallRecord,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        injected: bool,
     },
     /// The pod IP the kubelet reported after a status.
     PodIp {
@@ -98,8 +179,8 @@ pub enum Event {
 /// One event with its virtual time and phase.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
-    /// Virtual seconds since the scenario began.
-    pub time_s: u64,
+    /// Virtual milliseconds since the scenario began.
+    pub time_ms: u64,
     /// The scenario step that produced it (0-based).
     pub step: usize,
     #[serde(flatten)]
@@ -127,6 +208,7 @@ impl Transcript {
                 pod,
                 id,
                 call,
+                ..
             } => Some((*purpose, pod.as_ref(), id.as_deref(), call)),
             _ => None,
         })

@@ -380,6 +380,52 @@ fn bench_json_keys() {
     assert_eq!(v["jobs"], 2);
     assert!(v["floor_us_per_call"].as_f64().unwrap() > 0.0);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    // The parent's own cost: CPU time always, instructions where the machine counts them.
+    for key in [
+        "manager_cpu_us_per_call",
+        "floor_cpu_us_per_call",
+        "cpu_ratio",
+    ] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    assert_eq!(v["cpu_clock"], "thread");
+    assert_eq!(
+        v["manager_instructions_per_call"].is_null(),
+        v["instructions_scope"].is_null(),
+        "{v}"
+    );
+    // Two jobs: the scaling rounds ran for both sides.
+    for key in [
+        "manager_jobs_scaling",
+        "floor_jobs_scaling",
+        "manager_calls_per_s_1_job",
+        "manager_calls_per_s_jobs",
+    ] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+}
+
+#[test]
+fn bench_one_side_has_no_ratio() {
+    let dir = util::bash_plugin("b", r#"exit 0"#);
+    let out = util::execnet()
+        .args([
+            "bench", "--calls", "3", "--side", "manager", "--format", "json",
+        ])
+        .args(["--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "b"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    assert!(v["manager_us_per_call"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["floor_us_per_call"].is_null(), "{v}");
+    assert!(v["ratio"].is_null(), "{v}");
+    assert_eq!(v["cpu_clock"], "process");
+    assert!(v["manager_jobs_scaling"].is_null(), "{v}");
 }
 
 /// The shared options (`--kubelet`, `--timeout`, `--jobs`, `--plugin-dir/--plugin`) are parsed
@@ -395,6 +441,8 @@ fn bench_json_keys() {
 #[case::replay_jobs(&["replay", "--plugin-dir", "d", "--plugin", "p", "x.json", "--jobs", "many"], "'--jobs <J>'", "'many' is not a whole number")]
 #[case::certify_half_target(&["certify", "--plugin", "x"], "--plugin-dir <DIR>", "required")]
 #[case::bench_no_plugin(&["bench", "--plugin-dir", "d"], "--plugin <NAME>", "required")]
+#[case::bench_jobs(&["bench", "--plugin-dir", "d", "--plugin", "p", "--jobs", "0"], "'--jobs <J>'", "must be at least 1")]
+#[case::bench_side(&["bench", "--plugin-dir", "d", "--plugin", "p", "--side", "left"], "'--side <SIDE>'", "invalid value 'left'")]
 fn shared_options_are_parsed_once_and_name_the_bad_value(
     #[case] args: &[&str],
     #[case] option: &str,

@@ -1,6 +1,8 @@
 //! Helpers for the simulated-kubelet tests: a private copy of `sample-plugins/` (plugins write
 //! state beside themselves), scenario loading, replay, and the one place where transcripts are
-//! redacted before they are compared or snapshotted.
+//! redacted before they are compared or snapshotted. The recorder in the copy writes its
+//! JSON lines to `<copy>/../record.jsonl` (a wrapper sets `EXECNET_RECORD`; the test process's
+//! environment is never changed).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +10,7 @@ use execnet::kubelet::{self, Profile, ReplayOptions, Scenario, Transcript};
 use serde_json::Value;
 
 /// Every shipped scenario.
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 14] = [
     "basic-lifecycle",
     "crash-without-teardown",
     "setup-failure",
@@ -16,6 +18,13 @@ pub const SCENARIOS: [&str; 7] = [
     "host-network",
     "parallel-pods",
     "long-names",
+    "status-timing",
+    "status-failure",
+    "status-failure-then-delete",
+    "app-exit",
+    "docker-restart",
+    "restart-with-deleted-pods",
+    "slow-delete",
 ];
 
 /// A private copy of `sample-plugins/`, removed on drop.
@@ -44,16 +53,55 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Copy the whole `sample-plugins` directory into a fresh temp directory.
 pub fn sample_plugins() -> Plugins {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("plugins");
     copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins"),
         &path,
     );
+    // The recorder records into the temp root, through a wrapper that sets its variable.
+    let rec = path.join("recorder");
+    std::fs::rename(rec.join("recorder"), rec.join("recorder.py")).expect("rename recorder");
+    let record = dir.path().join("record.jsonl");
+    let wrapper = rec.join("recorder");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nEXECNET_RECORD='{}' exec /usr/bin/python3 -S \"$(dirname \"$0\")/recorder.py\" \"$@\"\n",
+            record.display()
+        ),
+    )
+    .expect("write recorder wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     Plugins { _dir: dir, path }
 }
 
 impl Plugins {
+    /// The recorder's lines so far: each call's argv (without argv[0]).
+    pub fn recorded(&self) -> Vec<Vec<String>> {
+        let path = self.path.parent().expect("temp root").join("record.jsonl");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Vec::new();
+        };
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+                v["argv"]
+                    .as_array()
+                    .expect("argv")
+                    .iter()
+                    .map(|a| a.as_str().expect("arg").to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Forget what the recorder saw.
+    pub fn clear_record(&self) {
+        let _ = std::fs::remove_file(self.path.parent().expect("temp root").join("record.jsonl"));
+    }
+
     /// Add a one-file plugin `NAME/NAME` with this shell script body.
     pub fn add_script(&self, name: &str, body: &str) {
         use std::os::unix::fs::PermissionsExt;
@@ -93,6 +141,7 @@ pub fn run(
         kill_leftovers: false,
         after_timeout: None,
         timeouts: None,
+        churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }
@@ -124,4 +173,40 @@ pub fn redact(transcript: &Transcript, plugin_dir: &Path) -> Value {
 /// Redacted JSON text, for byte comparisons.
 pub fn redacted_text(transcript: &Transcript, plugin_dir: &Path) -> String {
     serde_json::to_string_pretty(&redact(transcript, plugin_dir)).expect("json")
+}
+
+/// The text rendering with durations replaced (what the snapshots hold).
+pub fn redacted_render(transcript: &Transcript, plugin_dir: &Path) -> String {
+    let text = kubelet::render::render_text(transcript);
+    let dir = plugin_dir.display().to_string();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.replace(&dir, "[plugin-dir]");
+        out.push_str(&redact_durations(&line));
+        out.push('\n');
+    }
+    out
+}
+
+/// `success 12.3ms` / `) 12.3ms` → `[duration]`.
+fn redact_durations(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("ms") {
+        let head = &rest[..i];
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |j| j + 1);
+        let number = &head[start..];
+        if !number.is_empty() && start > 0 && head.as_bytes()[start - 1] == b' ' {
+            out.push_str(&head[..start]);
+            out.push_str("[duration]");
+        } else {
+            out.push_str(head);
+            out.push_str("ms");
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -1024,10 +1024,11 @@ fn status_over_the_cap_is_not_judged() {
     );
     // Transcripts and certify evidence say so, never "status error".
     let line = execnet::kubelet::render::event_line(&execnet::kubelet::Event::Call {
-        purpose: execnet::kubelet::CallPurpose::Status,
+        purpose: execnet::kubelet::CallPurpose::Sync,
         pod: None,
         id: None,
         call: record.clone(),
+        injected: false,
     });
     assert!(
         line.contains("status: not judged (output over the cap)"),
