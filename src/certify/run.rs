@@ -200,6 +200,10 @@ pub fn certify(
         // Enough churn to judge it (a dozen cycles), bounded for a plugin whose status always
         // fails in every scenario.
         churn_limit: CHURN_LIMIT,
+        runtime: opts
+            .netns
+            .clone()
+            .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
     };
     let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
     for (i, scenario) in suite.iter().enumerate() {

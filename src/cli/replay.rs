@@ -20,6 +20,11 @@ pub struct Args {
     kubelet: KubeletArgs,
     #[command(flatten)]
     format: FormatArg,
+    /// The container runtime: sim (no privileges) or netns (real namespaces, as root).
+    #[arg(long, value_enum, default_value_t = super::netns::RuntimeKind::Sim)]
+    runtime: super::netns::RuntimeKind,
+    #[command(flatten)]
+    netns: super::netns::NetnsArgs,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -40,6 +45,10 @@ pub fn run(args: Args) -> Result<Verdict> {
         after_timeout: None,
         timeouts: None,
         churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
+        runtime: match args.runtime {
+            super::netns::RuntimeKind::Sim => None,
+            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+        },
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
     match args.format.format {

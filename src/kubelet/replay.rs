@@ -48,6 +48,10 @@ pub struct ReplayOptions {
     /// New infra containers per pod after which the v1.4+ status-error churn is no longer
     /// simulated (the transcript says so). Bounds the quadratic status calls.
     pub churn_limit: u32,
+    /// A real container runtime (`--runtime netns`): every infra container the model creates is
+    /// also created there (its IP becomes the runtime IP) and killed there when the model kills
+    /// or crashes it. `None`: the simulated runtime alone.
+    pub runtime: Option<std::sync::Arc<dyn crate::runtime::ContainerRuntime>>,
 }
 
 impl Default for ReplayOptions {
@@ -61,6 +65,7 @@ impl Default for ReplayOptions {
             after_timeout: None,
             timeouts: None,
             churn_limit: DEFAULT_CHURN_LIMIT,
+            runtime: None,
         }
     }
 }
@@ -190,13 +195,28 @@ pub fn replay_observed(
             break;
         }
     }
+    // A real runtime's containers end with the replay (the node is drained; no teardown).
+    if let Some(real) = options.runtime.as_deref() {
+        for c in engine.pods.iter().flat_map(|p| &p.infras) {
+            if c.is_running() {
+                let _ = real.kill(&c.id);
+            }
+        }
+    }
     engine.transcript
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
     fn push(&mut self, events: Vec<Event>) {
         let (time_ms, step) = (self.now, self.step);
         for event in events {
+            // The real runtime follows the model's kills and crashes (SIGKILL of everything in
+            // the pod's network namespace).
+            if let (Some(real), Event::InfraKilled { id, .. } | Event::InfraCrashed { id, .. }) =
+                (self.options.runtime.as_deref(), &event)
+            {
+                let _ = real.kill(id);
+            }
             let entry = Entry {
                 time_ms,
                 step,
@@ -207,8 +227,13 @@ impl Engine<'_> {
         }
     }
 
-    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n> {
+    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n>
+    where
+        'a: 'n,
+    {
+        let options: &'a ReplayOptions = self.options;
         Kubelet {
+            real: options.runtime.as_deref(),
             profile: self.profile,
             plugin: net,
             runtime: self.runtime,

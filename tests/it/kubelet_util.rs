@@ -142,6 +142,7 @@ pub fn run(
         after_timeout: None,
         timeouts: None,
         churn_limit: kubelet::DEFAULT_CHURN_LIMIT,
+        runtime: None,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }
