@@ -25,6 +25,11 @@ pub struct Args {
     no_timeout: bool,
     #[command(flatten)]
     format: FormatArg,
+    /// The container runtime: sim (no privileges) or netns (real namespaces, as root).
+    #[arg(long, value_enum, default_value_t = super::netns::RuntimeKind::Sim)]
+    runtime: super::netns::RuntimeKind,
+    #[command(flatten)]
+    netns: super::netns::NetnsArgs,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -48,6 +53,10 @@ pub fn run(args: Args) -> Result<Verdict> {
             args.kubelet.timeout()
         },
         runner: Some(supervisor.clone()),
+        runtime: match args.runtime {
+            super::netns::RuntimeKind::Sim => None,
+            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+        },
     };
     let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
     // Leftovers were reported call by call and left running, as on a node; the run is over.

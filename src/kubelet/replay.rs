@@ -39,6 +39,10 @@ pub struct ReplayOptions {
     /// (`crate::supervise`) that owns timeout memory and leftovers, shared across kubelet
     /// restarts and replays.
     pub runner: Option<Arc<dyn Runner>>,
+    /// A real container runtime (`--runtime netns`): every infra container the model creates is
+    /// also created there (its IP becomes the runtime IP) and killed there when the model kills
+    /// or crashes it. `None`: the simulated runtime alone.
+    pub runtime: Option<std::sync::Arc<dyn crate::runtime::ContainerRuntime>>,
 }
 
 impl Default for ReplayOptions {
@@ -49,6 +53,7 @@ impl Default for ReplayOptions {
             jobs: None,
             timeout: CallPolicy::default().timeout,
             runner: None,
+            runtime: None,
         }
     }
 }
@@ -81,6 +86,8 @@ struct Engine<'a> {
     plugin: &'a str,
     policy: CallPolicy,
     runner: Arc<dyn Runner>,
+    /// A real runtime the model's infra containers are also created in (`--runtime netns`).
+    real: Option<&'a dyn crate::runtime::ContainerRuntime>,
     profile: &'static Profile,
     runtime: Runtime,
     jobs: usize,
@@ -132,6 +139,7 @@ pub fn replay_observed(
         plugin,
         policy,
         runner,
+        real: options.runtime.as_deref(),
         profile: options.profile,
         runtime: Runtime::new(options.seed),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
@@ -177,13 +185,28 @@ pub fn replay_observed(
             break;
         }
     }
+    // A real runtime's containers end with the replay (the node is drained; no teardown).
+    if let Some(real) = options.runtime.as_deref() {
+        for c in engine.pods.iter().flat_map(|p| &p.infras) {
+            if c.is_running() {
+                let _ = real.kill(&c.id);
+            }
+        }
+    }
     engine.transcript
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
     fn push(&mut self, events: Vec<Event>) {
         let (time_ms, step) = (self.now, self.step);
         for event in events {
+            // The real runtime follows the model's kills and crashes (SIGKILL of everything in
+            // the pod's network namespace).
+            if let (Some(real), Event::InfraKilled { id, .. } | Event::InfraCrashed { id, .. }) =
+                (self.real, &event)
+            {
+                let _ = real.kill(id);
+            }
             let entry = Entry {
                 time_ms,
                 step,
@@ -194,8 +217,12 @@ impl Engine<'_> {
         }
     }
 
-    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n> {
+    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n>
+    where
+        'a: 'n,
+    {
         Kubelet {
+            real: self.real,
             profile: self.profile,
             plugin: net,
             runtime: self.runtime,

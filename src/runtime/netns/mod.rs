@@ -10,6 +10,7 @@ pub mod docker;
 pub mod gc;
 pub mod infra;
 pub mod kubeapi;
+pub mod observe;
 pub mod ovs;
 pub mod sandbox;
 pub mod signals;
@@ -71,7 +72,10 @@ impl Default for NetnsOptions {
 /// The mutable side of the runtime.
 #[derive(Debug)]
 struct State {
-    next_host: u32,
+    /// Host indexes in use by running containers: docker 1.12's bridge IPAM (libnetwork
+    /// `bitseq` `SetAny`) handed out the lowest free address, so a dead container's address is
+    /// the next one's.
+    used_hosts: std::collections::BTreeSet<u32>,
     veths: VethNames,
 }
 
@@ -131,7 +135,7 @@ impl NetnsRuntime {
             bridge_preexisting,
             registry,
             state: Mutex::new(State {
-                next_host: 0,
+                used_hosts: Default::default(),
                 veths: VethNames::new(seed),
             }),
             lifeline_read,
@@ -218,19 +222,26 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
 
 impl ContainerRuntime for NetnsRuntime {
     fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+        // Docker never reused an id; the simulated kubelet's ids repeat from one scenario to the
+        // next (same seed): the older container with that id is gone for good.
+        if self.lock().containers.iter().any(|c| c.id == spec.id) {
+            self.kill(&spec.id)?;
+            self.lock().containers.retain(|c| c.id != spec.id);
+        }
         let (pause, prefix, gateway) = if spec.pod.host_network {
             let pause = infra::start_pause(&self.lifeline_read, None)?;
             (pause, 0, None)
         } else {
             let (ip, veth) = {
                 let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let ip = self.options.pod_cidr.host(st.next_host).ok_or_else(|| {
+                let free = (0..).find(|n| !st.used_hosts.contains(n)).unwrap_or(0);
+                let ip = self.options.pod_cidr.host(free).ok_or_else(|| {
                     RuntimeError::Setup(format!(
                         "pod CIDR {} has no address left",
                         self.options.pod_cidr
                     ))
                 })?;
-                st.next_host += 1;
+                st.used_hosts.insert(free);
                 (ip, st.veths.fresh())
             };
             let cidr = &self.options.pod_cidr;
@@ -280,6 +291,15 @@ impl ContainerRuntime for NetnsRuntime {
             if let Some(c) = reg.containers.iter_mut().find(|c| c.id == id) {
                 c.running = false;
                 c.finished = Some(SystemTime::now());
+            }
+            drop(reg);
+            if let (Some(ip), false) = (found.ip, found.pod.host_network) {
+                let n = u32::from(ip) - u32::from(self.options.pod_cidr.network) - 2;
+                self.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .used_hosts
+                    .remove(&n);
             }
         }
         Ok(())
