@@ -117,7 +117,8 @@ struct ListedCheck {
 }
 
 /// What a `network/*` check judges, in the text listing.
-const NETWORK_JUDGES: &str = "the network lifecycle on real infra containers (--runtime netns only)";
+const NETWORK_JUDGES: &str =
+    "the network lifecycle on real infra containers (--runtime netns only)";
 
 fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
     let mut listed: Vec<ListedCheck> = CATALOGUE

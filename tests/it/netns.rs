@@ -691,10 +691,16 @@ fn outcomes(report: &execnet::certify::Report) -> (Vec<&'static str>, Vec<&'stat
         .checks
         .iter()
         .filter(|c| c.id.starts_with("network/"))
-        .map(|c| format!("{} {}: {}", c.outcome.as_str(), c.id, c.evidence))
+        .map(explain_check)
         .collect::<Vec<_>>()
         .join("\n");
     (pick(Outcome::Fail), pick(Outcome::Warn), explain)
+}
+
+/// One check's outcome, summary and findings, for an assertion's message.
+fn explain_check(c: &execnet::certify::CheckResult) -> String {
+    let found: Vec<&str> = c.findings.iter().map(|f| f.problem.as_str()).collect();
+    format!("{} {}: {} {:?}", c.outcome.as_str(), c.id, c.summary, found)
 }
 
 /// The docker CLI link needs PATH: set it once for this test process (single-threaded before
@@ -796,7 +802,7 @@ fn netns_bridge_passes_the_whole_suite_on_real_infra_containers() {
                 execnet::certify::Outcome::Fail | execnet::certify::Outcome::Warn
             )
         })
-        .map(|c| format!("{} {}: {}", c.outcome.as_str(), c.id, c.evidence))
+        .map(explain_check)
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert_eq!(report.verdict, execnet::certify::Verdict::Pass);

@@ -129,6 +129,9 @@ impl NetnsRuntime {
             None
         };
         let (lifeline_read, lifeline_write) = sys::pipe().map_err(os("lifeline pipe"))?;
+        // The OVS daemons and whatever the node setup left running are the node's, never a
+        // plugin call's leftovers.
+        crate::supervise::adopt_descendants().map_err(os("read the process table"))?;
         let seed = u64::from_str_radix(&run_id, 16).unwrap_or(0);
         Ok(NetnsRuntime {
             options,
@@ -220,12 +223,13 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
     })
 }
 
-impl ContainerRuntime for NetnsRuntime {
-    fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+impl NetnsRuntime {
+    /// [`ContainerRuntime::create_infra`] with [`crate::supervise::own_processes`] held.
+    fn create_infra_inner(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
         // Docker never reused an id; the simulated kubelet's ids repeat from one scenario to the
         // next (same seed): the older container with that id is gone for good.
         if self.lock().containers.iter().any(|c| c.id == spec.id) {
-            self.kill(&spec.id)?;
+            self.kill_inner(&spec.id)?;
             self.lock().containers.retain(|c| c.id != spec.id);
         }
         let (pause, prefix, gateway) = if spec.pod.host_network {
@@ -272,7 +276,8 @@ impl ContainerRuntime for NetnsRuntime {
         Ok(info)
     }
 
-    fn kill(&self, id: &str) -> Result<(), RuntimeError> {
+    /// [`ContainerRuntime::kill`] with [`crate::supervise::own_processes`] held.
+    fn kill_inner(&self, id: &str) -> Result<(), RuntimeError> {
         let found = self
             .lock()
             .containers
@@ -284,6 +289,7 @@ impl ContainerRuntime for NetnsRuntime {
             if found.pod.host_network {
                 sys::kill(found.pid, libc::SIGKILL);
                 sys::reap(found.pid);
+                crate::supervise::forget_own(found.pid);
             } else {
                 infra::kill_netns(found.pid, found.netns, found.veth.as_deref());
             }
@@ -304,7 +310,18 @@ impl ContainerRuntime for NetnsRuntime {
         }
         Ok(())
     }
+}
 
+impl ContainerRuntime for NetnsRuntime {
+    fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+        let _own = crate::supervise::own_processes();
+        self.create_infra_inner(spec)
+    }
+
+    fn kill(&self, id: &str) -> Result<(), RuntimeError> {
+        let _own = crate::supervise::own_processes();
+        self.kill_inner(id)
+    }
     fn list(&self) -> Vec<InfraInfo> {
         self.lock().containers.iter().map(info_of).collect()
     }
