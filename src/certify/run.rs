@@ -335,12 +335,14 @@ pub fn certify(
     let mut checks: Vec<CheckResult> = per_check.into_iter().map(verdict::combine).collect();
     checks.extend(network);
     let abs_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    let runtime_args = runtime_args(opts);
     let repro = Target {
         plugin_dir: &abs_dir,
         plugin: &name,
         profile: opts.profile.name,
         timeout: opts.timeout,
         jobs: opts.jobs,
+        runtime: &runtime_args,
     };
     let causes = verdict::causes(&mut checks, &repro);
     let deadline_hit = supervisor.deadline_hit();
@@ -483,6 +485,14 @@ impl Drop for BundledDir {
         }
         signals::forget(&self.0);
     }
+}
+
+/// The options that recreate the run's runtime, for reproduce lines (empty for `sim`).
+pub fn runtime_args(opts: &CertifyOptions) -> Vec<String> {
+    opts.netns
+        .as_ref()
+        .map(|rt| rt.options().cli_args())
+        .unwrap_or_default()
 }
 
 /// The `network/*` checks: the plugin selected and initialised afresh (a kubelet restart), then

@@ -242,6 +242,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
                     profile: &report.kubelet,
                     timeout: opts.timeout,
                     jobs: opts.jobs,
+                    runtime: &certify::run::runtime_args(&opts),
                 },
             )
         }

@@ -51,6 +51,34 @@ pub struct NetnsOptions {
     pub serve_apis: bool,
 }
 
+impl NetnsOptions {
+    /// The command-line options that make this sandbox again (`--runtime netns` and every
+    /// option that differs from the default), for reproduce lines.
+    pub fn cli_args(&self) -> Vec<String> {
+        let default = NetnsOptions::default();
+        let mut args = vec!["--runtime".to_string(), "netns".to_string()];
+        if self.docker_bridge != default.docker_bridge {
+            args.extend(["--docker-bridge".into(), self.docker_bridge.clone()]);
+        }
+        if self.pod_cidr.to_string() != default.pod_cidr.to_string() {
+            args.extend(["--pod-cidr".into(), self.pod_cidr.to_string()]);
+        }
+        for f in &self.node_files {
+            args.extend([
+                "--node-file".into(),
+                format!("{}:{}", f.source.display(), f.dest.display()),
+            ]);
+        }
+        if let Some(cmd) = &self.node_setup {
+            args.extend(["--node-setup".into(), cmd.clone()]);
+        }
+        if self.ovs {
+            args.push("--ovs".into());
+        }
+        args
+    }
+}
+
 impl Default for NetnsOptions {
     fn default() -> Self {
         NetnsOptions {
@@ -147,6 +175,11 @@ impl NetnsRuntime {
             ovs,
             sandbox,
         })
+    }
+
+    /// What the sandbox was made with.
+    pub fn options(&self) -> &NetnsOptions {
+        &self.options
     }
 
     pub fn run_id(&self) -> &str {
