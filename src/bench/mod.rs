@@ -1,5 +1,6 @@
 //! `execnet bench`: the cost of a `status` call through the reference manager with every
-//! safety feature on (timeout, leak window, output cap, fd hygiene, process group), against the
+//! safety feature on (timeout, leak window, output cap, fd hygiene, process group, and the
+//! supervision certification adds: child subreaper, leftovers found and killed), against the
 //! floor — the same calls of the same executable through a bare `posix_spawn` with one pipe —
 //! interleaved in rounds so that machine noise hits both alike. Wall times are medians.
 //!
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::plugin::{Action, ExecPlugin, sys};
+use crate::supervise::Supervisor;
 
 use os::{Clock, CounterScope, InstructionCounter};
 
@@ -389,8 +391,14 @@ pub fn run(plugin: &ExecPlugin, opts: BenchOptions) -> Result<BenchReport, Bench
         CString::new(BENCH_ID).unwrap_or_default(),
     ]
     .into();
+    // Every safety feature on: the manager's own (timeout, leak window, output cap, fd
+    // hygiene, process group) and certification's supervision around it (child subreaper,
+    // leftovers found and killed after each call, timeout memory).
+    let supervised = plugin
+        .clone()
+        .with_runner(Supervisor::certify(crate::certify::run::AFTER_TIMEOUT));
     let target = Target {
-        plugin,
+        plugin: &supervised,
         argv: &argv,
     };
     // Warm-up: page cache, dynamic loader, first-touch allocations.

@@ -10,16 +10,20 @@
 //! signal never misses a leader spawned a moment before. How a call is run (plain, or through a
 //! supervisor that adds certification policy) is a [`Runner`].
 //!
-//! The spawn path is `std::process::Command` (posix_spawn, no `pre_exec`) with one
-//! `std::io::pipe()`. Exit and output are awaited together on one thread with `poll` on the
-//! pipe and a pidfd, so a call costs what a bare `posix_spawn` costs.
+//! The spawn path is `posix_spawn` (`CLONE_VFORK`, no `fork`, as `std::process::Command`
+//! would do it, minus what `std` adds per spawn: a `/dev/null` opened in the parent, a second
+//! write end) with one pipe. Output and exit are awaited on the calling thread alone (no
+//! thread per call): `poll` on the pipe; a call that outlives [`PIPE_ONLY`] is watched through
+//! a pidfd as well. Measured against a bare `posix_spawn` in `benches/README.md`.
 
 use std::collections::BTreeSet;
+use std::ffi::CString;
 use std::io::Read;
-use std::os::fd::AsFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -215,6 +219,11 @@ pub(crate) fn leaders() -> BTreeSet<i32> {
     leaders_lock().clone()
 }
 
+/// Whether `pid` is a leader now in flight.
+pub(crate) fn is_leader(pid: i32) -> bool {
+    leaders_lock().contains(&pid)
+}
+
 /// Is this spawn error execnet's own (a limit of this process or of the system) rather than
 /// the plugin's? The message names the limit.
 fn host_error_text(err: &std::io::Error) -> Option<String> {
@@ -241,16 +250,16 @@ fn host_error_text(err: &std::io::Error) -> Option<String> {
 pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
     let start = Instant::now();
     let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(executable.display().to_string());
+    argv.push(executable.to_string_lossy().into_owned());
     argv.extend(args.iter().map(|a| a.to_string()));
 
     let spawned = {
         let _gate = gate_shared();
-        spawn(executable, args).inspect(|(child, _)| {
-            leaders_lock().insert(child.id() as i32);
+        spawn(executable, args).inspect(|(pid, _)| {
+            leaders_lock().insert(*pid as i32);
         })
     };
-    let (child, reader) = match spawned {
+    let (pid, reader) = match spawned {
         Ok(pair) => pair,
         Err((err, ours)) => {
             let host_error = if ours {
@@ -282,8 +291,7 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
             };
         }
     };
-    let pid = child.id();
-    let mut sup = supervise(child, reader, policy, start);
+    let mut sup = supervise(pid, reader, policy, start);
     leaders_lock().remove(&(pid as i32));
     sup.argv = argv;
     sup
@@ -294,22 +302,21 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
 fn spawn(
     executable: &Path,
     args: &[&str],
-) -> Result<(Child, std::io::PipeReader), (std::io::Error, bool)> {
+) -> Result<(u32, std::io::PipeReader), (std::io::Error, bool)> {
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
+    // A NUL byte cannot reach exec; Go's os/exec refused it as EINVAL too.
+    let nul = |_| (std::io::Error::from_raw_os_error(libc::EINVAL), false);
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(CString::new(executable.as_os_str().as_bytes()).map_err(nul)?);
+    for a in args {
+        argv.push(CString::new(*a).map_err(nul)?);
+    }
     let (reader, writer) = std::io::pipe().map_err(ours)?;
-    let writer2 = writer.try_clone().map_err(ours)?;
-    // The Command owns both write ends; it is dropped at the end of this block so that the
-    // parent holds no write end and EOF arrives when the plugin (and its heirs) close theirs.
-    let child = Command::new(executable)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer2)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| (e, false))?;
-    Ok((child, reader))
+    let pid = sys::spawn_plugin(&argv, writer.as_fd()).map_err(|e| (e, false))?;
+    // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.
+    drop(writer);
+    Ok((pid, reader))
 }
 
 thread_local! {
@@ -347,14 +354,39 @@ impl Supervisor<'_> {
     }
 }
 
+/// How long a call is awaited on its output pipe alone before execnet also watches its exit
+/// through a pidfd. Most calls end within it, and their pipe's EOF comes with their exit, so they
+/// never pay for a pidfd (`pidfd_open` + `close` cost as much as the rest of the supervision
+/// together). A plugin that exits while a descendant keeps the pipe open is seen to have exited
+/// at most this late; its leak window starts then.
+pub const PIPE_ONLY: Duration = Duration::from_millis(10);
+
+/// After EOF the plugin is normally in `exit(2)`, between closing its files and becoming a
+/// zombie (a few microseconds): give it the CPU this many times before watching it through a
+/// pidfd instead (a plugin that closed its output and runs on).
+const EXIT_YIELDS: u32 = 32;
+
+/// Reap `pid` if it has exited, yielding the CPU a few times first when it is probably exiting.
+fn reap_soon(pid: u32, exiting: bool) -> sys::Waited {
+    let mut waited = sys::wait_pid(pid, false);
+    let mut yields = 0;
+    while exiting && waited == sys::Waited::Running && yields < EXIT_YIELDS {
+        sys::yield_now();
+        yields += 1;
+        waited = sys::wait_pid(pid, false);
+    }
+    waited
+}
+
 fn supervise(
-    mut child: Child,
+    pgid: u32,
     mut reader: std::io::PipeReader,
     policy: &CallPolicy,
     start: Instant,
 ) -> RawCall {
-    let pgid = child.id();
-    let pidfd = sys::pidfd_open(pgid).ok();
+    // Opened lazily (see PIPE_ONLY); `Some(Err)` when it could not be opened (kernels before
+    // 5.3): the child is then looked at every few milliseconds.
+    let mut pidfd: Option<std::io::Result<OwnedFd>> = None;
     let mut sup = Supervisor {
         policy,
         start,
@@ -363,6 +395,7 @@ fn supervise(
         eof: false,
     };
     let deadline = policy.timeout.map(|t| start + t);
+    let pipe_only_until = start + PIPE_ONLY;
     let mut status: Option<ExitStatus> = None;
     let mut exited_at: Option<Instant> = None;
     let mut term_sent_at: Option<Instant> = None;
@@ -395,26 +428,47 @@ fn supervise(
             leaked = true;
             break;
         }
+        if status.is_none() && pidfd.is_none() && (sup.eof || now >= pipe_only_until) {
+            // The pipe closed (the usual sign of an exit) or the call is not a quick one. A
+            // timed-out leader is left unreaped until its group is killed (below).
+            if term_sent_at.is_none() {
+                match reap_soon(pgid, sup.eof) {
+                    sys::Waited::Exited(st) => {
+                        status = Some(st);
+                        exited_at = Some(Instant::now());
+                        continue;
+                    }
+                    // The status is gone (reaped elsewhere): never spin on it.
+                    sys::Waited::Gone => break,
+                    sys::Waited::Running => {}
+                }
+            }
+            pidfd = Some(sys::pidfd_open(pgid));
+        }
+        let watching = matches!(pidfd, Some(Ok(_)));
+        let blind = matches!(pidfd, Some(Err(_)));
         // The next moment something must happen without any fd becoming ready.
-        let wake = match (status.is_some(), term_sent_at) {
+        let mut wake = match (status.is_some(), term_sent_at) {
             (true, _) => exited_at.map(|at| at + policy.leak_window),
             (false, None) => deadline,
             (false, Some(t)) if !kill_sent => Some(t + policy.grace),
             // SIGKILL sent: the exit is imminent; poll the pidfd (or spin gently without one).
             (false, Some(_)) => None,
         };
+        if status.is_none() && pidfd.is_none() {
+            wake = Some(wake.map_or(pipe_only_until, |w| w.min(pipe_only_until)));
+        }
         let mut wait = wake.map(|w| w.saturating_duration_since(now));
-        if pidfd.is_none() && status.is_none() {
+        if blind && status.is_none() {
             // No pidfd (old kernel): look at the child every few milliseconds.
             wait = Some(wait.map_or(Duration::from_millis(5), |w| {
                 w.min(Duration::from_millis(5))
             }));
         }
         let pipe_fd = (!sup.eof).then(|| reader.as_fd());
-        let exit_fd = if status.is_none() {
-            pidfd.as_ref().map(|p| p.as_fd())
-        } else {
-            None
+        let exit_fd = match (&pidfd, status) {
+            (Some(Ok(fd)), None) => Some(fd.as_fd()),
+            _ => None,
         };
         let ready = match sys::poll2(pipe_fd, exit_fd, wait) {
             Ok(r) => r,
@@ -426,25 +480,20 @@ fn supervise(
         if ready.first {
             sup.read_some(&mut reader);
         }
-        if status.is_none() && (ready.second || pidfd.is_none()) {
+        if status.is_none() && ((watching && ready.second) || blind) {
             // Timed out: the leader is a zombie (pidfd readable) and still reserves the group
             // id, so finish the group off before reaping it.
             if term_sent_at.is_some() && ready.second {
                 sys::kill_group(pgid, libc::SIGKILL);
             }
-            let waited = if ready.second {
-                child.wait().map(Some)
-            } else {
-                child.try_wait()
-            };
-            match waited {
-                Ok(Some(st)) => {
+            match sys::wait_pid(pgid, ready.second) {
+                sys::Waited::Exited(st) => {
                     status = Some(st);
                     exited_at = Some(Instant::now());
                 }
-                Ok(None) => {}
+                sys::Waited::Running => {}
                 // The status is gone (reaped elsewhere): never spin on it.
-                Err(_) => break,
+                sys::Waited::Gone => break,
             }
         }
     }

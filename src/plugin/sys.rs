@@ -569,10 +569,11 @@ pub(crate) fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, 
             libc::close(r);
             return Err(io::Error::from_raw_os_error(rc));
         }
-        let mut buf = [0u8; 64 * 1024];
+        // Not zeroed: the floor pays for nothing the kernel does not do.
+        let mut buf = std::mem::MaybeUninit::<[u8; 64 * 1024]>::uninit();
         let mut total = 0usize;
         loop {
-            let n = libc::read(r, buf.as_mut_ptr().cast(), buf.len());
+            let n = libc::read(r, buf.as_mut_ptr().cast(), 64 * 1024);
             if n > 0 {
                 total += n as usize;
             } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
@@ -588,6 +589,167 @@ pub(crate) fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, 
         }
         Ok((status, total))
     }
+}
+
+/// Start a plugin the way `std::process::Command` would (posix_spawn: `CLONE_VFORK`, no
+/// `fork`), with exactly what the call needs and nothing `std` adds per spawn: `argv[0]` is the
+/// executable path, stdin is `/dev/null` (opened in the child, as the floor does), stdout and
+/// stderr are both `out` (one pipe), the child leads a new process group, its signal mask is
+/// empty and SIGPIPE is back to the default (`std` ignores SIGPIPE in this process; an ignored
+/// signal would survive `exec`). Every other descriptor is close-on-exec (see
+/// [`mark_inherited_fds_cloexec`]). The environment is this process's (`environ`); nothing in
+/// execnet modifies it while calls run. Returns the child's pid; an error is the errno of the
+/// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…).
+pub fn spawn_plugin(argv: &[std::ffi::CString], out: BorrowedFd<'_>) -> io::Result<u32> {
+    let Some(program) = argv.first() else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    let mut ptrs: Vec<*mut libc::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr() as *mut libc::c_char)
+        .collect();
+    ptrs.push(std::ptr::null_mut());
+    let out = out.as_raw_fd();
+    // SAFETY: the file actions and attributes are initialised before use and destroyed on every
+    // path; every pointer handed to libc points at live memory of the right type; argv and the
+    // environment are NUL-terminated arrays of NUL-terminated strings.
+    unsafe {
+        let mut fa: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        let rc = libc::posix_spawn_file_actions_init(&mut fa);
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        let rc = libc::posix_spawnattr_init(&mut attr);
+        if rc != 0 {
+            libc::posix_spawn_file_actions_destroy(&mut fa);
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let mut default: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut default);
+        libc::sigaddset(&mut default, libc::SIGPIPE);
+        let flags = libc::POSIX_SPAWN_SETPGROUP
+            | libc::POSIX_SPAWN_SETSIGMASK
+            | libc::POSIX_SPAWN_SETSIGDEF;
+        let mut rc = 0;
+        for step in [
+            libc::posix_spawn_file_actions_addopen(
+                &mut fa,
+                0,
+                c"/dev/null".as_ptr(),
+                libc::O_RDONLY,
+                0,
+            ),
+            libc::posix_spawn_file_actions_adddup2(&mut fa, out, 1),
+            libc::posix_spawn_file_actions_adddup2(&mut fa, out, 2),
+            libc::posix_spawnattr_setpgroup(&mut attr, 0),
+            libc::posix_spawnattr_setsigmask(&mut attr, &empty),
+            libc::posix_spawnattr_setsigdefault(&mut attr, &default),
+            libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short),
+        ] {
+            if rc == 0 {
+                rc = step;
+            }
+        }
+        let mut pid: libc::pid_t = 0;
+        if rc == 0 {
+            rc = libc::posix_spawn(
+                &mut pid,
+                program.as_ptr(),
+                &fa,
+                &attr,
+                ptrs.as_ptr(),
+                environ as *const *mut libc::c_char,
+            );
+        }
+        libc::posix_spawnattr_destroy(&mut attr);
+        libc::posix_spawn_file_actions_destroy(&mut fa);
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        Ok(pid as u32)
+    }
+}
+
+/// How [`wait_pid`] found the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// Reaped, with its wait status.
+    Exited(std::process::ExitStatus),
+    /// Still running (only with `block = false`).
+    Running,
+    /// Not (or no longer) a child of this process: its status went elsewhere.
+    Gone,
+}
+
+/// `waitpid(pid)`, blocking or not, retrying on EINTR.
+pub fn wait_pid(pid: u32, block: bool) -> Waited {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status: libc::c_int = 0;
+    let flags = if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: waitpid on one specific pid with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, flags) };
+        if rc == pid as libc::pid_t {
+            return Waited::Exited(std::process::ExitStatus::from_raw(status));
+        }
+        if rc == 0 {
+            return Waited::Running;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Waited::Gone;
+        }
+    }
+}
+
+/// Give the CPU to another runnable task (`sched_yield`).
+pub fn yield_now() {
+    // SAFETY: sched_yield takes no arguments and cannot fail on Linux.
+    unsafe {
+        libc::sched_yield();
+    }
+}
+
+/// The children of this process's main thread (`/proc/self/task/<pid>/children`), where the
+/// kernel re-parents the orphans of a child subreaper (`find_new_reaper` picks the first live
+/// thread of the reaper's group). The file is opened once and re-read with `pread` (under a
+/// microsecond). `None` when the kernel has no such file (`CONFIG_PROC_CHILDREN`) or it cannot
+/// be read: callers must then assume anything.
+pub(crate) fn main_thread_children(out: &mut Vec<i32>) -> Option<()> {
+    use std::os::unix::fs::FileExt;
+    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    let file = FILE
+        .get_or_init(|| {
+            let pid = std::process::id();
+            std::fs::File::open(format!("/proc/{pid}/task/{pid}/children")).ok()
+        })
+        .as_ref()?;
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    loop {
+        match file.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == buf.len() {
+                    // Many children: not the quick case this is for.
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    out.clear();
+    for word in buf[..len].split(|b| b.is_ascii_whitespace()) {
+        if word.is_empty() {
+            continue;
+        }
+        out.push(std::str::from_utf8(word).ok()?.parse().ok()?);
+    }
+    Some(())
 }
 
 #[cfg(test)]

@@ -215,6 +215,31 @@ impl Supervisor {
         }
     }
 
+    /// Whether the ended call can have left anything running, decided without reading the
+    /// process table. As a child subreaper execnet inherits every orphan: once the call's
+    /// leader is reaped, each live descendant is either in its process group (`kill(-pgid, 0)`
+    /// found it: `group_survived`) or has a topmost live ancestor below the dead leader, which
+    /// the kernel re-parented to execnet's main thread. So when the group is empty, the pipe
+    /// was not leaked and every child of the main thread is a call in flight, the call left
+    /// nothing and the table walk (which also reaps orphans that exited) is skipped. Any doubt
+    /// (no subreaper, the children file unreadable) walks.
+    fn may_have_left(&self, raw: &RawCall) -> bool {
+        if raw.group_survived || raw.leaked || self.containment != Containment::Subreaper {
+            return true;
+        }
+        let mut children = Vec::new();
+        match sys::main_thread_children(&mut children) {
+            // execnet's own processes (the netns runtime's) are no call's.
+            Some(()) => {
+                let own = lock(&OWN);
+                children
+                    .iter()
+                    .any(|&pid| !invoke::is_leader(pid) && !own.contains(&pid))
+            }
+            None => true,
+        }
+    }
+
     /// Find (and under [`Leftovers::Kill`], kill) what the call led by `pgid` left running.
     fn contain(&self, pgid: i32) -> std::io::Result<Vec<Leftover>> {
         let me = sys::getpid();
@@ -327,7 +352,9 @@ impl Runner for Supervisor {
         if self.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
             lock(&self.timed_out).insert(action);
         }
-        if let Some(pid) = raw.pid {
+        if let Some(pid) = raw.pid
+            && self.may_have_left(&raw)
+        {
             match self.contain(pid as i32) {
                 Ok(left) => raw.leftovers = left.into_boxed_slice(),
                 Err(e) => {

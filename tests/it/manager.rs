@@ -230,6 +230,34 @@ fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
 }
 
 #[test]
+fn a_plugin_that_closes_its_output_and_runs_on_still_times_out() {
+    // EOF on the pipe usually means the plugin is exiting; this one closes stdout and stderr
+    // and keeps running, so the call must still end at its timeout, not hang on the exit.
+    let root = tempfile::TempDir::new().unwrap();
+    util::write_plugin(
+        root.path(),
+        "quiet",
+        "quiet",
+        "#!/bin/bash\nexec >&- 2>&-\nexec sleep 30\n",
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(300)),
+        grace: Duration::from_millis(200),
+        ..CallPolicy::default()
+    };
+    let p = exec(root.path(), "quiet", policy);
+    let t = std::time::Instant::now();
+    let rec = p.call(Action::Setup, "ns", "pod", ID);
+    assert!(
+        matches!(rec.outcome(), Outcome::TimedOut { .. }),
+        "{:?}",
+        rec.outcome()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(!rec.raw.leaked);
+}
+
+#[test]
 fn a_daemon_that_closed_its_output_is_not_a_leak_but_survives_the_group() {
     let dir = util::bash_plugin("quiet", "sleep 300 >/dev/null 2>&1 &\necho $!");
     let sup = Supervisor::new(Leftovers::Kill, None);
@@ -391,10 +419,14 @@ fn execnet_running_out_of_descriptors_is_its_own_failure() {
     // SAFETY: getrlimit/setrlimit on this test's own process (nextest runs one per test).
     let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-    // Every descriptor number below the highest open one is taken or not: leave no room.
-    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64 - 1;
+    // Leave no room: the limit is the lowest free descriptor number, so the call's first new
+    // descriptor (its pipe) cannot be had. (Counting open descriptors is not enough: a hole
+    // below the highest one leaves room for a pipe, and the spawn needs nothing more.)
+    let lowest_free = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
+    assert!(lowest_free > 0);
+    unsafe { libc::close(lowest_free) };
     let tight = libc::rlimit {
-        rlim_cur: open,
+        rlim_cur: lowest_free as libc::rlim_t,
         rlim_max: old.rlim_max,
     };
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &tight) }, 0);

@@ -223,3 +223,69 @@ fn replay_of_an_unknown_name_says_what_is_bundled() {
         "lists the bundled names: {stderr}"
     );
 }
+
+/// `scenarios generate --pods N` writes a scale scenario that `replay` accepts: every pod is set
+/// up once, given a status call per sync, and torn down once.
+#[test]
+fn a_generated_scale_scenario_replays_every_pod() {
+    let out = util::execnet()
+        .args(["scenarios", "generate", "--pods", "12", "--syncs", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let tmp = tempfile::TempDir::new().unwrap();
+    let file = tmp.path().join("scale.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let plugin = util::bash_plugin(
+        "p",
+        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+    );
+    let out = util::execnet()
+        .args([
+            "replay",
+            "--plugin",
+            "p",
+            "--format",
+            "json",
+            "--plugin-dir",
+        ])
+        .arg(plugin.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc = stdout_json(&out);
+    assert_eq!(doc["scenario"], "scale-12");
+    let mut per_pod: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in doc["entries"].as_array().unwrap() {
+        if e["event"] == "call"
+            && let Some(pod) = e["pod"].as_object()
+        {
+            per_pod
+                .entry(format!(
+                    "{}/{}",
+                    pod["namespace"].as_str().unwrap(),
+                    pod["name"].as_str().unwrap()
+                ))
+                .or_default()
+                .push(e["call"]["action"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(per_pod.len(), 12, "{per_pod:?}");
+    assert!(per_pod.contains_key("scale/pod-00") && per_pod.contains_key("scale/pod-11"));
+    for (pod, actions) in &per_pod {
+        let n = |a: &str| actions.iter().filter(|x| *x == a).count();
+        assert_eq!((n("setup"), n("teardown")), (1, 1), "{pod}: {actions:?}");
+        assert!(n("status") >= 2, "{pod}: {actions:?}");
+    }
+}
+
+#[test]
+fn generate_refuses_zero_pods() {
+    let out = util::execnet()
+        .args(["scenarios", "generate", "--pods", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pods"));
+}
