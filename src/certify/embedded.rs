@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::kubelet::{Scenario, ScenarioError};
+use crate::supervise::signals;
 
 /// The shipped scenarios, by name (the files in `conformance/scenarios/`).
 pub const SCENARIOS: &[(&str, &str)] = &[
@@ -89,6 +90,38 @@ pub fn scenario_names() -> Vec<&'static str> {
 /// The bundled reference plugin's name and script.
 pub const REFERENCE_NAME: &str = "reference";
 pub const REFERENCE_SCRIPT: &str = include_str!("../../sample-plugins/reference/reference");
+
+/// The bundled reference plugin installed in a private temp directory of its own (a fresh copy,
+/// so its file IPAM starts empty): removed on drop, and by the signal handler when a signal
+/// ends the run. `certify`, `call` and `replay` without `--plugin-dir`/`--plugin` use it.
+#[derive(Debug)]
+pub struct BundledReference(PathBuf, Option<tempfile::TempDir>);
+
+impl BundledReference {
+    pub fn install() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("execnet-reference-")
+            .tempdir()?;
+        signals::remove_on_signal(dir.path());
+        let me = BundledReference(dir.path().to_path_buf(), Some(dir));
+        install_reference(me.path())?;
+        Ok(me)
+    }
+
+    /// The plugin directory (it holds `reference/reference`).
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for BundledReference {
+    fn drop(&mut self) {
+        if let Some(dir) = self.1.take() {
+            let _ = dir.close();
+        }
+        signals::forget(&self.0);
+    }
+}
 
 /// Write the reference plugin as `dir/reference/reference` (mode 0755).
 pub fn install_reference(dir: &Path) -> std::io::Result<()> {

@@ -372,8 +372,9 @@ pub struct Reproduce {
 /// What a reproduce command needs to know about the run.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    pub plugin_dir: &'a Path,
-    pub plugin: &'a str,
+    /// The plugin directory and name; `None` for the bundled reference plugin (the commands then
+    /// leave out `--plugin-dir`/`--plugin` and install a fresh copy of it).
+    pub plugin: Option<(&'a Path, &'a str)>,
     pub profile: &'a str,
     pub timeout: Option<Duration>,
     pub jobs: Option<usize>,
@@ -390,21 +391,18 @@ impl Target<'_> {
         if finding.scenario != super::network::LIFECYCLE {
             return self.reproduce(finding);
         }
-        let dir = self.plugin_dir.display().to_string();
-        let mut argv: Vec<String> = [
-            "execnet",
-            "certify",
-            "--plugin-dir",
-            &dir,
-            "--plugin",
-            self.plugin,
-            "--kubelet",
-            self.profile,
-            "--timeout",
-            &self.timeout_text(),
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut argv: Vec<String> = vec!["execnet".into(), "certify".into()];
+        if let Some((dir, name)) = self.plugin {
+            argv.extend([
+                "--plugin-dir".into(),
+                dir.display().to_string(),
+                "--plugin".into(),
+                name.to_string(),
+            ]);
+        }
+        argv.extend(
+            ["--kubelet", self.profile, "--timeout", &self.timeout_text()].map(String::from),
+        );
         argv.extend(self.runtime.iter().cloned());
         argv.extend(["--focus".to_string(), check.to_string()]);
         Reproduce {
@@ -425,30 +423,27 @@ impl Target<'_> {
     /// The commands that re-run `finding` (a finding of a kubelet scenario). Under the netns
     /// runtime there is no call line: `execnet call` runs outside any sandbox.
     pub fn reproduce(&self, finding: &Finding) -> Reproduce {
-        let dir = self.plugin_dir.display().to_string();
         let timeout = match self.timeout {
             Some(d) => crate::plugin::invoke::format_duration(d),
             None => "0".into(),
+        };
+        let target: Vec<String> = match self.plugin {
+            Some((dir, name)) => vec![
+                "--plugin-dir".into(),
+                dir.display().to_string(),
+                "--plugin".into(),
+                name.to_string(),
+            ],
+            None => Vec::new(),
         };
         let call = finding
             .call
             .as_ref()
             .filter(|_| self.runtime.is_empty())
             .map(|c| {
-                let mut argv: Vec<String> = [
-                    "execnet",
-                    "call",
-                    "--plugin-dir",
-                    &dir,
-                    "--plugin",
-                    self.plugin,
-                    "--kubelet",
-                    self.profile,
-                    "--timeout",
-                    &timeout,
-                ]
-                .map(String::from)
-                .to_vec();
+                let mut argv: Vec<String> = vec!["execnet".into(), "call".into()];
+                argv.extend(target.iter().cloned());
+                argv.extend(["--kubelet", self.profile, "--timeout", &timeout].map(String::from));
                 argv.extend(c.argv.iter().skip(1).cloned());
                 argv
             });
@@ -460,15 +455,11 @@ impl Target<'_> {
             self.profile,
             "--seed",
             &finding.seed.to_string(),
-            "--plugin-dir",
-            &dir,
-            "--plugin",
-            self.plugin,
-            "--timeout",
-            &timeout,
         ]
         .map(String::from)
         .to_vec();
+        replay.extend(target.iter().cloned());
+        replay.extend(["--timeout".to_string(), timeout.clone()]);
         if let Some(j) = self.jobs {
             replay.extend(["--jobs".to_string(), j.to_string()]);
         }

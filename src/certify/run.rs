@@ -13,7 +13,7 @@ use super::{CheckResult, Report, Verdict, verdict};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, replay_observed};
 use crate::plugin;
-use crate::supervise::{Leftovers, Supervisor, signals};
+use crate::supervise::{Leftovers, Supervisor};
 
 /// Once an action has timed out in a scenario, its later calls there get at most this long, so a
 /// hung plugin still lets the run finish in bounded time.
@@ -170,8 +170,7 @@ pub fn certify(
     let (dir, name): (PathBuf, String) = match target {
         Some((dir, name)) => (dir.to_path_buf(), name.to_string()),
         None => {
-            bundled = BundledDir::new().map_err(CertifyError::Bundled)?;
-            embedded::install_reference(bundled.path()).map_err(CertifyError::Bundled)?;
+            bundled = embedded::BundledReference::install().map_err(CertifyError::Bundled)?;
             (
                 bundled.path().to_path_buf(),
                 embedded::REFERENCE_NAME.to_string(),
@@ -336,9 +335,10 @@ pub fn certify(
     checks.extend(network);
     let abs_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
     let runtime_args = runtime_args(opts);
+    // The bundled plugin's reproduce lines leave out --plugin-dir/--plugin: `call` and `replay`
+    // install their own fresh copy, as certify did (its temp dir is gone after the run).
     let repro = Target {
-        plugin_dir: &abs_dir,
-        plugin: &name,
+        plugin: target.map(|_| (abs_dir.as_path(), name.as_str())),
         profile: opts.profile.name,
         timeout: opts.timeout,
         jobs: opts.jobs,
@@ -457,34 +457,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
-}
-
-/// The private temp directory the bundled plugin is installed in: removed on drop, and by the
-/// signal handler when a signal ends the run.
-#[derive(Debug)]
-struct BundledDir(PathBuf, Option<tempfile::TempDir>);
-
-impl BundledDir {
-    fn new() -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("execnet-certify-")
-            .tempdir()?;
-        signals::remove_on_signal(dir.path());
-        Ok(BundledDir(dir.path().to_path_buf(), Some(dir)))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for BundledDir {
-    fn drop(&mut self) {
-        if let Some(dir) = self.1.take() {
-            let _ = dir.close();
-        }
-        signals::forget(&self.0);
-    }
 }
 
 /// The options that recreate the run's runtime, for reproduce lines (empty for `sim`).

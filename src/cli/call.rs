@@ -3,7 +3,7 @@
 //! stopped the kubelet: the aggregate on stderr exactly as Go formatted it, exit 1, and neither
 //! init nor the action runs.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use execnet::plugin::{
     self, Action, CallPolicy, CallRecord, NetworkPlugin, SelectionError, SelectionTexts,
     StatusResult,
@@ -11,13 +11,13 @@ use execnet::plugin::{
 
 use execnet::supervise::Supervisor;
 
-use super::opts::{FormatArg, PluginTarget, TimeoutArg};
+use super::opts::{FormatArg, MaybePluginTarget, TimeoutArg};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    target: PluginTarget,
+    target: MaybePluginTarget,
     /// init, setup, teardown or status.
     #[arg(value_name = "ACTION")]
     action: String,
@@ -48,7 +48,16 @@ pub fn run(args: Args) -> Result<Verdict> {
         (_, 3) => {}
         (_, n) => bail!("{action} needs NAMESPACE NAME ID, got {n} argument(s)"),
     }
-    let PluginTarget { plugin_dir, plugin } = &args.target;
+    // Without --plugin-dir/--plugin: a fresh copy of the bundled reference plugin, as certify.
+    let bundled;
+    let (plugin_dir, plugin) = match args.target.get() {
+        Some(t) => t,
+        None => {
+            bundled = execnet::certify::embedded::BundledReference::install()
+                .context("cannot install the bundled reference plugin")?;
+            (bundled.path(), execnet::certify::embedded::REFERENCE_NAME)
+        }
+    };
     let profile = args.kubelet.kubelet;
     let texts = SelectionTexts::for_profile(profile.name);
     let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);

@@ -221,24 +221,24 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         r.finish();
     }
     let report = report?;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = report::text::color_for_stdout();
     let rendered = match args.format {
         ReportFormat::Text => report::text::render(&report, color && args.output.is_none()),
         ReportFormat::Json => report::json(&report),
         ReportFormat::Junit => report::junit::render(&report),
         ReportFormat::Html => {
-            // The reproduce lines name the plugin directory as given, made absolute; the
-            // bundled plugin's temporary copy is gone by now, and `sample-plugins/` of an
-            // execnet checkout holds the same plugin.
-            let dir = match &args.target.plugin_dir {
-                Some(d) => std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()),
-                None => PathBuf::from("sample-plugins"),
-            };
+            // The reproduce lines name the plugin directory as given, made absolute; for the
+            // bundled plugin they leave it out (`call` and `replay` install a fresh copy).
+            let dir = args.target.get().map(|(d, n)| {
+                (
+                    std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()),
+                    n,
+                )
+            });
             report::html::render(
                 &report,
                 &Target {
-                    plugin_dir: &dir,
-                    plugin: &report.plugin,
+                    plugin: dir.as_ref().map(|(d, n)| (d.as_path(), *n)),
                     profile: &report.kubelet,
                     timeout: opts.timeout,
                     jobs: opts.jobs,

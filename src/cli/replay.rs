@@ -2,18 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use execnet::certify::embedded;
 use execnet::kubelet::{self, ReplayOptions, Scenario};
 use execnet::supervise::Supervisor;
 
-use super::opts::{FormatArg, KubeletArgs, PluginTarget};
+use super::opts::{FormatArg, KubeletArgs, MaybePluginTarget};
 use super::{Format, Verdict, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    target: PluginTarget,
+    target: MaybePluginTarget,
     /// A scenario file, or the name of a bundled scenario (`execnet scenarios` lists them).
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
@@ -34,7 +34,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Verdict> {
     let scenario = load(&args.scenario)?;
-    let PluginTarget { plugin_dir, plugin } = &args.target;
+    // Without --plugin-dir/--plugin: a fresh copy of the bundled reference plugin, as certify.
+    let bundled;
+    let (plugin_dir, plugin) = match args.target.get() {
+        Some(t) => t,
+        None => {
+            bundled = embedded::BundledReference::install()
+                .context("cannot install the bundled reference plugin")?;
+            (bundled.path(), embedded::REFERENCE_NAME)
+        }
+    };
     if !plugin.is_empty() {
         let probe = super::probe_readable(plugin_dir)?;
         if !probe.has(plugin) {

@@ -141,7 +141,15 @@ pub fn replay_observed(
         runner,
         real: options.runtime.as_deref(),
         profile: options.profile,
-        runtime: Runtime::new(options.seed),
+        // On a real runtime every replay after the first gets ids of its own (the runtime
+        // says which replay this is); the transcript keeps the seed it was asked for.
+        runtime: Runtime::new(
+            options.seed
+                ^ options
+                    .runtime
+                    .as_deref()
+                    .map_or(0, |r| r.next_replay().wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        ),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
         pods: scenario
             .pods

@@ -4,17 +4,35 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
+
 use super::evidence;
 use crate::certify::{Outcome, Report, SkipKind, Verdict};
 
 /// Finding lines shown per check (the rest are counted; `--format json` has them all).
 const LINES_PER_CHECK: usize = 5;
 
+/// The styles of the outcome words (anstyle; the caller decides whether colour is wanted, see
+/// [`color_for_stdout`]).
+const GREEN: Style = AnsiColor::Green.on_default();
+const GREEN_BOLD: Style = AnsiColor::Green.on_default().bold();
+const RED_BOLD: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const YELLOW_BOLD: Style = AnsiColor::Yellow.on_default().bold();
+const MAGENTA_BOLD: Style = AnsiColor::Magenta.on_default().bold();
+const DIMMED: Style = Style::new().dimmed();
+
+/// Whether the text report on standard output gets colours: anstream's choice for stdout (a
+/// terminal, and neither `NO_COLOR` nor `CLICOLOR=0`; `CLICOLOR_FORCE` forces it).
+pub fn color_for_stdout() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}
+
 /// Render `report`; `color` adds ANSI colours (only when writing to a terminal).
 pub fn render(report: &Report, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
+    let paint = |style: Style, s: &str| {
         if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_string()
         }
@@ -48,7 +66,14 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{} {}",
-                paint(if cause.fails_verdict { "31;1" } else { "33" }, &cause.id),
+                paint(
+                    if cause.fails_verdict {
+                        RED_BOLD
+                    } else {
+                        YELLOW
+                    },
+                    &cause.id
+                ),
                 evidence::cause_title(cause)
             );
             let checks: Vec<String> = cause
@@ -77,11 +102,11 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     for c in &report.checks {
         let tag = match c.outcome {
-            Outcome::Pass => paint("32", "PASS"),
-            Outcome::Fail => paint("31;1", "FAIL"),
-            Outcome::Warn => paint("33", "WARN"),
-            Outcome::Skip => paint("2", "SKIP"),
-            Outcome::Flaky => paint("35;1", "FLKY"),
+            Outcome::Pass => paint(GREEN, "PASS"),
+            Outcome::Fail => paint(RED_BOLD, "FAIL"),
+            Outcome::Warn => paint(YELLOW, "WARN"),
+            Outcome::Skip => paint(DIMMED, "SKIP"),
+            Outcome::Flaky => paint(MAGENTA_BOLD, "FLKY"),
         };
         let _ = writeln!(
             out,
@@ -125,9 +150,9 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out);
     let verdict = match report.verdict {
-        Verdict::Pass => paint("32;1", "PASS"),
-        Verdict::Fail => paint("31;1", "FAIL"),
-        Verdict::Inconclusive => paint("33;1", "INCONCLUSIVE"),
+        Verdict::Pass => paint(GREEN_BOLD, "PASS"),
+        Verdict::Fail => paint(RED_BOLD, "FAIL"),
+        Verdict::Inconclusive => paint(YELLOW_BOLD, "INCONCLUSIVE"),
     };
     let flaky = match report.count(Outcome::Flaky) {
         0 => String::new(),

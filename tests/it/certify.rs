@@ -765,3 +765,95 @@ fn list_as_json_and_focus_suggestions() {
         .code(2)
         .stderr(predicate::str::contains("did you mean timeout/*?"));
 }
+
+/// The network/* checks are in the catalogue listing (text and JSON), marked as judged only
+/// under `--runtime netns`; focusing on them without it names the runtime they need.
+#[test]
+fn list_shows_the_network_checks_as_netns_only() {
+    let out = util::execnet()
+        .args(["certify", "--list", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let all = v.as_array().unwrap();
+    let network: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("network/"))
+        .collect();
+    let ids: Vec<&str> = network.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "network/address-in-pod",
+            "network/unique-address",
+            "network/pod-answers",
+            "network/teardown-leaves-nothing",
+            "network/crash-recovery",
+            "network/status-for-live-pod"
+        ]
+    );
+    for c in &network {
+        assert_eq!(c["runtimes"], serde_json::json!(["netns"]), "{c}");
+        assert!(!c["rationale"].as_str().unwrap().is_empty(), "{c}");
+    }
+    let sim_only = all
+        .iter()
+        .filter(|c| !c["id"].as_str().unwrap().starts_with("network/"))
+        .all(|c| c["runtimes"] == serde_json::json!(["sim", "netns"]));
+    assert!(sim_only, "every other check is judged under both runtimes");
+    util::execnet()
+        .args(["certify", "--list", "--focus", "network/*"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("network/teardown-leaves-nothing"))
+        .stdout(predicate::str::contains("--runtime netns only"));
+    util::execnet()
+        .args(["certify", "--focus", "network/*"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the network/* checks run only with --runtime netns",
+        ));
+}
+
+/// The bundled reference plugin's reproduce lines leave out `--plugin-dir`/`--plugin` (its temp
+/// copy is gone after the run): `call` and `replay` install a fresh copy of it themselves, so the
+/// lines still run as printed. A 1 ms timeout makes its init fail (it cannot start in time).
+#[test]
+fn bundled_plugin_reproduce_lines_run_without_a_plugin_dir() {
+    let opts = CertifyOptions {
+        focus: vec!["init/selection".into()],
+        timeout: Some(Duration::from_millis(1)),
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(None, &opts, &mut |_| {}).unwrap();
+    let check = report.check("init/selection").unwrap();
+    assert_eq!(check.outcome, Outcome::Fail, "{check:?}");
+    let finding = check
+        .findings
+        .iter()
+        .find(|f| f.call.is_some())
+        .expect("a call finding");
+    let r = finding.reproduce.as_ref().unwrap();
+    let call = r.call.as_ref().unwrap();
+    assert!(
+        !call.iter().any(|a| a.starts_with("--plugin")),
+        "no plugin dir for the bundled plugin: {call:?}"
+    );
+    assert!(!r.replay.iter().any(|a| a.starts_with("--plugin")), "{r:?}");
+    let out = run_reproduce(call);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timed out"),
+        "{out:?}"
+    );
+    let out = run_reproduce(&r.replay);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timed out"),
+        "{out:?}"
+    );
+}

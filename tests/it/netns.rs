@@ -758,6 +758,31 @@ fn netns_gallery_fails_exactly_its_check(
     let report = certify_network(plugin, false, "1.5");
     let (f, w, explain) = outcomes(&report);
     assert_eq!((f, w), (fails.to_vec(), warns.to_vec()), "{explain}");
+    // Its findings are the report's like any check's: in a root cause, with a command that
+    // runs them again (the same certify under netns, focused on the check).
+    for c in report.checks.iter().filter(|c| fails.contains(&c.id)) {
+        assert!(!c.findings.is_empty(), "{explain}");
+        for finding in &c.findings {
+            let cause = finding.cause.as_deref().expect("a cause");
+            assert!(
+                report
+                    .causes
+                    .iter()
+                    .any(|k| k.id == cause && k.checks.contains(&c.id)),
+                "{cause} of {}",
+                c.id
+            );
+            let r = finding.reproduce.as_ref().expect("reproduce");
+            assert_eq!(r.replay[..2], ["execnet", "certify"], "{}", r.replay_line);
+            assert!(
+                r.replay_line.contains("--runtime netns")
+                    && r.replay_line.ends_with(&format!("--focus {}", c.id))
+                    && r.replay_line.contains(&format!("--plugin {plugin}")),
+                "{}",
+                r.replay_line
+            );
+        }
+    }
 }
 
 #[test]

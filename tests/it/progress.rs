@@ -162,3 +162,38 @@ fn a_terminal_gets_a_live_line_per_scenario_coloured_unless_no_color() {
         "{finished:?}"
     );
 }
+
+/// The text report's outcome words are styled (anstyle) on a terminal, plain under `NO_COLOR`
+/// and through a pipe, and `CLICOLOR_FORCE=1` styles them through a pipe too.
+#[test]
+fn the_text_report_is_coloured_on_a_terminal_only() {
+    let args = "certify --focus 'init/*' --progress never";
+    let screen = on_a_terminal(args, false);
+    assert!(
+        screen.contains("\u{1b}[32mPASS\u{1b}[0m"),
+        "a green PASS on a terminal: {screen:?}"
+    );
+    let plain = on_a_terminal(args, true);
+    assert!(plain.contains("PASS"), "{plain:?}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "NO_COLOR=1 still styled: {plain:?}"
+    );
+    let piped = util::execnet()
+        .args(["certify", "--focus", "init/*", "--progress", "never"])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\u{1b}'));
+    let forced = util::execnet()
+        .args(["certify", "--focus", "init/*", "--progress", "never"])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains("\u{1b}[32mPASS"),
+        "{forced:?}"
+    );
+}
