@@ -26,6 +26,11 @@ pub struct CertifyOptions {
     pub timeout: Option<Duration>,
     /// Pod workers; `None`: each scenario's own default.
     pub jobs: Option<usize>,
+    /// Scenarios run at once; `None`: `jobs` when given, else [`default_lanes`]. With more
+    /// than one, evidence that depends on what the plugin saw from other scenarios meanwhile
+    /// (say, which address a shared pool handed out) can differ from run to run; `Some(1)`
+    /// makes a run's report reproducible byte for byte.
+    pub lanes: Option<usize>,
     pub seed: u64,
     /// Replay each scenario this many times, with seeds `seed`, `seed + 1`, … (at least 1).
     pub repeat: usize,
@@ -47,6 +52,7 @@ impl Default for CertifyOptions {
             profile: Profile::default_profile(),
             timeout: Some(plugin::CallPolicy::DEFAULT_TIMEOUT),
             jobs: None,
+            lanes: None,
             seed: 0,
             repeat: 1,
             focus: Vec::new(),
@@ -204,11 +210,13 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
-    let supervisor = Supervisor::with_deadline(
-        Leftovers::Kill,
-        Some(AFTER_TIMEOUT),
-        opts.deadline.map(|d| start + d),
-    );
+    let deadline_at = opts.deadline.map(|d| start + d);
+    let supervisor = Supervisor::with_deadline(Leftovers::Kill, Some(AFTER_TIMEOUT), deadline_at);
+    let lanes = opts
+        .lanes
+        .or(opts.jobs)
+        .unwrap_or_else(default_lanes)
+        .max(1);
     let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,
@@ -240,44 +248,26 @@ pub fn certify(
         if supervisor.deadline_hit() {
             break;
         }
-        let mut transcripts: BTreeMap<String, Transcript> = BTreeMap::new();
-        for (i, scenario) in suite.iter().enumerate() {
-            if supervisor.deadline_hit() {
-                unfinished.push(&scenario.name);
-                continue;
-            }
-            progress(Progress::ScenarioStarted {
-                name: &scenario.name,
-                index: r * suite.len() + i,
+        let round = run_round(
+            Round {
+                dir: &dir,
+                plugin: &name,
+                suite: &suite,
+                opts: &replay_opts,
+                lanes,
+                supervisor: &supervisor,
+                deadline: deadline_at,
+                first_index: r * suite.len(),
                 total,
-            });
-            let t0 = Instant::now();
-            let t = replay_observed(&dir, &name, scenario, &replay_opts, &mut |entry| {
-                if let Event::Call { purpose, call, .. } = &entry.event {
-                    progress(Progress::CallFinished {
-                        scenario: &scenario.name,
-                        purpose: *purpose,
-                        call,
-                    });
-                }
-            });
-            let elapsed = t0.elapsed();
-            progress(Progress::ScenarioFinished {
-                name: &scenario.name,
-                elapsed,
-            });
-            *scenario_ms.entry(scenario.name.clone()).or_default() +=
-                elapsed.as_secs_f64() * 1000.0;
-            if supervisor.deadline_hit() {
-                // Cut off: its calls say nothing about the plugin; its checks have no evidence.
-                unfinished.push(&scenario.name);
-            } else {
-                transcripts.insert(scenario.name.clone(), t);
-            }
-            if let Some(e) = supervisor.host_error() {
-                let _ = supervisor.finish();
-                return Err(CertifyError::Host(e));
-            }
+            },
+            progress,
+            &mut scenario_ms,
+        );
+        let mut transcripts = round.transcripts;
+        unfinished.extend(round.unfinished.iter().map(|&i| suite[i].name.as_str()));
+        if let Some(e) = round.host_error {
+            let _ = supervisor.finish();
+            return Err(CertifyError::Host(e));
         }
         timed_out |= transcripts
             .values()
@@ -402,6 +392,213 @@ pub fn certify(
         notes,
         transcripts: replayed,
     })
+}
+
+/// Scenarios run at once when `--jobs` is not given: the machine's parallelism, at least
+/// [`MIN_LANES`] (a plugin that hangs mostly waits, so lanes are cheap).
+pub fn default_lanes() -> usize {
+    std::thread::available_parallelism()
+        .map_or(MIN_LANES, |n| n.get())
+        .max(MIN_LANES)
+}
+
+/// The fewest scenarios run at once by default.
+pub const MIN_LANES: usize = 4;
+
+/// One repetition of the suite (one seed).
+struct Round<'a> {
+    dir: &'a Path,
+    plugin: &'a str,
+    suite: &'a [Scenario],
+    opts: &'a ReplayOptions,
+    /// At most this many scenarios at once.
+    lanes: usize,
+    supervisor: &'a Supervisor,
+    deadline: Option<Instant>,
+    /// The progress index of the round's first scenario, and of all rounds together.
+    first_index: usize,
+    total: usize,
+}
+
+#[derive(Debug, Default)]
+struct RoundResult {
+    /// Transcripts of the scenarios that finished before the deadline, by name.
+    transcripts: BTreeMap<String, Transcript>,
+    /// Suite indices of the scenarios the deadline cut off or kept from starting.
+    unfinished: Vec<usize>,
+    /// execnet's own failure: the round's results are void.
+    host_error: Option<String>,
+}
+
+/// What a scenario's thread tells the runner.
+enum Msg {
+    Call {
+        index: usize,
+        purpose: CallPurpose,
+        call: Box<plugin::CallRecord>,
+    },
+    Done {
+        index: usize,
+        transcript: Transcript,
+        elapsed: Duration,
+        ended: Instant,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Done,
+    NotRun,
+}
+
+/// Whether two scenarios have a pod in common (the same namespace and name).
+fn share_a_pod(a: &Scenario, b: &Scenario) -> bool {
+    a.pods.iter().any(|p| {
+        b.pods
+            .iter()
+            .any(|q| p.namespace == q.namespace && p.name == q.name)
+    })
+}
+
+/// Replay the suite's scenarios, up to `lanes` at once, each on a thread of its own, and
+/// collect their transcripts (the report is built from them in suite order, so it does not
+/// depend on which finished first).
+///
+/// Scenarios are independent kubelet runs, but they share the plugin and whatever state it
+/// keeps. The kubelet ran pods concurrently against one plugin (one pod worker per pod, workers
+/// in parallel, no plugin lock before v1.6: v1.5.0 `pkg/kubelet/pod_workers.go` `UpdatePod`
+/// starts a goroutine per pod UID; `pkg/kubelet/network/plugins.go` has no lock), so running
+/// different pods of different scenarios at the same time asks nothing of a plugin that the
+/// kubelet did not. It never ran two live pods of the same namespace and name on one node,
+/// though, and plugins key state by them (the reference plugin reclaims a pod's old address by
+/// name at setup). So a scenario starts only once every earlier scenario (suite order) that has
+/// a pod of the same name has finished: each pod name sees the same sequence of scenarios as
+/// in a sequential run. A `start_kubelet` (init) while other scenarios' pods run is what a
+/// kubelet restart does (SPEC 3.1: running pods keep running). Container IDs are drawn per
+/// scenario (`kubelet::runtime`), so no two scenarios hand the plugin the same ID either.
+fn run_round(
+    round: Round<'_>,
+    progress: &mut dyn FnMut(Progress),
+    scenario_ms: &mut BTreeMap<String, f64>,
+) -> RoundResult {
+    let Round {
+        dir,
+        plugin,
+        suite,
+        opts,
+        lanes,
+        supervisor,
+        deadline,
+        first_index,
+        total,
+    } = round;
+    let n = suite.len();
+    let mut state = vec![State::Waiting; n];
+    let mut result = RoundResult::default();
+    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+    let job = |index: usize| {
+        let tx = tx.clone();
+        let scenario = &suite[index];
+        move || {
+            let t0 = Instant::now();
+            let transcript = replay_observed(dir, plugin, scenario, opts, &mut |entry| {
+                if let Event::Call { purpose, call, .. } = &entry.event {
+                    let _ = tx.send(Msg::Call {
+                        index,
+                        purpose: *purpose,
+                        call: Box::new(call.clone()),
+                    });
+                }
+            });
+            let _ = tx.send(Msg::Done {
+                index,
+                transcript,
+                elapsed: t0.elapsed(),
+                ended: Instant::now(),
+            });
+        }
+    };
+    std::thread::scope(|s| {
+        let mut running = 0usize;
+        loop {
+            let stop = supervisor.deadline_hit() || supervisor.host_error().is_some();
+            for i in 0..n {
+                if state[i] != State::Waiting {
+                    continue;
+                }
+                if stop {
+                    state[i] = State::NotRun;
+                    result.unfinished.push(i);
+                    continue;
+                }
+                if running >= lanes {
+                    break;
+                }
+                let blocked = (0..i).any(|j| {
+                    matches!(state[j], State::Waiting | State::Running)
+                        && share_a_pod(&suite[i], &suite[j])
+                });
+                if blocked {
+                    continue;
+                }
+                progress(Progress::ScenarioStarted {
+                    name: &suite[i].name,
+                    index: first_index + i,
+                    total,
+                });
+                state[i] = State::Running;
+                running += 1;
+                // A thread the OS refuses is no reason to fail: run the scenario here.
+                if std::thread::Builder::new()
+                    .name(format!("scenario-{i}"))
+                    .spawn_scoped(s, job(i))
+                    .is_err()
+                {
+                    job(i)();
+                }
+            }
+            if running == 0 {
+                break;
+            }
+            let Ok(msg) = rx.recv() else { break };
+            match msg {
+                Msg::Call {
+                    index,
+                    purpose,
+                    call,
+                } => progress(Progress::CallFinished {
+                    scenario: &suite[index].name,
+                    purpose,
+                    call: &call,
+                }),
+                Msg::Done {
+                    index,
+                    transcript,
+                    elapsed,
+                    ended,
+                } => {
+                    running -= 1;
+                    state[index] = State::Done;
+                    let name = &suite[index].name;
+                    progress(Progress::ScenarioFinished { name, elapsed });
+                    *scenario_ms.entry(name.clone()).or_default() += elapsed.as_secs_f64() * 1000.0;
+                    let cut = supervisor.deadline_hit() && deadline.is_some_and(|d| ended >= d);
+                    if cut {
+                        // Cut off: its calls say nothing about the plugin; its checks have
+                        // no evidence.
+                        result.unfinished.push(index);
+                    } else {
+                        result.transcripts.insert(name.clone(), transcript);
+                    }
+                }
+            }
+        }
+    });
+    result.unfinished.sort_unstable();
+    result.host_error = supervisor.host_error();
+    result
 }
 
 /// `--focus` patterns that matched nothing, with the closest check id or category for each

@@ -173,6 +173,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         profile: args.kubelet.kubelet,
         timeout: args.kubelet.timeout(),
         jobs: args.kubelet.jobs,
+        lanes: None,
         seed: args.kubelet.seed,
         repeat: args.repeat,
         focus: args.focus.clone(),

@@ -100,6 +100,14 @@ enum Command {
 
 thread_local! {
     static STDOUT: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Output too large to hold in memory (a streamed transcript), written after the buffer.
+    static STDOUT_FILE: RefCell<Option<std::fs::File>> = const { RefCell::new(None) };
+}
+
+/// Append the whole of `file` (from its start) to this run's standard output, after what the
+/// buffer holds, when the run ends.
+pub fn stdout_file(file: std::fs::File) {
+    STDOUT_FILE.with_borrow_mut(|f| *f = Some(file));
 }
 
 /// Run `f` on this run's standard output buffer.
@@ -110,11 +118,20 @@ pub fn stdout_buffer(f: impl FnOnce(&mut String)) {
 /// Write the collected standard output. A reader that went away (EPIPE) is not an error: the
 /// output was simply not wanted. Any other failure (e.g. a full disk) is reported.
 fn flush_stdout() -> std::io::Result<()> {
+    use std::io::Seek as _;
     let text = STDOUT.with_borrow_mut(std::mem::take);
+    let file = STDOUT_FILE.with_borrow_mut(Option::take);
     let _guard = signals::output_lock();
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
+        .and_then(|()| match file {
+            Some(mut f) => f
+                .rewind()
+                .and_then(|()| std::io::copy(&mut f, &mut stdout))
+                .map(drop),
+            None => Ok(()),
+        })
         .and_then(|()| stdout.flush())
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

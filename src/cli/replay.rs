@@ -8,7 +8,7 @@ use execnet::kubelet::{self, ReplayOptions, Scenario};
 use execnet::supervise::Supervisor;
 
 use super::opts::{FormatArg, KubeletArgs, MaybePluginTarget};
-use super::{Format, Verdict, print_json};
+use super::{Format, Verdict};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,6 +30,11 @@ pub struct Args {
     runtime: super::netns::RuntimeKind,
     #[command(flatten)]
     netns: super::netns::NetnsArgs,
+    /// Also write the transcript to FILE as JSON lines, as it happens: a header line
+    /// (`scenario`, `plugin`, `profile`, `seed`), then one line per entry (the objects of the
+    /// JSON transcript's `entries`).
+    #[arg(long, value_name = "FILE.jsonl")]
+    transcript: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -67,7 +72,26 @@ pub fn run(args: Args) -> Result<Verdict> {
             super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
         },
     };
-    let transcript = kubelet::replay(plugin_dir, plugin, &scenario, &options);
+    // The transcript is streamed, never held whole: the entries go to a temporary file in the
+    // requested format (and to --transcript), which is copied to standard output at the end,
+    // so memory does not grow with the scenario and a run that fails prints nothing.
+    let mut body = Body::new(args.format.format)?;
+    let mut lines = match &args.transcript {
+        Some(path) => Some(JsonLines::create(path, &scenario, plugin, &options)?),
+        None => None,
+    };
+    let mut judge = kubelet::replay::Succeeded::default();
+    let mut failure: Option<std::io::Error> = None;
+    let header = kubelet::replay_streamed(plugin_dir, plugin, &scenario, &options, &mut |e| {
+        judge.observe(e);
+        if failure.is_none() {
+            let written = body.entry(e).and_then(|()| match &mut lines {
+                Some(l) => l.entry(e),
+                None => Ok(()),
+            });
+            failure = written.err();
+        }
+    });
     // Leftovers were reported call by call and left running, as on a node; the run is over.
     let killed = supervisor.finish();
     if let Some(e) = supervisor.host_error() {
@@ -82,15 +106,147 @@ pub fn run(args: Args) -> Result<Verdict> {
         Ok(_) => {}
         Err(e) => bail!("cannot read the process table to end what the plugin left: {e}"),
     }
-    match args.format.format {
-        Format::Json => print_json(&transcript)?,
-        Format::Text => out!("{}", kubelet::render::render_text(&transcript)),
+    if let Some(e) = failure {
+        bail!("cannot write the transcript: {e}");
     }
-    Ok(if kubelet::replay::succeeded(&transcript) {
+    if let Some(l) = lines {
+        l.finish()?;
+    }
+    body.finish(&header)?;
+    Ok(if judge.ok() {
         Verdict::Ok
     } else {
         Verdict::Failed
     })
+}
+
+/// The transcript as printed (`--format text|json`), built in an unlinked temporary file one
+/// entry at a time. The JSON is byte for byte what `serde_json::to_string_pretty` makes of the
+/// whole transcript: the header fields come before `entries`, so only the header is held back
+/// and written first at the end.
+struct Body {
+    format: Format,
+    out: std::io::BufWriter<std::fs::File>,
+    entries: usize,
+}
+
+impl Body {
+    fn new(format: Format) -> Result<Self> {
+        let file = tempfile::tempfile().map_err(|e| {
+            anyhow::anyhow!("cannot create a temporary file for the transcript: {e}")
+        })?;
+        Ok(Body {
+            format,
+            out: std::io::BufWriter::new(file),
+            entries: 0,
+        })
+    }
+
+    fn entry(&mut self, entry: &kubelet::Entry) -> std::io::Result<()> {
+        use std::io::Write as _;
+        match self.format {
+            Format::Text => self
+                .out
+                .write_all(kubelet::render::entry_line(entry).as_bytes()),
+            Format::Json => {
+                // An element of the top-level object's `entries` array: two levels in.
+                let text = serde_json::to_string_pretty(entry).map_err(std::io::Error::other)?;
+                let sep = if self.entries == 0 { "\n" } else { ",\n" };
+                self.out.write_all(sep.as_bytes())?;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        self.out.write_all(b"\n")?;
+                    }
+                    self.out.write_all(b"    ")?;
+                    self.out.write_all(line.as_bytes())?;
+                }
+                self.entries += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Hand the transcript to standard output: the header, the entries, the end.
+    fn finish(self, header: &kubelet::Transcript) -> Result<()> {
+        use std::io::Write as _;
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write the transcript: {}", e.error()))?;
+        match self.format {
+            Format::Text => out!("{}", kubelet::render::header_line(header)),
+            Format::Json => {
+                // `to_string_pretty` of the header with no entries ends `"entries": []\n}`.
+                let empty = serde_json::to_string_pretty(header)?;
+                let Some(open) = empty.strip_suffix("[]\n}") else {
+                    bail!("unexpected JSON header: {empty}");
+                };
+                out!("{open}[");
+                let end = if self.entries == 0 {
+                    "]\n}\n"
+                } else {
+                    "\n  ]\n}\n"
+                };
+                file.write_all(end.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("cannot write the transcript: {e}"))?;
+            }
+        }
+        super::stdout_file(file);
+        Ok(())
+    }
+}
+
+/// `--transcript FILE.jsonl`: the header line, then an entry per line as they come.
+struct JsonLines {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl JsonLines {
+    fn create(
+        path: &Path,
+        scenario: &Scenario,
+        plugin: &str,
+        options: &ReplayOptions,
+    ) -> Result<Self> {
+        use std::io::Write as _;
+        let err = |e: std::io::Error| anyhow::anyhow!("cannot write {}: {e}", path.display());
+        let file = std::fs::File::create(path).map_err(err)?;
+        let mut out = std::io::BufWriter::new(file);
+        // The transcript's own header fields (kubelet::Transcript), as the replay sets them.
+        let head = serde_json::json!({
+            "scenario": scenario.name,
+            "plugin": if plugin.is_empty() { execnet::plugin::NOOP_NAME } else { plugin },
+            "profile": options.profile.name,
+            "seed": options.seed,
+        });
+        serde_json::to_writer(&mut out, &head)
+            .map_err(std::io::Error::other)
+            .map_err(err)?;
+        out.write_all(b"\n").map_err(err)?;
+        Ok(JsonLines {
+            path: path.to_path_buf(),
+            out,
+        })
+    }
+
+    fn entry(&mut self, entry: &kubelet::Entry) -> std::io::Result<()> {
+        use std::io::Write as _;
+        serde_json::to_writer(&mut self.out, entry).map_err(std::io::Error::other)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn finish(self) -> Result<()> {
+        use std::io::Write as _;
+        let path = self.path.display().to_string();
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write {path}: {}", e.error()))?;
+        file.flush()
+            .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
+        Ok(())
+    }
 }
 
 /// A scenario file when `arg` names one, else the bundled scenario of that name; neither is a

@@ -13,6 +13,6 @@ pub mod scenario;
 pub mod transcript;
 
 pub use profile::Profile;
-pub use replay::{ReplayOptions, replay, replay_observed};
+pub use replay::{ReplayOptions, replay, replay_observed, replay_streamed};
 pub use scenario::{Scenario, ScenarioError};
 pub use transcript::{CallPurpose, Entry, Event, IpSource, PodRef, Transcript};

@@ -144,19 +144,28 @@ pub fn event_line(event: &Event) -> String {
 
 /// The whole transcript as text.
 pub fn render_text(transcript: &Transcript) -> String {
-    let mut out = format!(
-        "scenario {} · plugin {} · kubelet {} · seed {}\n",
-        transcript.scenario, transcript.plugin, transcript.profile, transcript.seed
-    );
+    let mut out = header_line(transcript);
     for entry in &transcript.entries {
-        let _ = writeln!(
-            out,
-            "[t={}] {}",
-            format_time(entry.time_ms),
-            event_line(&entry.event)
-        );
+        out.push_str(&entry_line(entry));
     }
     out
+}
+
+/// The text transcript's first line (with its newline), from the transcript's header fields.
+pub fn header_line(transcript: &Transcript) -> String {
+    format!(
+        "scenario {} · plugin {} · kubelet {} · seed {}\n",
+        transcript.scenario, transcript.plugin, transcript.profile, transcript.seed
+    )
+}
+
+/// One entry's line of the text transcript (with its newline).
+pub fn entry_line(entry: &super::transcript::Entry) -> String {
+    format!(
+        "[t={}] {}\n",
+        format_time(entry.time_ms),
+        event_line(&entry.event)
+    )
 }
 
 /// Virtual milliseconds as seconds: `10s`, `1.2s`, `61.05s`.

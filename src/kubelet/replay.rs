@@ -80,8 +80,32 @@ struct RuntimeCache {
     running: Vec<Vec<String>>,
 }
 
-struct Engine<'a> {
+/// Where the transcript's entries go: to the observer, and (unless streamed) into the
+/// transcript.
+struct Sink<'a> {
     observer: &'a mut dyn FnMut(&Entry),
+    keep: bool,
+    entries: Vec<Entry>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, time_ms: u64, step: usize, events: Vec<Event>) {
+        for event in events {
+            let entry = Entry {
+                time_ms,
+                step,
+                event,
+            };
+            (self.observer)(&entry);
+            if self.keep {
+                self.entries.push(entry);
+            }
+        }
+    }
+}
+
+struct Engine<'a> {
+    out: Sink<'a>,
     plugin_dir: &'a Path,
     plugin: &'a str,
     policy: CallPolicy,
@@ -131,25 +155,57 @@ pub fn replay_observed(
     options: &ReplayOptions,
     observer: &mut dyn FnMut(&Entry),
 ) -> Transcript {
+    run(plugin_dir, plugin, scenario, options, observer, true)
+}
+
+/// [`replay_observed`] without keeping the entries: each goes to `sink` as soon as its place in
+/// the transcript is certain, and the returned transcript has none. Memory does not grow with
+/// the transcript, nor with the number of pods a phase touches: a phase's pods are taken in
+/// declaration order and at most [`REORDER_WINDOW`] of them may be done ahead of the oldest
+/// unfinished one; a relist's results wait for the phase's pods in a bounded queue
+/// ([`RELIST_QUEUE`]). The entries, in order, are exactly the [`replay`] transcript's.
+pub fn replay_streamed(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    sink: &mut dyn FnMut(&Entry),
+) -> Transcript {
+    run(plugin_dir, plugin, scenario, options, sink, false)
+}
+
+/// Pods of one phase that may be finished ahead of the oldest unfinished one (their events
+/// wait to be emitted in declaration order).
+pub const REORDER_WINDOW: usize = 256;
+
+/// Relist results that may wait while the pod workers of the same instant run. Beyond it the
+/// PLEG thread waits for them (never reached by the bundled scenarios, whose relists make a
+/// few dozen calls at most).
+pub const RELIST_QUEUE: usize = 4096;
+
+fn run(
+    plugin_dir: &Path,
+    plugin: &str,
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    observer: &mut dyn FnMut(&Entry),
+    keep: bool,
+) -> Transcript {
     let policy = CallPolicy::default().with_timeout(options.timeout);
     let runner: Arc<dyn Runner> = options.runner.clone().unwrap_or_else(|| Arc::new(Direct));
     let mut engine = Engine {
-        observer,
+        out: Sink {
+            observer,
+            keep,
+            entries: Vec::new(),
+        },
         plugin_dir,
         plugin,
         policy,
         runner,
         real: options.runtime.as_deref(),
         profile: options.profile,
-        // On a real runtime every replay after the first gets ids of its own (the runtime
-        // says which replay this is); the transcript keeps the seed it was asked for.
-        runtime: Runtime::new(
-            options.seed
-                ^ options
-                    .runtime
-                    .as_deref()
-                    .map_or(0, |r| r.next_replay().wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        ),
+        runtime: Runtime::new(options.seed, &scenario.name),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
         pods: scenario
             .pods
@@ -182,12 +238,13 @@ pub fn replay_observed(
         cache: RuntimeCache::default(),
         wakes: BTreeSet::new(),
     };
+    let indices = scenario.pod_indices();
     for (step, action) in scenario.steps.iter().enumerate() {
         engine.step = step;
         let targets: Vec<usize> = action
             .pod_refs()
             .iter()
-            .filter_map(|r| scenario.pod_index(r))
+            .filter_map(|r| r.split_once('/').and_then(|key| indices.get(&key).copied()))
             .collect();
         if !engine.run_step(action, &targets) {
             break;
@@ -201,28 +258,23 @@ pub fn replay_observed(
             }
         }
     }
-    engine.transcript
+    let mut transcript = engine.transcript;
+    transcript.entries = engine.out.entries;
+    transcript
 }
 
 impl<'a> Engine<'a> {
     fn push(&mut self, events: Vec<Event>) {
-        let (time_ms, step) = (self.now, self.step);
-        for event in events {
-            // The real runtime follows the model's kills and crashes (SIGKILL of everything in
-            // the pod's network namespace).
-            if let (Some(real), Event::InfraKilled { id, .. } | Event::InfraCrashed { id, .. }) =
-                (self.real, &event)
-            {
-                let _ = real.kill(id);
+        // The real runtime follows the model's kills and crashes (SIGKILL of everything in
+        // the pod's network namespace).
+        if let Some(real) = self.real {
+            for event in &events {
+                if let Event::InfraKilled { id, .. } | Event::InfraCrashed { id, .. } = event {
+                    let _ = real.kill(id);
+                }
             }
-            let entry = Entry {
-                time_ms,
-                step,
-                event,
-            };
-            (self.observer)(&entry);
-            self.transcript.entries.push(entry);
         }
+        self.out.push(self.now, self.step, events);
     }
 
     fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n>
@@ -326,11 +378,16 @@ impl<'a> Engine<'a> {
         self.advance_to(self.now);
         let net = self.net.take().expect("kubelet running");
         let k = self.kubelet(&net);
-        let events = phase(&mut self.pods, targets, self.jobs, |p, out| {
-            work(p, &k, out)
-        });
+        let (now, step) = (self.now, self.step);
+        let sink = &mut self.out;
+        phase(
+            &mut self.pods,
+            targets,
+            self.jobs,
+            |p, out| work(p, &k, out),
+            &mut |events| sink.push(now, step, events),
+        );
         self.net = Some(net);
-        self.push(events);
         self.collect_wakes();
     }
 
@@ -500,52 +557,67 @@ impl<'a> Engine<'a> {
             .map(|p| (p.index, p.host_network(), p.inject_status_failure))
             .collect();
         let pod_refs: Vec<_> = self.pods.iter().map(|p| p.pod.clone()).collect();
-        let run_relist = |plan: &RelistPlan| {
-            plan.calls
-                .iter()
-                .map(|(i, infra, purpose)| {
-                    let (_, host, inject) = pleg_pods[*i];
-                    (
-                        *i,
-                        infra.id.clone(),
-                        status_call(&k, &pod_refs[*i], host, inject, *purpose, infra),
-                    )
-                })
-                .collect::<Vec<_>>()
-        };
-        let (worker_events, pleg_results) = std::thread::scope(|s| {
-            // The PLEG on its own thread; run inline after the workers if the OS refuses one.
-            let mut inline = None;
-            let pleg = relist.as_ref().and_then(|plan: &RelistPlan| {
-                let run_relist = &run_relist;
-                match std::thread::Builder::new().spawn_scoped(s, move || run_relist(plan)) {
-                    Ok(h) => Some(h),
-                    Err(_) => {
-                        inline = Some(plan);
-                        None
-                    }
-                }
-            });
-            let events = phase(&mut self.pods, &targets, self.jobs, |p, out| {
-                for job in &jobs[p.index] {
-                    match job {
-                        Job::SyncPleg => p.sync_pleg(&k, out),
-                        Job::SyncLoop { first } => p.sync_loop(&k, *first, out),
-                        Job::FinishDelete => p.finish_delete(&k, out),
-                        Job::Housekeeping(id) => p.housekeeping_kill(&k, id, out),
-                    }
-                }
-            });
-            let results = match pleg {
-                Some(h) => Some(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-                None => inline.map(run_relist),
+        let relist_call =
+            |(i, infra, purpose): &(usize, super::runtime::InfraContainer, CallPurpose)| {
+                let (_, host, inject) = pleg_pods[*i];
+                (
+                    *i,
+                    infra.id.clone(),
+                    status_call(&k, &pod_refs[*i], host, inject, *purpose, infra),
+                )
             };
-            (events, results)
+        let mut churning = false;
+        std::thread::scope(|s| {
+            // The PLEG on its own thread, its results queued until the workers' events are out;
+            // run inline after the workers if the OS refuses a thread.
+            let (tx, rx) = std::sync::mpsc::sync_channel(RELIST_QUEUE);
+            let pleg = relist.as_ref().and_then(|plan: &RelistPlan| {
+                let relist_call = &relist_call;
+                let run = move || {
+                    for call in &plan.calls {
+                        if tx.send(relist_call(call)).is_err() {
+                            break;
+                        }
+                    }
+                };
+                std::thread::Builder::new().spawn_scoped(s, run).ok()
+            });
+            let (now, step) = (self.now, self.step);
+            let sink = &mut self.out;
+            phase(
+                &mut self.pods,
+                &targets,
+                self.jobs,
+                |p, out| {
+                    for job in &jobs[p.index] {
+                        match job {
+                            Job::SyncPleg => p.sync_pleg(&k, out),
+                            Job::SyncLoop { first } => p.sync_loop(&k, *first, out),
+                            Job::FinishDelete => p.finish_delete(&k, out),
+                            Job::Housekeeping(id) => p.housekeeping_kill(&k, id, out),
+                        }
+                    }
+                },
+                &mut |events| sink.push(now, step, events),
+            );
+            self.collect_wakes();
+            match (&relist, pleg) {
+                (Some(_), Some(_)) => {
+                    for (i, id, outcome) in rx {
+                        self.relist_result(&k, i, &id, outcome, &mut churning);
+                    }
+                }
+                (Some(plan), None) => {
+                    for call in &plan.calls {
+                        let (i, id, outcome) = relist_call(call);
+                        self.relist_result(&k, i, &id, outcome, &mut churning);
+                    }
+                }
+                _ => {}
+            }
         });
-        self.push(worker_events);
-        self.collect_wakes();
-        if let (Some(plan), Some(results)) = (relist, pleg_results) {
-            self.apply_relist(&net, plan, results);
+        if let Some(plan) = relist {
+            self.finish_relist(plan, churning);
         }
         self.net = Some(net);
     }
@@ -610,29 +682,33 @@ impl<'a> Engine<'a> {
         plan
     }
 
-    fn apply_relist(
+    /// One result of a relist's `status` calls: its events, and what the pod makes of it.
+    fn relist_result(
         &mut self,
-        net: &NetworkPlugin,
-        plan: RelistPlan,
-        results: Vec<(usize, String, super::pod::StatusOutcome)>,
+        k: &Kubelet<'_>,
+        i: usize,
+        id: &str,
+        outcome: super::pod::StatusOutcome,
+        churning: &mut bool,
     ) {
-        let now = self.now;
-        let k = self.kubelet(net);
-        let mut out = Vec::new();
-        let mut churning = false;
-        for (i, id, outcome) in results {
-            out.extend(outcome.events);
-            if let Some(status) = &outcome.status {
-                let pod = &mut self.pods[i];
-                if matches!(status, StatusResult::Error { .. })
-                    && self.profile.status_error == StatusErrorPolicy::InfraUnknown
-                    && pod.desired
-                {
-                    churning = true;
-                }
-                pod.apply_status(&k, &id, status, &mut out);
+        let mut out = outcome.events;
+        if let Some(status) = &outcome.status {
+            let pod = &mut self.pods[i];
+            if matches!(status, StatusResult::Error { .. })
+                && self.profile.status_error == StatusErrorPolicy::InfraUnknown
+                && pod.desired
+            {
+                *churning = true;
             }
+            pod.apply_status(k, id, status, &mut out);
         }
+        self.push(out);
+    }
+
+    /// The end of a relist, once its results are in: the container lists it saw, the wake-ups of
+    /// pods with an event and the next relist.
+    fn finish_relist(&mut self, plan: RelistPlan, churning: bool) {
+        let now = self.now;
         for (i, view) in plan.views.into_iter().enumerate() {
             let pod = &mut self.pods[i];
             // A kill in progress completes after the second relist that lists it.
@@ -648,7 +724,6 @@ impl<'a> Engine<'a> {
             }
             pod.pleg_record = Some(view);
         }
-        self.push(out);
         // A relist that met status errors for a live pod takes longer (the churn's pace);
         // `wait.Until` starts the next one a period after it ended.
         let busy = if churning {
@@ -772,55 +847,151 @@ fn start_kubelet(
     (selection.plugin, events)
 }
 
-/// Run `work` for each pod in `targets` on up to `jobs` workers; the events come back in
-/// declaration order.
-fn phase<F>(pods: &mut [Pod], targets: &[usize], jobs: usize, work: F) -> Vec<Event>
-where
+/// Run `work` for each pod in `targets` on up to `jobs` workers, handing each pod's events to
+/// `emit` in declaration order as soon as every earlier pod's are out. Pods are taken in
+/// declaration order; a worker waits rather than run more than [`REORDER_WINDOW`] pods ahead
+/// of the oldest unfinished one, so what waits to be emitted stays bounded.
+fn phase<F>(
+    pods: &mut [Pod],
+    targets: &[usize],
+    jobs: usize,
+    work: F,
+    emit: &mut dyn FnMut(Vec<Event>),
+) where
     F: Fn(&mut Pod, &mut Vec<Event>) + Sync,
 {
-    let mut chosen: Vec<&mut Pod> = pods
-        .iter_mut()
-        .filter(|p| targets.contains(&p.index))
-        .collect();
-    let mut buffers: Vec<Vec<Event>> = vec![Vec::new(); chosen.len()];
-    if jobs <= 1 || chosen.len() <= 1 {
-        for (pod, buffer) in chosen.iter_mut().zip(buffers.iter_mut()) {
-            work(pod, buffer);
+    let mut wanted = vec![false; pods.len()];
+    for &t in targets {
+        if let Some(w) = wanted.get_mut(t) {
+            *w = true;
         }
-    } else {
-        let workers = jobs.min(chosen.len());
-        let queue: Mutex<VecDeque<(&mut Pod, &mut Vec<Event>)>> =
-            Mutex::new(chosen.into_iter().zip(buffers.iter_mut()).collect());
-        let drain = || {
-            loop {
-                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                let Some((pod, buffer)) = next else { break };
-                work(pod, buffer);
-            }
-        };
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                // A thread the OS refuses (process limit) is no reason to fail: the queue is
-                // drained by the workers that did start, and by this thread.
-                if std::thread::Builder::new().spawn_scoped(s, drain).is_err() {
-                    break;
-                }
-            }
-            drain();
-        });
     }
-    buffers.into_iter().flatten().collect()
+    let chosen: Vec<&mut Pod> = pods.iter_mut().filter(|p| wanted[p.index]).collect();
+    if jobs <= 1 || chosen.len() <= 1 {
+        for pod in chosen {
+            let mut buffer = Vec::new();
+            work(pod, &mut buffer);
+            emit(buffer);
+        }
+        return;
+    }
+    let total = chosen.len();
+    let workers = jobs.min(total);
+    let state = Mutex::new(Reorder {
+        queue: chosen.into_iter().enumerate().collect(),
+        done: std::collections::BTreeMap::new(),
+        emitted: 0,
+        panicked: false,
+    });
+    let changed = std::sync::Condvar::new();
+    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    let drain = || {
+        loop {
+            let next = {
+                let mut st = lock();
+                loop {
+                    match st.queue.front() {
+                        None => break None,
+                        Some((seq, _)) if *seq < st.emitted + REORDER_WINDOW => {
+                            break st.queue.pop_front();
+                        }
+                        Some(_) => {
+                            st = changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                        }
+                    }
+                }
+            };
+            let Some((seq, pod)) = next else { break };
+            // A panicking worker must not leave the emitter waiting for its pod.
+            let guard = PanicFlag(&state, &changed);
+            let mut buffer = Vec::new();
+            work(pod, &mut buffer);
+            std::mem::forget(guard);
+            lock().done.insert(seq, buffer);
+            changed.notify_all();
+        }
+    };
+    std::thread::scope(|s| {
+        let mut started = 0;
+        for _ in 0..workers {
+            // A thread the OS refuses (process limit) is no reason to fail: the queue is
+            // drained by the workers that did start, or by this thread.
+            if std::thread::Builder::new().spawn_scoped(s, drain).is_err() {
+                break;
+            }
+            started += 1;
+        }
+        if started == 0 {
+            let queue = std::mem::take(&mut lock().queue);
+            for (_, pod) in queue {
+                let mut buffer = Vec::new();
+                work(pod, &mut buffer);
+                emit(buffer);
+            }
+            return;
+        }
+        let mut st = lock();
+        while st.emitted < total && !st.panicked {
+            let seq = st.emitted;
+            if let Some(events) = st.done.remove(&seq) {
+                st.emitted += 1;
+                drop(st);
+                changed.notify_all();
+                emit(events);
+                st = lock();
+            } else {
+                st = changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    });
+}
+
+/// A phase's pods not taken yet, the events of those done but not emitted, and how many were
+/// emitted.
+struct Reorder<'p> {
+    queue: VecDeque<(usize, &'p mut Pod)>,
+    done: std::collections::BTreeMap<usize, Vec<Event>>,
+    emitted: usize,
+    /// A worker panicked (the scope re-raises it once the others are done).
+    panicked: bool,
+}
+
+/// Dropped only while a worker unwinds: marks the phase failed and wakes the emitter.
+struct PanicFlag<'s, 'p>(&'s Mutex<Reorder<'p>>, &'s std::sync::Condvar);
+
+impl Drop for PanicFlag<'_, '_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).panicked = true;
+        self.1.notify_all();
+    }
 }
 
 /// Whether the kubelet started and every plugin call succeeded (a status whose output could
 /// not be parsed counts as failed, as in `execnet call`). Drives `execnet replay`'s exit code.
 pub fn succeeded(transcript: &Transcript) -> bool {
-    let started = transcript
-        .entries
-        .iter()
-        .all(|e| !matches!(e.event, Event::KubeletStart { error: Some(_), .. }));
-    started
-        && transcript.calls().all(|(_, _, _, call)| {
-            call.succeeded() && !matches!(call.status, Some(StatusResult::Error { .. }))
-        })
+    let mut judge = Succeeded::default();
+    transcript.entries.iter().for_each(|e| judge.observe(e));
+    judge.ok()
+}
+
+/// [`succeeded`], fed one entry at a time (for a streamed transcript).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Succeeded {
+    failed: bool,
+}
+
+impl Succeeded {
+    pub fn observe(&mut self, entry: &Entry) {
+        self.failed |= match &entry.event {
+            Event::KubeletStart { error: Some(_), .. } => true,
+            Event::Call { call, .. } => {
+                !call.succeeded() || matches!(call.status, Some(StatusResult::Error { .. }))
+            }
+            _ => false,
+        };
+    }
+
+    pub fn ok(&self) -> bool {
+        !self.failed
+    }
 }

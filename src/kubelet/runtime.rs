@@ -1,7 +1,9 @@
 //! The fake container runtime: infra containers with 64-lowercase-hex IDs and docker-bridge
 //! (`172.17.x.y`) IPs, running, being stopped or exited. Everything it hands out is drawn from a seeded
-//! splitmix64 keyed by (seed, pod index, per-pod generation), so a container's identity never
-//! depends on which worker created it or when.
+//! splitmix64 keyed by (seed, scenario name, pod index, per-pod generation), so a container's
+//! identity never depends on which worker created it or when, and two scenarios never hand the
+//! plugin the same container ID (docker's IDs are random and unique on a node; certification
+//! runs scenarios side by side against one plugin's state, `certify::run`).
 
 /// Where a host-network pod's infra container lives: the node's address, not the bridge.
 pub const NODE_IP: &str = "10.240.0.10";
@@ -59,20 +61,32 @@ impl InfraContainer {
     }
 }
 
-/// The runtime: a seed, nothing else (all state lives with the pods).
+/// The runtime: a key, nothing else (all state lives with the pods).
 #[derive(Debug, Clone, Copy)]
 pub struct Runtime {
-    seed: u64,
+    /// The seed with the scenario's name mixed in.
+    key: u64,
+}
+
+/// FNV-1a (64 bit) of `bytes`: a fixed, documented hash (std's `Hasher`s may change between
+/// releases, and transcripts must not).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl Runtime {
-    pub fn new(seed: u64) -> Self {
-        Runtime { seed }
+    /// The runtime of one replay of scenario `scenario` with `seed`.
+    pub fn new(seed: u64, scenario: &str) -> Self {
+        Runtime {
+            key: seed ^ fnv1a(scenario.as_bytes()),
+        }
     }
 
     /// The generator for the `generation`-th infra container of pod number `pod_index`.
     fn stream(&self, pod_index: usize, generation: u64) -> SplitMix64 {
-        let pod_key = SplitMix64::new(self.seed).next_u64() ^ pod_index as u64;
+        let pod_key = SplitMix64::new(self.key).next_u64() ^ pod_index as u64;
         let gen_key = SplitMix64::new(pod_key).next_u64() ^ generation;
         SplitMix64::new(SplitMix64::new(gen_key).next_u64())
     }
@@ -108,7 +122,7 @@ mod tests {
 
     #[test]
     fn ids_are_64_hex_and_deterministic() {
-        let rt = Runtime::new(7);
+        let rt = Runtime::new(7, "s");
         let a = rt.create_infra(3, 1, false);
         assert_eq!(a.id.len(), 64);
         assert!(
@@ -119,6 +133,12 @@ mod tests {
         assert_eq!(a, rt.create_infra(3, 1, false));
         assert_ne!(a.id, rt.create_infra(3, 2, false).id);
         assert_ne!(a.id, rt.create_infra(4, 1, false).id);
-        assert_ne!(a.id, Runtime::new(8).create_infra(3, 1, false).id);
+        assert_ne!(a.id, Runtime::new(8, "s").create_infra(3, 1, false).id);
+        assert_ne!(
+            a.id,
+            Runtime::new(7, "t").create_infra(3, 1, false).id,
+            "another scenario, other IDs"
+        );
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a test vector");
     }
 }

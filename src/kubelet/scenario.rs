@@ -3,7 +3,7 @@
 //! fields refused) and then the meaning (pod references, order of steps), and every error names
 //! the file, line and column.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -275,7 +275,19 @@ impl Scenario {
             .position(|p| p.namespace == ns && p.name == name)
     }
 
+    /// [`Scenario::pod_index`] for many references: every pod's index by (namespace, name),
+    /// the first declaration winning (a generated scenario names 100,000 pods in one step).
+    pub fn pod_indices(&self) -> HashMap<(&str, &str), usize> {
+        let mut map = HashMap::with_capacity(self.pods.len());
+        for (i, p) in self.pods.iter().enumerate() {
+            map.entry((p.namespace.as_str(), p.name.as_str()))
+                .or_insert(i);
+        }
+        map
+    }
+
     fn check(&self, text: &str, path: &Path) -> Result<(), ScenarioError> {
+        let indices = self.pod_indices();
         let invalid = |key: &str, index: usize, what: String, message: String| {
             let offset = element_offsets(text, key).get(index).copied().unwrap_or(0);
             let (line, column) = line_column(text, offset);
@@ -354,7 +366,10 @@ impl Scenario {
             }
             let mut in_step = HashSet::new();
             for r in step.pod_refs() {
-                if self.pod_index(r).is_none() {
+                let known = r
+                    .split_once('/')
+                    .is_some_and(|key| indices.contains_key(&key));
+                if !known {
                     return Err(bad(format!(
                         "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
                     )));

@@ -1,9 +1,11 @@
 //! Live progress of a certification run, drawn from the runner's events
 //! ([`Progress`](crate::certify::Progress)) and written to a stream (stderr): a line per
-//! scenario with the calls made, the failed calls so far and the elapsed time. [`Style::Live`]
-//! redraws the running scenario's line in place (carriage return, a ticker thread keeps the
-//! clock moving while a plugin hangs) and leaves each finished line behind; [`Style::Lines`]
-//! prints plain lines, one when a scenario starts and one when it ends, for logs. Colour goes
+//! scenario with the calls made, the failed calls so far and the elapsed time. Scenarios can
+//! run several at once (`certify --jobs`). [`Style::Live`] redraws the line of the oldest
+//! running scenario in place (carriage return, a ticker thread keeps the clock moving while a
+//! plugin hangs; `+N running` counts the others) and leaves each finished scenario's line
+//! behind as it ends; [`Style::Lines`] prints plain lines, one when a scenario starts and one
+//! when it ends, for logs. Colour goes
 //! through `anstyle` and is kept or stripped by the stream (`anstream` honours `NO_COLOR`,
 //! `CLICOLOR_FORCE` and whether the stream is a terminal).
 
@@ -48,7 +50,8 @@ impl std::fmt::Debug for ProgressReporter {
 struct Shared {
     out: Box<dyn Write + Send>,
     style: Style,
-    running: Option<Running>,
+    /// The scenarios running now, oldest first.
+    running: Vec<Running>,
     /// Characters of the live line now on screen (to blank what a shorter redraw leaves).
     drawn: usize,
 }
@@ -77,7 +80,7 @@ impl ProgressReporter {
         let shared = Arc::new(Mutex::new(Shared {
             out,
             style,
-            running: None,
+            running: Vec::new(),
             drawn: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -90,8 +93,8 @@ impl ProgressReporter {
                         break;
                     }
                     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    if s.running.is_some() {
-                        s.draw_live(false);
+                    if !s.running.is_empty() {
+                        s.draw_live();
                     }
                 }
             })
@@ -112,7 +115,7 @@ impl ProgressReporter {
         let mut s = self.lock();
         match event {
             Progress::ScenarioStarted { name, index, total } => {
-                s.running = Some(Running {
+                s.running.push(Running {
                     name: name.to_string(),
                     index,
                     total,
@@ -121,31 +124,42 @@ impl ProgressReporter {
                     failed: 0,
                 });
                 match s.style {
-                    Style::Live => s.draw_live(false),
+                    Style::Live => s.draw_live(),
                     Style::Lines => {
-                        let line = s.line("start");
+                        let line = s.line(s.running.len() - 1, "start");
                         s.write_line(&line);
                     }
                 }
             }
-            Progress::CallFinished { call, .. } => {
-                if let Some(r) = &mut s.running {
+            Progress::CallFinished { scenario, call, .. } => {
+                if let Some(r) = s.running.iter_mut().find(|r| r.name == scenario) {
                     r.calls += 1;
                     r.failed += usize::from(call_failed(call));
                 }
                 if s.style == Style::Live {
-                    s.draw_live(false);
+                    s.draw_live();
                 }
             }
-            Progress::ScenarioFinished { .. } => {
+            Progress::ScenarioFinished { name, .. } => {
+                let Some(at) = s.running.iter().position(|r| r.name == name) else {
+                    return;
+                };
                 match s.style {
-                    Style::Live => s.draw_live(true),
+                    Style::Live => {
+                        // Its final line replaces the live line; the live line moves below.
+                        let line = s.line(at, "");
+                        s.draw(&line, true);
+                        s.running.remove(at);
+                        if !s.running.is_empty() {
+                            s.draw_live();
+                        }
+                    }
                     Style::Lines => {
-                        let line = s.line("done");
+                        let line = s.line(at, "done");
                         s.write_line(&line);
+                        s.running.remove(at);
                     }
                 }
-                s.running = None;
             }
         }
     }
@@ -154,9 +168,12 @@ impl ProgressReporter {
     pub fn finish(mut self) {
         self.stop_ticker();
         let mut s = self.lock();
-        if s.style == Style::Live && s.running.is_some() {
-            s.draw_live(true);
-            s.running = None;
+        if s.style == Style::Live {
+            for at in 0..s.running.len() {
+                let line = s.line(at, "");
+                s.draw(&line, true);
+            }
+            s.running.clear();
         }
         let _ = s.out.flush();
     }
@@ -177,9 +194,10 @@ impl Drop for ProgressReporter {
 }
 
 impl Shared {
-    /// `[3/7] parallel-pods  48 calls  2 failed  1.2s`, `verb` first in `Lines` style.
-    fn line(&self, verb: &str) -> String {
-        let Some(r) = &self.running else {
+    /// `[3/7] parallel-pods  48 calls  2 failed  1.2s` for the running scenario `at`, `verb`
+    /// first in `Lines` style.
+    fn line(&self, at: usize, verb: &str) -> String {
+        let Some(r) = self.running.get(at) else {
             return String::new();
         };
         let dim = Paint::new().dimmed();
@@ -217,10 +235,22 @@ impl Shared {
         let _ = self.out.flush();
     }
 
-    /// Redraw the running scenario's line in place; `done` ends it with a newline.
-    fn draw_live(&mut self, done: bool) {
-        let line = self.line("");
-        let width = visible_width(&line);
+    /// Redraw the live line in place: the oldest running scenario, and how many others run.
+    fn draw_live(&mut self) {
+        let mut line = self.line(0, "");
+        if self.running.len() > 1 {
+            let dim = Paint::new().dimmed();
+            line.push_str(&format!(
+                "  {dim}+{} running{dim:#}",
+                self.running.len() - 1
+            ));
+        }
+        self.draw(&line, false);
+    }
+
+    /// Write `line` over the live line; `done` ends it with a newline.
+    fn draw(&mut self, line: &str, done: bool) {
+        let width = visible_width(line);
         let pad = self.drawn.saturating_sub(width);
         let _ = write!(self.out, "\r{line}{:pad$}", "");
         if done {

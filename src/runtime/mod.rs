@@ -91,10 +91,4 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn report_pod(&self, _pod: &PodMeta, _phase: &str, _pod_ip: Option<&str>) {}
     /// The pod was deleted: it leaves the kubelet's read-only API.
     fn forget_pod(&self, _namespace: &str, _name: &str) {}
-    /// A number that differs for every replay on this runtime (0 for the first), mixed into
-    /// the container ids the simulated kubelet makes: docker never reused an id, and a later
-    /// scenario on the same node must not meet what a plugin kept under an earlier one's ids.
-    fn next_replay(&self) -> u64 {
-        0
-    }
 }

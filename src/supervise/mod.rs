@@ -18,7 +18,8 @@
 //!
 //! Attribution of an orphan that left its process group is by time: it is a leftover of the
 //! first call to end after it was orphaned. With one pod worker that is exact; with parallel
-//! pods an escaped daemon may be reported against a neighbouring call of the same phase.
+//! pods (or scenarios side by side under `certify`) an escaped daemon may be reported against
+//! another call that ended at the same moment.
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 

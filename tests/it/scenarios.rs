@@ -289,3 +289,141 @@ fn generate_refuses_zero_pods() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--pods"));
 }
+
+/// A generated scenario of `pods` pods in a temp dir, and a quiet plugin that answers status.
+fn scale_fixture(pods: usize) -> (tempfile::TempDir, PathBuf, tempfile::TempDir) {
+    let out = util::execnet()
+        .args(["scenarios", "generate", "--pods", &pods.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let tmp = tempfile::TempDir::new().unwrap();
+    let file = tmp.path().join("scale.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let plugin = util::bash_plugin(
+        "p",
+        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+    );
+    (tmp, file, plugin)
+}
+
+/// This process's open descriptors, and the children of all its threads.
+fn fds_and_children() -> (usize, Vec<String>) {
+    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let text = std::fs::read_to_string(task.unwrap().path().join("children")).unwrap();
+        children.extend(text.split_whitespace().map(str::to_string));
+    }
+    (fds, children)
+}
+
+/// The streamed replay (what `execnet replay` runs) hands out exactly the entries of the
+/// in-memory replay, in order, also when a phase has more pods than the reorder window and
+/// several workers finish them out of order; and it leaves no descriptor open and no child
+/// (zombie or not) behind.
+#[test]
+fn a_streamed_replay_gives_the_whole_transcript_and_leaves_nothing() {
+    use execnet::kubelet::{self, Profile, ReplayOptions, Scenario};
+    let pods = kubelet::replay::REORDER_WINDOW + 44;
+    let (_tmp, file, plugin) = scale_fixture(pods);
+    let scenario = Scenario::load(&file).unwrap();
+    let options = ReplayOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        seed: 3,
+        jobs: Some(2),
+        timeout: Some(std::time::Duration::from_secs(30)),
+        runner: None,
+        runtime: None,
+    };
+    let before = fds_and_children();
+    let mut streamed = Vec::new();
+    let header = kubelet::replay_streamed(plugin.path(), "p", &scenario, &options, &mut |e| {
+        streamed.push(serde_json::to_value(e).unwrap())
+    });
+    let after = fds_and_children();
+    assert_eq!(
+        after, before,
+        "(open fds, children) before and after the replay"
+    );
+    assert!(
+        header.entries.is_empty(),
+        "the streamed transcript keeps no entry"
+    );
+    let whole = kubelet::replay(plugin.path(), "p", &scenario, &options);
+    let whole: Vec<Value> = whole
+        .entries
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    let stable_all = |v: &[Value]| v.iter().cloned().map(stable).collect::<Vec<_>>();
+    assert_eq!(streamed.len(), whole.len());
+    assert!(
+        whole.len() > 4 * pods,
+        "setup, status and teardown for every pod: {}",
+        whole.len()
+    );
+    assert_eq!(stable_all(&streamed), stable_all(&whole));
+}
+
+/// `execnet replay --format json` streams its transcript through a file, yet prints exactly the
+/// pretty JSON document of before (the same bytes serde_json makes of the parsed document), and
+/// `--transcript FILE.jsonl` holds the header and then the same entries, one per line.
+#[test]
+fn replay_json_is_one_pretty_document_and_jsonl_has_the_same_entries() {
+    let (tmp, file, plugin) = scale_fixture(5);
+    let lines = tmp.path().join("t.jsonl");
+    let out = util::execnet()
+        .args(["replay", "--plugin", "p", "--jobs", "2", "--format", "json"])
+        .arg("--transcript")
+        .arg(&lines)
+        .arg("--plugin-dir")
+        .arg(plugin.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let doc = stdout_json(&out);
+    // Durations aside (serde_json's float parsing may move the last digit of a round trip).
+    let no_durations = |t: &str| {
+        t.lines()
+            .map(|l| match l.split_once("\"duration_ms\": ") {
+                Some((head, rest)) => format!(
+                    "{head}\"duration_ms\": D{}",
+                    &rest[rest.find(',').unwrap_or(rest.len())..]
+                ),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        no_durations(&text),
+        no_durations(&(serde_json::to_string_pretty(&doc).unwrap() + "\n"))
+    );
+    assert!(text.ends_with("\n  ]\n}\n"));
+    let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["scenario", "plugin", "profile", "seed", "entries"]);
+    let jsonl = std::fs::read_to_string(&lines).unwrap();
+    let mut rows = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
+    let head = rows.next().unwrap();
+    for k in ["scenario", "plugin", "profile", "seed"] {
+        assert_eq!(head[k], doc[k], "{k}");
+    }
+    let rest: Vec<Value> = rows.collect();
+    assert_eq!(&rest, doc["entries"].as_array().unwrap());
+    assert!(rest.len() > 20);
+    // The text form: the header line, then a line per entry.
+    let out = util::execnet()
+        .args(["replay", "--plugin", "p", "--plugin-dir"])
+        .arg(plugin.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("scenario scale-5 · plugin p · kubelet 1.5 · seed 0\n"));
+    assert_eq!(text.lines().count(), rest.len() + 1);
+}

@@ -115,8 +115,6 @@ pub struct NetnsRuntime {
     pub bridge_preexisting: bool,
     registry: Arc<Mutex<Registry>>,
     state: Mutex<State>,
-    /// Replays run on this runtime so far ([`ContainerRuntime::next_replay`]).
-    replays: std::sync::atomic::AtomicU64,
     lifeline_read: OwnedFd,
     // Held open for the pause processes: its close (this process ending) is their end.
     _lifeline_write: OwnedFd,
@@ -171,7 +169,6 @@ impl NetnsRuntime {
                 used_hosts: Default::default(),
                 veths: VethNames::new(seed),
             }),
-            replays: std::sync::atomic::AtomicU64::new(0),
             lifeline_read,
             _lifeline_write: lifeline_write,
             servers,
@@ -360,11 +357,6 @@ impl ContainerRuntime for NetnsRuntime {
     }
     fn list(&self) -> Vec<InfraInfo> {
         self.lock().containers.iter().map(info_of).collect()
-    }
-
-    fn next_replay(&self) -> u64 {
-        self.replays
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     fn inspect(&self, id: &str) -> Option<InfraInfo> {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Scale benchmark (issue 12): replay a generated scenario of N pods against the static C plugin
+# with 2 pod workers, and report execnet's wall time and peak RSS for each N. The transcript is
+# streamed to a file (--transcript) and to stdout (discarded here), never held in memory.
+#   benches/scale.sh [N ...]          (default: 1000 10000 100000)
+# Needs: cc, GNU time (/usr/bin/time). Builds execnet in release mode first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q
+exe=target/release/execnet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/plugins/static-c"
+cc -O2 -static -o "$work/plugins/static-c/static-c" benches/plugin/static_status.c
+printf '%8s %10s %14s %12s\n' pods wall_s peak_rss_kib transcript_mb
+for n in "${@:-1000 10000 100000}"; do
+  for pods in $n; do
+    "$exe" scenarios generate --pods "$pods" >"$work/scale.json"
+    /usr/bin/time -f '%e %M' -o "$work/time" \
+      "$exe" replay --plugin-dir "$work/plugins" --plugin static-c --jobs 2 --format json \
+      --transcript "$work/t.jsonl" "$work/scale.json" >/dev/null
+    read -r wall rss <"$work/time"
+    printf '%8s %10s %14s %12s\n' "$pods" "$wall" "$rss" "$(( $(stat -c %s "$work/t.jsonl") / 1000000 ))"
+  done
+done
