@@ -363,7 +363,8 @@ pub struct Reproduce {
     /// `execnet call …`, for a finding about one call (`None` otherwise).
     pub call: Option<Vec<String>>,
     pub call_line: Option<String>,
-    /// `execnet replay SCENARIO …`.
+    /// `execnet replay SCENARIO …`; for a `network/*` finding (the netns network lifecycle,
+    /// not a scenario) `execnet certify … --runtime netns … --focus CHECK`.
     pub replay: Vec<String>,
     pub replay_line: String,
 }
@@ -377,10 +378,50 @@ pub struct Target<'a> {
     pub profile: &'a str,
     pub timeout: Option<Duration>,
     pub jobs: Option<usize>,
+    /// The runtime's options (`--runtime netns …`; empty for the simulated runtime), added to
+    /// every replay and certify line.
+    pub runtime: &'a [String],
 }
 
 impl Target<'_> {
-    /// The commands that re-run `finding`.
+    /// The commands that re-run `finding` of check `check`. A finding of the network lifecycle
+    /// (`network/*`, no kubelet scenario) is re-run by the same `certify --runtime netns`
+    /// focused on its check (in `replay`/`replay_line`, which name the re-run command).
+    pub fn reproduce_check(&self, check: &str, finding: &Finding) -> Reproduce {
+        if finding.scenario != super::network::LIFECYCLE {
+            return self.reproduce(finding);
+        }
+        let mut argv: Vec<String> = vec!["execnet".into(), "certify".into()];
+        if let Some((dir, name)) = self.plugin {
+            argv.extend([
+                "--plugin-dir".into(),
+                dir.display().to_string(),
+                "--plugin".into(),
+                name.to_string(),
+            ]);
+        }
+        argv.extend(
+            ["--kubelet", self.profile, "--timeout", &self.timeout_text()].map(String::from),
+        );
+        argv.extend(self.runtime.iter().cloned());
+        argv.extend(["--focus".to_string(), check.to_string()]);
+        Reproduce {
+            call: None,
+            call_line: None,
+            replay_line: shell_line(&argv),
+            replay: argv,
+        }
+    }
+
+    fn timeout_text(&self) -> String {
+        match self.timeout {
+            Some(d) => crate::plugin::invoke::format_duration(d),
+            None => "0".into(),
+        }
+    }
+
+    /// The commands that re-run `finding` (a finding of a kubelet scenario). Under the netns
+    /// runtime there is no call line: `execnet call` runs outside any sandbox.
     pub fn reproduce(&self, finding: &Finding) -> Reproduce {
         let timeout = match self.timeout {
             Some(d) => crate::plugin::invoke::format_duration(d),
@@ -395,13 +436,17 @@ impl Target<'_> {
             ],
             None => Vec::new(),
         };
-        let call = finding.call.as_ref().map(|c| {
-            let mut argv: Vec<String> = vec!["execnet".into(), "call".into()];
-            argv.extend(target.iter().cloned());
-            argv.extend(["--kubelet", self.profile, "--timeout", &timeout].map(String::from));
-            argv.extend(c.argv.iter().skip(1).cloned());
-            argv
-        });
+        let call = finding
+            .call
+            .as_ref()
+            .filter(|_| self.runtime.is_empty())
+            .map(|c| {
+                let mut argv: Vec<String> = vec!["execnet".into(), "call".into()];
+                argv.extend(target.iter().cloned());
+                argv.extend(["--kubelet", self.profile, "--timeout", &timeout].map(String::from));
+                argv.extend(c.argv.iter().skip(1).cloned());
+                argv
+            });
         let mut replay: Vec<String> = [
             "execnet",
             "replay",
@@ -418,6 +463,7 @@ impl Target<'_> {
         if let Some(j) = self.jobs {
             replay.extend(["--jobs".to_string(), j.to_string()]);
         }
+        replay.extend(self.runtime.iter().cloned());
         Reproduce {
             call_line: call.as_deref().map(shell_line),
             call,

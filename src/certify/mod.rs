@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod checks;
 pub mod embedded;
 pub mod evidence;
+pub mod network;
 pub mod run;
 pub mod verdict;
 

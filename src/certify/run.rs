@@ -41,6 +41,9 @@ pub struct CertifyOptions {
     /// The whole run's deadline: calls in flight are cut off at it, scenarios not finished by it
     /// are not judged, and the verdict is FAIL with a note.
     pub deadline: Option<Duration>,
+    /// `--runtime netns`: the node sandbox the run is in (the `network/*` checks are judged on
+    /// it); `None`: the simulated runtime, no network checks.
+    pub netns: Option<std::sync::Arc<crate::runtime::netns::NetnsRuntime>>,
 }
 
 impl Default for CertifyOptions {
@@ -55,6 +58,7 @@ impl Default for CertifyOptions {
             focus: Vec::new(),
             skip: Vec::new(),
             deadline: None,
+            netns: None,
         }
     }
 }
@@ -127,8 +131,13 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 pub fn selected(def: &CheckDef, opts: &CertifyOptions) -> bool {
-    (opts.focus.is_empty() || opts.focus.iter().any(|g| glob_match(g, def.id)))
-        && !opts.skip.iter().any(|g| glob_match(g, def.id))
+    selected_id(def.id, opts)
+}
+
+/// Whether `--focus`/`--skip` select the check `id` (of the catalogue or `network/*`).
+pub fn selected_id(id: &str, opts: &CertifyOptions) -> bool {
+    (opts.focus.is_empty() || opts.focus.iter().any(|g| glob_match(g, id)))
+        && !opts.skip.iter().any(|g| glob_match(g, id))
 }
 
 fn load_suite(names: &[&str]) -> Result<Vec<Scenario>, CertifyError> {
@@ -186,7 +195,11 @@ pub fn certify(
         });
     }
     let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
-    if chosen.is_empty() {
+    let network_selected = opts.netns.is_some()
+        && super::network::check_ids()
+            .iter()
+            .any(|id| selected_id(id, opts));
+    if chosen.is_empty() && !network_selected {
         return Err(CertifyError::NothingSelected {
             focus: opts.focus.clone(),
         });
@@ -211,6 +224,10 @@ pub fn certify(
         jobs: opts.jobs,
         timeout: opts.timeout,
         runner: Some(supervisor.clone()),
+        runtime: opts
+            .netns
+            .clone()
+            .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
     };
     let scenarios: BTreeMap<String, Scenario> =
         suite.iter().map(|s| (s.name.clone(), s.clone())).collect();
@@ -267,12 +284,47 @@ pub fn certify(
         }
         replayed.extend(suite.iter().filter_map(|s| transcripts.remove(&s.name)));
     }
+    // The network lifecycle (netns only), through the same supervisor: its leftovers are
+    // killed, the deadline cuts it off, and a cut-off lifecycle is not judged.
+    let network = match &opts.netns {
+        Some(rt) if network_selected && !supervisor.deadline_hit() => {
+            progress(Progress::ScenarioStarted {
+                name: super::network::LIFECYCLE,
+                index: total,
+                total: total + 1,
+            });
+            let t0 = Instant::now();
+            let checks = network_checks(&dir, &name, opts, rt, supervisor.clone());
+            let elapsed = t0.elapsed();
+            progress(Progress::ScenarioFinished {
+                name: super::network::LIFECYCLE,
+                elapsed,
+            });
+            scenario_ms.insert(
+                super::network::LIFECYCLE.to_string(),
+                elapsed.as_secs_f64() * 1000.0,
+            );
+            if supervisor.deadline_hit() {
+                unfinished.push(super::network::LIFECYCLE);
+                Vec::new()
+            } else {
+                checks
+            }
+        }
+        Some(_) if network_selected => {
+            unfinished.push(super::network::LIFECYCLE);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
     // Leftovers were killed call by call; this catches what a call's leftovers started later.
     let late = supervisor
         .finish()
         .map_err(|e| CertifyError::Host(format!("cannot read the process table: {e}")))?;
     let mut checks: Vec<CheckResult> = per_check.into_iter().map(verdict::combine).collect();
+    checks.extend(network);
     let abs_dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    let runtime_args = runtime_args(opts);
     // The bundled plugin's reproduce lines leave out --plugin-dir/--plugin: `call` and `replay`
     // install their own fresh copy, as certify did (its temp dir is gone after the run).
     let repro = Target {
@@ -280,6 +332,7 @@ pub fn certify(
         profile: opts.profile.name,
         timeout: opts.timeout,
         jobs: opts.jobs,
+        runtime: &runtime_args,
     };
     let causes = verdict::causes(&mut checks, &repro);
     let deadline_hit = supervisor.deadline_hit();
@@ -582,7 +635,14 @@ fn suggestion(focus: &[String]) -> String {
             hints.push(c.clone());
         }
     }
-    if hints.is_empty() {
+    let network_only = focus.iter().any(|g| {
+        super::network::check_ids()
+            .iter()
+            .any(|id| glob_match(g, id))
+    });
+    if network_only && hints.is_empty() {
+        " (the network/* checks run only with --runtime netns)".to_string()
+    } else if hints.is_empty() {
         " (`execnet certify --list` shows the checks)".to_string()
     } else {
         format!("; did you mean {}?", hints.join(", "))
@@ -603,6 +663,52 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// The options that recreate the run's runtime, for reproduce lines (empty for `sim`).
+pub fn runtime_args(opts: &CertifyOptions) -> Vec<String> {
+    opts.netns
+        .as_ref()
+        .map(|rt| rt.options().cli_args())
+        .unwrap_or_default()
+}
+
+/// The `network/*` checks: the plugin selected and initialised afresh (a kubelet restart), then
+/// driven through the network lifecycle on the run's node sandbox.
+fn network_checks(
+    dir: &Path,
+    name: &str,
+    opts: &CertifyOptions,
+    rt: &crate::runtime::netns::NetnsRuntime,
+    runner: std::sync::Arc<dyn plugin::invoke::Runner>,
+) -> Vec<CheckResult> {
+    let probe = plugin::probe(dir);
+    let policy = plugin::CallPolicy::default().with_timeout(opts.timeout);
+    let selection = plugin::select::select_with(
+        &probe.plugins,
+        name,
+        policy,
+        true,
+        plugin::select::SelectionTexts::for_profile(opts.profile.name),
+        runner,
+    );
+    let evidence = match selection.exec_plugin() {
+        Some(p) if selection.error_text().is_none() => {
+            super::network::observe_network(p, rt, opts.profile)
+        }
+        _ => super::network::NetworkEvidence {
+            pods: Vec::new(),
+            teardown_leftovers: Vec::new(),
+            crash_leftovers: Vec::new(),
+            error: Some(format!(
+                "the kubelet did not start with the plugin: {}",
+                selection
+                    .error_text()
+                    .unwrap_or_else(|| "no exec plugin".into())
+            )),
+        },
+    };
+    super::network::judge(&evidence, opts.profile, &|id| selected_id(id, opts))
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub fn verdict(checks: &[CheckResult]) -> Verdict {
 pub fn causes(checks: &mut [CheckResult], target: &Target) -> Vec<Cause> {
     for c in checks.iter_mut() {
         for f in &mut c.findings {
-            f.reproduce = Some(target.reproduce(f));
+            f.reproduce = Some(target.reproduce_check(c.id, f));
         }
     }
     let mut groups: Vec<_> = checks

@@ -92,6 +92,12 @@ pub struct Args {
     /// of waiting for it.
     #[arg(long)]
     no_wait: bool,
+    /// The container runtime: sim (no privileges) or netns (real namespaces, as root; adds the
+    /// network/* checks).
+    #[arg(long, value_enum, default_value_t = super::netns::RuntimeKind::Sim)]
+    runtime: super::netns::RuntimeKind,
+    #[command(flatten)]
+    netns: super::netns::NetnsArgs,
     /// List the checks catalogue (those --focus/--skip select) and exit; --format json for
     /// JSON.
     #[arg(long)]
@@ -105,36 +111,58 @@ struct ListedCheck {
     title: &'static str,
     rationale: &'static str,
     scenarios: &'static [&'static str],
+    /// The runtimes the check is judged under: `["sim", "netns"]`, or `["netns"]` for the
+    /// `network/*` checks (judged on the network lifecycle, not on scenarios).
+    runtimes: &'static [&'static str],
 }
 
+/// What a `network/*` check judges, in the text listing.
+const NETWORK_JUDGES: &str =
+    "the network lifecycle on real infra containers (--runtime netns only)";
+
 fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
-    let chosen: Vec<_> = CATALOGUE
+    let mut listed: Vec<ListedCheck> = CATALOGUE
         .iter()
         .filter(|c| certify::run::selected(c, opts))
+        .map(|c| ListedCheck {
+            id: c.id,
+            level: c.level.as_str(),
+            title: c.title,
+            rationale: c.rationale,
+            scenarios: c.scenarios(),
+            runtimes: &["sim", "netns"],
+        })
         .collect();
-    if chosen.is_empty() {
+    listed.extend(
+        certify::network::checks()
+            .into_iter()
+            .filter(|(id, ..)| certify::run::selected_id(id, opts))
+            .map(|(id, level, title, rationale)| ListedCheck {
+                id,
+                level: level.as_str(),
+                title,
+                rationale,
+                scenarios: &[],
+                runtimes: &["netns"],
+            }),
+    );
+    if listed.is_empty() {
         return Err(certify::CertifyError::NothingSelected {
             focus: opts.focus.clone(),
         }
         .into());
     }
     if args.format == ReportFormat::Json {
-        let listed: Vec<ListedCheck> = chosen
-            .iter()
-            .map(|c| ListedCheck {
-                id: c.id,
-                level: c.level.as_str(),
-                title: c.title,
-                rationale: c.rationale,
-                scenarios: c.scenarios(),
-            })
-            .collect();
         return super::print_json(&listed);
     }
-    for c in chosen {
-        outln!("{:<32} {:<6} {}", c.id, c.level.as_str(), c.title);
+    for c in listed {
+        outln!("{:<32} {:<6} {}", c.id, c.level, c.title);
         outln!("{:<39} why: {}", "", c.rationale);
-        outln!("{:<39} judges: {}", "", c.scenarios().join(", "));
+        if c.scenarios.is_empty() {
+            outln!("{:<39} judges: {NETWORK_JUDGES}", "");
+        } else {
+            outln!("{:<39} judges: {}", "", c.scenarios.join(", "));
+        }
     }
     Ok(())
 }
@@ -150,6 +178,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         repeat: args.repeat,
         focus: args.focus.clone(),
         skip: args.skip.clone(),
+        netns: None,
     };
     if args.list {
         list(&args, &opts)?;
@@ -160,6 +189,13 @@ pub fn run(args: Args) -> Result<CliVerdict> {
             "--timeout: certify needs a per-call timeout (0, off and none would let a hung plugin hang the run forever); `execnet replay --no-timeout` reproduces the kubelet's"
         );
     }
+    let opts = CertifyOptions {
+        netns: match args.runtime {
+            super::netns::RuntimeKind::Sim => None,
+            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+        },
+        ..opts
+    };
     // Before any plugin runs: where the report goes, and that it can go there.
     let target_file = args.output.as_deref().map(output::check).transpose()?;
     let _lock = match args.target.get() {
@@ -207,6 +243,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
                     profile: &report.kubelet,
                     timeout: opts.timeout,
                     jobs: opts.jobs,
+                    runtime: &certify::run::runtime_args(&opts),
                 },
             )
         }

@@ -10,6 +10,16 @@ use execnet::runtime::{ContainerRuntime, InfraSpec, PodMeta};
 
 use super::{Format, Verdict, print_json};
 
+/// Which container runtime the simulated kubelet runs pods on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// Simulated infra containers (IDs only); needs no privileges.
+    Sim,
+    /// A real node sandbox: network and mount namespaces, veths, an era-exact docker; needs
+    /// CAP_NET_ADMIN and CAP_SYS_ADMIN (root).
+    Netns,
+}
+
 /// How the node sandbox is set up.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NetnsArgs {
@@ -53,9 +63,20 @@ impl NetnsArgs {
         })
     }
 
-    /// Handle signals, then enter the sandbox (before any other thread starts).
+    /// Set the plugins' environment, handle signals, then enter the sandbox. Call it before any
+    /// other thread starts.
     pub fn start(&self) -> Result<NetnsRuntime> {
         let options = self.options()?;
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+        // SAFETY: execnet is single-threaded here (before the signal thread, the sandbox and the
+        // kubelet start); every plugin inherits this environment, as the kubelet's reached them.
+        unsafe {
+            std::env::set_var(
+                "PATH",
+                format!("{}:{path}", execnet::runtime::netns::sandbox::BIN_DIR),
+            );
+            std::env::set_var("DOCKER_HOST", "unix:///var/run/docker.sock");
+        }
         signals::install().context("install signal handling")?;
         Ok(NetnsRuntime::start(options)?)
     }

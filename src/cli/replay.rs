@@ -25,6 +25,11 @@ pub struct Args {
     no_timeout: bool,
     #[command(flatten)]
     format: FormatArg,
+    /// The container runtime: sim (no privileges) or netns (real namespaces, as root).
+    #[arg(long, value_enum, default_value_t = super::netns::RuntimeKind::Sim)]
+    runtime: super::netns::RuntimeKind,
+    #[command(flatten)]
+    netns: super::netns::NetnsArgs,
     /// Also write the transcript to FILE as JSON lines, as it happens: a header line
     /// (`scenario`, `plugin`, `profile`, `seed`), then one line per entry (the objects of the
     /// JSON transcript's `entries`).
@@ -62,6 +67,10 @@ pub fn run(args: Args) -> Result<Verdict> {
             args.kubelet.timeout()
         },
         runner: Some(supervisor.clone()),
+        runtime: match args.runtime {
+            super::netns::RuntimeKind::Sim => None,
+            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+        },
     };
     // The transcript is streamed, never held whole: the entries go to a temporary file in the
     // requested format (and to --transcript), which is copied to standard output at the end,

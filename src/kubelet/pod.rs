@@ -17,6 +17,8 @@ use super::transcript::{CallPurpose, Event, IpSource, PodRef};
 /// What a pod worker needs from the kubelet; shared read-only by every worker of a phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Kubelet<'a> {
+    /// A real runtime to create infra containers in as well (`--runtime netns`).
+    pub real: Option<&'a dyn crate::runtime::ContainerRuntime>,
     pub profile: &'static Profile,
     pub plugin: &'a NetworkPlugin,
     pub runtime: Runtime,
@@ -195,6 +197,23 @@ impl Pod {
 
     pub fn host_network(&self) -> bool {
         self.spec.host_network
+    }
+
+    /// What a real runtime needs to create infra container `id` of this pod: the pod's name,
+    /// namespace, annotations and network mode; a uid made from the pod's index (scenarios
+    /// have none); the docker-name suffix from the id.
+    fn infra_spec(&self, id: &str) -> crate::runtime::InfraSpec {
+        crate::runtime::InfraSpec {
+            id: id.to_string(),
+            pod: crate::runtime::PodMeta {
+                name: self.pod.name.clone(),
+                namespace: self.pod.namespace.clone(),
+                uid: format!("00000000-0000-4000-8000-{:012x}", self.index + 1),
+                annotations: self.spec.annotations.clone(),
+                host_network: self.host_network(),
+            },
+            name_suffix: u32::from_str_radix(id.get(..8).unwrap_or("0"), 16).unwrap_or(0),
+        }
     }
 
     fn note(&self, out: &mut Vec<Event>, text: impl Into<String>) {
@@ -445,9 +464,20 @@ impl Pod {
     /// whether the app containers may start.
     fn start_infra(&mut self, k: &Kubelet<'_>, out: &mut Vec<Event>) -> bool {
         self.generation += 1;
-        let infra = k
+        let mut infra = k
             .runtime
             .create_infra(self.index, self.generation, self.host_network());
+        if let Some(real) = k.real {
+            // The real runtime makes the same container (id from the model) and assigns the
+            // address, as docker's IPAM did.
+            match real.create_infra(&self.infra_spec(&infra.id)) {
+                Ok(info) => infra.runtime_ip = info.runtime_ip,
+                Err(e) => self.note(
+                    out,
+                    format!("execnet's runtime could not create the infra container: {e}"),
+                ),
+            }
+        }
         let id = infra.id.clone();
         out.push(Event::InfraCreated {
             pod: self.pod.clone(),

@@ -39,6 +39,10 @@ pub struct ReplayOptions {
     /// (`crate::supervise`) that owns timeout memory and leftovers, shared across kubelet
     /// restarts and replays.
     pub runner: Option<Arc<dyn Runner>>,
+    /// A real container runtime (`--runtime netns`): every infra container the model creates is
+    /// also created there (its IP becomes the runtime IP) and killed there when the model kills
+    /// or crashes it. `None`: the simulated runtime alone.
+    pub runtime: Option<std::sync::Arc<dyn crate::runtime::ContainerRuntime>>,
 }
 
 impl Default for ReplayOptions {
@@ -49,6 +53,7 @@ impl Default for ReplayOptions {
             jobs: None,
             timeout: CallPolicy::default().timeout,
             runner: None,
+            runtime: None,
         }
     }
 }
@@ -105,6 +110,8 @@ struct Engine<'a> {
     plugin: &'a str,
     policy: CallPolicy,
     runner: Arc<dyn Runner>,
+    /// A real runtime the model's infra containers are also created in (`--runtime netns`).
+    real: Option<&'a dyn crate::runtime::ContainerRuntime>,
     profile: &'static Profile,
     runtime: Runtime,
     jobs: usize,
@@ -196,6 +203,7 @@ fn run(
         plugin,
         policy,
         runner,
+        real: options.runtime.as_deref(),
         profile: options.profile,
         runtime: Runtime::new(options.seed, &scenario.name),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
@@ -242,18 +250,39 @@ fn run(
             break;
         }
     }
+    // A real runtime's containers end with the replay (the node is drained; no teardown).
+    if let Some(real) = options.runtime.as_deref() {
+        for c in engine.pods.iter().flat_map(|p| &p.infras) {
+            if c.is_running() {
+                let _ = real.kill(&c.id);
+            }
+        }
+    }
     let mut transcript = engine.transcript;
     transcript.entries = engine.out.entries;
     transcript
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
     fn push(&mut self, events: Vec<Event>) {
+        // The real runtime follows the model's kills and crashes (SIGKILL of everything in
+        // the pod's network namespace).
+        if let Some(real) = self.real {
+            for event in &events {
+                if let Event::InfraKilled { id, .. } | Event::InfraCrashed { id, .. } = event {
+                    let _ = real.kill(id);
+                }
+            }
+        }
         self.out.push(self.now, self.step, events);
     }
 
-    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n> {
+    fn kubelet<'n>(&self, net: &'n NetworkPlugin) -> Kubelet<'n>
+    where
+        'a: 'n,
+    {
         Kubelet {
+            real: self.real,
             profile: self.profile,
             plugin: net,
             runtime: self.runtime,

@@ -210,7 +210,7 @@ pub(crate) fn gate_exclusive() -> RwLockWriteGuard<'static, ()> {
     GATE.write().unwrap_or_else(|e| e.into_inner())
 }
 
-fn gate_shared() -> RwLockReadGuard<'static, ()> {
+pub(crate) fn gate_shared() -> RwLockReadGuard<'static, ()> {
     GATE.read().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -263,9 +263,26 @@ pub(crate) fn processes_since(first: i32) -> io::Result<Vec<ProcStat>> {
     let mut out = Vec::new();
     let mut buf = Vec::with_capacity(512);
     for pid in ids {
-        out.extend(read_stat(&pid.to_string(), &mut buf)?);
+        // `/proc/N` also answers for N a thread id (hidden from the listing): a thread of an
+        // older process (a daemon's worker started during the call) is no process of its own,
+        // and killing "it" would kill its whole process.
+        if let Some(p) = read_stat(&pid.to_string(), &mut buf)?
+            && is_thread_group_leader(pid)
+        {
+            out.push(p);
+        }
     }
     Ok(out)
+}
+
+/// Whether `pid` is a process (its thread group's leader), not another thread's id.
+fn is_thread_group_leader(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Tgid:"))
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            == Some(pid)
+    })
 }
 
 /// Processes and threads owned by `uid` (what `RLIMIT_NPROC` counts), from `/proc`.
@@ -733,4 +750,38 @@ pub(crate) fn main_thread_children(out: &mut Vec<i32>) -> Option<()> {
         out.push(std::str::from_utf8(word).ok()?.parse().ok()?);
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread started after a process was (here: a thread of this test process) is not a
+    /// process created since it: the supervisor once took an OVS daemon's worker thread for a
+    /// call's leftover and killed the daemon.
+    #[test]
+    fn processes_since_lists_processes_not_threads() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawn sleep");
+        let first = child.id() as i32;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+            tx.send(tid).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        let since = processes_since(first).unwrap();
+        stop_tx.send(()).unwrap();
+        thread.join().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(tid > first, "the thread's id {tid} comes after {first}");
+        assert!(since.iter().any(|p| p.pid == first), "{since:?}");
+        assert!(!since.iter().any(|p| p.pid == tid), "thread {tid} listed");
+    }
 }

@@ -34,6 +34,13 @@ fn case_time(report: &Report, c: &CheckResult) -> Duration {
                 .filter_map(|s| report.scenario_ms.get(*s))
                 .sum()
         })
+        // A network/* check is judged on the netns network lifecycle (timed under its name).
+        .or_else(|| {
+            c.id.starts_with("network/")
+                .then(|| report.scenario_ms.get(crate::certify::network::LIFECYCLE))
+                .flatten()
+                .copied()
+        })
         .unwrap_or(0.0);
     Duration::from_secs_f64(ms / 1000.0)
 }

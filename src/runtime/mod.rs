@@ -73,7 +73,7 @@ impl RuntimeError {
 }
 
 /// The container runtime the kubelet calls.
-pub trait ContainerRuntime: Send + Sync {
+pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     /// Create and start an infra container for a pod.
     fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError>;
     /// Kill an infra container: every process in its network namespace, so the namespace and

@@ -93,6 +93,50 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Kill rounds before giving up on a process that will not die (e.g. in uninterruptible sleep).
 const KILL_ROUNDS: u32 = 60;
 
+/// execnet's own long-lived processes (the netns runtime's pause processes, Open vSwitch
+/// daemons, what the node setup left): never a call's leftovers, never killed as one.
+static OWN: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn own() -> BTreeSet<i32> {
+    lock(&OWN).clone()
+}
+
+/// Hold this while execnet's own runtime starts or ends processes (an infra container's pause
+/// process and its `ip` helpers): the leftover scan after a call waits for it, so it never sees
+/// them half-made or unregistered. Never hold it across a plugin call.
+pub fn own_processes() -> std::sync::RwLockReadGuard<'static, ()> {
+    invoke::gate_shared()
+}
+
+/// `pid` is execnet's own (see [`own_processes`]).
+pub fn register_own(pid: u32) {
+    lock(&OWN).insert(pid as i32);
+}
+
+/// `pid` was reaped: its number may be reused by anyone.
+pub fn forget_own(pid: u32) {
+    lock(&OWN).remove(&(pid as i32));
+}
+
+/// Every descendant execnet has now is its own (call before any plugin runs: after the node
+/// sandbox, its daemons and the node setup started).
+pub fn adopt_descendants() -> std::io::Result<()> {
+    let me = sys::getpid();
+    let table = sys::process_table()?;
+    let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
+    for p in &table {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
+    let mut own = lock(&OWN);
+    while let Some(p) = stack.pop() {
+        if !p.is_zombie() && own.insert(p.pid) {
+            stack.extend(children.get(&p.pid).into_iter().flatten());
+        }
+    }
+    Ok(())
+}
+
 impl Supervisor {
     /// A supervisor with `leftovers` policy and (when `Some`) timeout memory. Makes execnet a
     /// child subreaper (process-wide, idempotent).
@@ -186,7 +230,13 @@ impl Supervisor {
         }
         let mut children = Vec::new();
         match sys::main_thread_children(&mut children) {
-            Some(()) => children.iter().any(|&pid| !invoke::is_leader(pid)),
+            // execnet's own processes (the netns runtime's) are no call's.
+            Some(()) => {
+                let own = lock(&OWN);
+                children
+                    .iter()
+                    .any(|&pid| !invoke::is_leader(pid) && !own.contains(&pid))
+            }
             None => true,
         }
     }
@@ -375,8 +425,13 @@ fn attribute(
     for p in table {
         children.entry(p.ppid).or_default().push(p);
     }
-    let excluded =
-        |p: &ProcStat| p.pid == me || leaders.contains(&p.pid) || known.contains(&(p.pid, p.start));
+    let own = own();
+    let excluded = |p: &ProcStat| {
+        p.pid == me
+            || leaders.contains(&p.pid)
+            || known.contains(&(p.pid, p.start))
+            || own.contains(&p.pid)
+    };
     let mut stack: Vec<&ProcStat> = table
         .iter()
         .filter(|p| !excluded(p))
@@ -415,6 +470,9 @@ pub(crate) fn kill_descendants_gated(
         let alive = {
             let _gate = (!held).then(invoke::gate_exclusive);
             let leaders = invoke::leaders();
+            // execnet's own processes end with their runtime, except on the signal path
+            // (`leaders_too`), where everything goes.
+            let own = if leaders_too { BTreeSet::new() } else { own() };
             let table = sys::process_table()?;
             reap_orphans(&table, me, &leaders);
             let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
@@ -425,7 +483,10 @@ pub(crate) fn kill_descendants_gated(
             let mut found = Vec::new();
             let mut seen = BTreeSet::new();
             while let Some(p) = stack.pop() {
-                if !seen.insert(p.pid) || (!leaders_too && leaders.contains(&p.pid)) {
+                if !seen.insert(p.pid)
+                    || (!leaders_too && leaders.contains(&p.pid))
+                    || own.contains(&p.pid)
+                {
                     continue;
                 }
                 if !p.is_zombie() {

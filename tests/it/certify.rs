@@ -158,6 +158,8 @@ fn every_gallery_directory_is_in_the_table() {
         .filter(|e| e.file_type().unwrap().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n != "reference" && n != "recorder")
+        // The netns runtime's samples have their own table (tests/it/netns.rs).
+        .filter(|n| !n.starts_with("netns-"))
         .collect();
     found.sort();
     let mut expected: Vec<String> = table.iter().map(|s| s.to_string()).collect();
@@ -775,6 +777,59 @@ fn list_as_json_and_focus_suggestions() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean timeout/*?"));
+}
+
+/// The network/* checks are in the catalogue listing (text and JSON), marked as judged only
+/// under `--runtime netns`; focusing on them without it names the runtime they need.
+#[test]
+fn list_shows_the_network_checks_as_netns_only() {
+    let out = util::execnet()
+        .args(["certify", "--list", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let all = v.as_array().unwrap();
+    let network: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("network/"))
+        .collect();
+    let ids: Vec<&str> = network.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "network/address-in-pod",
+            "network/unique-address",
+            "network/pod-answers",
+            "network/teardown-leaves-nothing",
+            "network/crash-recovery",
+            "network/status-for-live-pod"
+        ]
+    );
+    for c in &network {
+        assert_eq!(c["runtimes"], serde_json::json!(["netns"]), "{c}");
+        assert!(!c["rationale"].as_str().unwrap().is_empty(), "{c}");
+    }
+    let sim_only = all
+        .iter()
+        .filter(|c| !c["id"].as_str().unwrap().starts_with("network/"))
+        .all(|c| c["runtimes"] == serde_json::json!(["sim", "netns"]));
+    assert!(sim_only, "every other check is judged under both runtimes");
+    util::execnet()
+        .args(["certify", "--list", "--focus", "network/*"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("network/teardown-leaves-nothing"))
+        .stdout(predicate::str::contains("--runtime netns only"));
+    util::execnet()
+        .args(["certify", "--focus", "network/*"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the network/* checks run only with --runtime netns",
+        ));
 }
 
 /// The bundled reference plugin's reproduce lines leave out `--plugin-dir`/`--plugin` (its temp

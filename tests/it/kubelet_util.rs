@@ -139,6 +139,7 @@ pub fn run(
         jobs,
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
+        runtime: None,
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }

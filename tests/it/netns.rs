@@ -239,9 +239,10 @@ fn infra_containers_are_wired_to_the_bridge_and_answer() {
     );
     let after = rt.inspect(&a.id).unwrap();
     assert!(!after.running);
-    // A new container never reuses the dead one's veth name or address.
+    // A new container never reuses the dead one's veth name; its address is the lowest free
+    // one, the dead container's (docker 1.12's IPAM).
     let c = rt.create_infra(&spec(3, "web-a", false)).unwrap();
-    assert_eq!(c.runtime_ip, "172.17.0.4");
+    assert_eq!(c.runtime_ip, "172.17.0.2");
     assert_ne!(rt.records()[2].veth.as_deref(), Some(veth.as_str()));
     // Host network: the node's namespace and address.
     let h = rt.create_infra(&spec(4, "host-pod", true)).unwrap();
@@ -392,6 +393,26 @@ fn real_docker_clients_read_the_engine_api() {
             format!("1.24 {} 172.17.0.2 1\n", a.pid),
             "{stderr}"
         );
+    }
+    // docker-py 1.10.6 under Python 2.7 (the era's client), where pyenv has 2.7.18.
+    let py27 = std::path::Path::new("/root/.pyenv/versions/2.7.18/bin/python");
+    if py27.exists() {
+        let py = "import sys, docker\nc = docker.Client(base_url='unix://var/run/docker.sock')\ni = c.inspect_container(sys.argv[1])\nold = docker.Client(base_url='unix://var/run/docker.sock', version='1.16')\nprint('%s %s %s %s %s' % (docker.version, c.api_version, i['State']['Pid'], i['NetworkSettings']['MacAddress'], old.inspect_container(sys.argv[1])['Name']))\ntry:\n    c.inspect_container('nope')\nexcept docker.errors.NotFound:\n    print('404')\n";
+        let out = Command::new(py27).args(["-c", py, &a.id]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("No module named docker") {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install docker-py 1.10.6 for Python 2.7"
+            );
+            eprintln!("no docker-py under Python 2.7: that client not tried");
+        } else {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("1.10.6 1.24 {} 02:42:ac:11:00:02 {}\n404\n", a.pid, a.name),
+                "{stderr}"
+            );
+        }
     }
     // Old docker-py style: a /v1.16/ prefix straight away, no handshake.
     let out = Command::new("curl")
@@ -635,4 +656,186 @@ fn open_vswitch_runs_in_the_sandbox_and_stops_with_it() {
         daemons.iter().all(|&p| sys::start_time(p).is_none()),
         "an OVS daemon outlived the run"
     );
+}
+
+/// Certify a sample plugin under `--runtime netns` through the library (this test process is
+/// the one that enters the sandbox), judging only the network checks.
+fn certify_network(plugin: &str, ovs: bool, profile: &str) -> execnet::certify::Report {
+    let plugins = crate::util::sample_plugins();
+    let mut opts = options();
+    opts.ovs = ovs;
+    // Plugins inherit the environment: the docker CLI first on PATH, as the CLI sets it.
+    let rt = NetnsRuntime::start(opts).expect("start sandbox");
+    let copts = execnet::certify::CertifyOptions {
+        profile: execnet::kubelet::Profile::by_name(profile).unwrap(),
+        timeout: Some(Duration::from_secs(20)),
+        focus: vec!["network/*".into()],
+        netns: Some(std::sync::Arc::new(rt)),
+        ..execnet::certify::CertifyOptions::default()
+    };
+    execnet::certify::certify(Some((plugins.path(), plugin)), &copts, &mut |_| {})
+        .expect("certify runs")
+}
+
+fn outcomes(report: &execnet::certify::Report) -> (Vec<&'static str>, Vec<&'static str>, String) {
+    use execnet::certify::Outcome;
+    let pick = |o: Outcome| {
+        report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == o && c.id.starts_with("network/"))
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    let explain = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("network/"))
+        .map(explain_check)
+        .collect::<Vec<_>>()
+        .join("\n");
+    (pick(Outcome::Fail), pick(Outcome::Warn), explain)
+}
+
+/// One check's outcome, summary and findings, for an assertion's message.
+fn explain_check(c: &execnet::certify::CheckResult) -> String {
+    let found: Vec<&str> = c.findings.iter().map(|f| f.problem.as_str()).collect();
+    format!("{} {}: {} {:?}", c.outcome.as_str(), c.id, c.summary, found)
+}
+
+/// The docker CLI link needs PATH: set it once for this test process (single-threaded before
+/// the sandbox starts, as the CLI does).
+fn plugin_path() {
+    let path = std::env::var("PATH").unwrap_or_default();
+    if !path.starts_with(execnet::runtime::netns::sandbox::BIN_DIR) {
+        // SAFETY: called first thing in the test, before any thread of the test starts.
+        unsafe {
+            std::env::set_var(
+                "PATH",
+                format!("{}:{path}", execnet::runtime::netns::sandbox::BIN_DIR),
+            );
+            std::env::set_var("DOCKER_HOST", "unix:///var/run/docker.sock");
+        }
+    }
+}
+
+#[rstest::rstest]
+#[case::bridge("netns-bridge", false)]
+#[case::bridge_ovs("netns-bridge", true)]
+#[case::api("netns-api", false)]
+fn sample_plugins_pass_the_network_checks(#[case] plugin: &str, #[case] ovs: bool) {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network(plugin, ovs, "1.5");
+    let (fails, warns, explain) = outcomes(&report);
+    assert_eq!((fails, warns), (vec![], vec![]), "{explain}");
+    let passed = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("network/") && c.outcome == execnet::certify::Outcome::Pass)
+        .count();
+    assert_eq!(passed, 6, "{explain}");
+}
+
+#[rstest::rstest]
+#[case::wrong_address("netns-wrong-address", &["network/address-in-pod"], &[])]
+#[case::same_address("netns-same-address", &["network/unique-address"], &[])]
+#[case::link_down("netns-link-down", &["network/pod-answers"], &["network/crash-recovery"])]
+#[case::teardown_noop("netns-teardown-noop", &["network/teardown-leaves-nothing"], &[])]
+#[case::no_reclaim("netns-no-reclaim", &[], &["network/crash-recovery"])]
+#[case::status_fails("netns-status-fails", &["network/status-for-live-pod"], &[])]
+fn netns_gallery_fails_exactly_its_check(
+    #[case] plugin: &str,
+    #[case] fails: &[&str],
+    #[case] warns: &[&str],
+) {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network(plugin, false, "1.5");
+    let (f, w, explain) = outcomes(&report);
+    assert_eq!((f, w), (fails.to_vec(), warns.to_vec()), "{explain}");
+    // Its findings are the report's like any check's: in a root cause, with a command that
+    // runs them again (the same certify under netns, focused on the check).
+    for c in report.checks.iter().filter(|c| fails.contains(&c.id)) {
+        assert!(!c.findings.is_empty(), "{explain}");
+        for finding in &c.findings {
+            let cause = finding.cause.as_deref().expect("a cause");
+            assert!(
+                report
+                    .causes
+                    .iter()
+                    .any(|k| k.id == cause && k.checks.contains(&c.id)),
+                "{cause} of {}",
+                c.id
+            );
+            let r = finding.reproduce.as_ref().expect("reproduce");
+            assert_eq!(r.replay[..2], ["execnet", "certify"], "{}", r.replay_line);
+            assert!(
+                r.replay_line.contains("--runtime netns")
+                    && r.replay_line.ends_with(&format!("--focus {}", c.id))
+                    && r.replay_line.contains(&format!("--plugin {plugin}")),
+                "{}",
+                r.replay_line
+            );
+        }
+    }
+}
+
+#[test]
+fn a_failing_status_is_only_a_warning_under_1_3() {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let report = certify_network("netns-status-fails", false, "1.3");
+    let (f, w, explain) = outcomes(&report);
+    assert_eq!(
+        (f, w),
+        (vec![], vec!["network/status-for-live-pod"]),
+        "{explain}"
+    );
+}
+
+#[test]
+fn netns_bridge_passes_the_whole_suite_on_real_infra_containers() {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let plugins = crate::util::sample_plugins();
+    let rt = NetnsRuntime::start(options()).expect("start sandbox");
+    let copts = execnet::certify::CertifyOptions {
+        timeout: Some(Duration::from_secs(20)),
+        // Latency budgets are not judged on a loaded test machine.
+        skip: vec!["timeout/p99".into()],
+        netns: Some(std::sync::Arc::new(rt)),
+        ..execnet::certify::CertifyOptions::default()
+    };
+    let report =
+        execnet::certify::certify(Some((plugins.path(), "netns-bridge")), &copts, &mut |_| {})
+            .expect("certify runs");
+    let bad: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.outcome,
+                execnet::certify::Outcome::Fail | execnet::certify::Outcome::Warn
+            )
+        })
+        .map(explain_check)
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(report.verdict, execnet::certify::Verdict::Pass);
+    // The lifecycle ran on real containers: docker's addresses, not the simulator's.
+    let network = report
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("network/") && c.outcome == execnet::certify::Outcome::Pass)
+        .count();
+    assert_eq!(network, 6);
 }

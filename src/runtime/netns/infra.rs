@@ -142,12 +142,14 @@ pub fn start_pause(
         move |source| SandboxError::Os { what, source }
     };
     let pid = sys::fork_pause(lifeline, wiring.is_some()).map_err(os("start pause process"))?;
+    crate::supervise::register_own(pid);
     let netns = sys::ns_inode(pid, "net").map_err(os("pause netns"));
     let netns = match netns {
         Ok(n) => n,
         Err(e) => {
             sys::kill(pid, libc::SIGKILL);
             sys::reap(pid);
+            crate::supervise::forget_own(pid);
             return Err(e);
         }
     };
@@ -214,6 +216,7 @@ pub fn in_netns(pid: u32, commands: &str) -> Result<(), SandboxError> {
 pub fn kill_netns(pid: u32, netns: u64, veth: Option<&str>) {
     sys::kill(pid, libc::SIGKILL);
     sys::reap(pid);
+    crate::supervise::forget_own(pid);
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let left = sys::pids_in_ns("net", netns);

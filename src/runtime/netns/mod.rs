@@ -10,6 +10,7 @@ pub mod docker;
 pub mod gc;
 pub mod infra;
 pub mod kubeapi;
+pub mod observe;
 pub mod ovs;
 pub mod sandbox;
 pub mod signals;
@@ -50,6 +51,34 @@ pub struct NetnsOptions {
     pub serve_apis: bool,
 }
 
+impl NetnsOptions {
+    /// The command-line options that make this sandbox again (`--runtime netns` and every
+    /// option that differs from the default), for reproduce lines.
+    pub fn cli_args(&self) -> Vec<String> {
+        let default = NetnsOptions::default();
+        let mut args = vec!["--runtime".to_string(), "netns".to_string()];
+        if self.docker_bridge != default.docker_bridge {
+            args.extend(["--docker-bridge".into(), self.docker_bridge.clone()]);
+        }
+        if self.pod_cidr.to_string() != default.pod_cidr.to_string() {
+            args.extend(["--pod-cidr".into(), self.pod_cidr.to_string()]);
+        }
+        for f in &self.node_files {
+            args.extend([
+                "--node-file".into(),
+                format!("{}:{}", f.source.display(), f.dest.display()),
+            ]);
+        }
+        if let Some(cmd) = &self.node_setup {
+            args.extend(["--node-setup".into(), cmd.clone()]);
+        }
+        if self.ovs {
+            args.push("--ovs".into());
+        }
+        args
+    }
+}
+
 impl Default for NetnsOptions {
     fn default() -> Self {
         NetnsOptions {
@@ -71,7 +100,10 @@ impl Default for NetnsOptions {
 /// The mutable side of the runtime.
 #[derive(Debug)]
 struct State {
-    next_host: u32,
+    /// Host indexes in use by running containers: docker 1.12's bridge IPAM (libnetwork
+    /// `bitseq` `SetAny`) handed out the lowest free address, so a dead container's address is
+    /// the next one's.
+    used_hosts: std::collections::BTreeSet<u32>,
     veths: VethNames,
 }
 
@@ -125,13 +157,16 @@ impl NetnsRuntime {
             None
         };
         let (lifeline_read, lifeline_write) = sys::pipe().map_err(os("lifeline pipe"))?;
+        // The OVS daemons and whatever the node setup left running are the node's, never a
+        // plugin call's leftovers.
+        crate::supervise::adopt_descendants().map_err(os("read the process table"))?;
         let seed = u64::from_str_radix(&run_id, 16).unwrap_or(0);
         Ok(NetnsRuntime {
             options,
             bridge_preexisting,
             registry,
             state: Mutex::new(State {
-                next_host: 0,
+                used_hosts: Default::default(),
                 veths: VethNames::new(seed),
             }),
             lifeline_read,
@@ -140,6 +175,11 @@ impl NetnsRuntime {
             ovs,
             sandbox,
         })
+    }
+
+    /// What the sandbox was made with.
+    pub fn options(&self) -> &NetnsOptions {
+        &self.options
     }
 
     pub fn run_id(&self) -> &str {
@@ -216,21 +256,29 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
     })
 }
 
-impl ContainerRuntime for NetnsRuntime {
-    fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+impl NetnsRuntime {
+    /// [`ContainerRuntime::create_infra`] with [`crate::supervise::own_processes`] held.
+    fn create_infra_inner(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+        // Docker never reused an id; the simulated kubelet's ids repeat from one scenario to the
+        // next (same seed): the older container with that id is gone for good.
+        if self.lock().containers.iter().any(|c| c.id == spec.id) {
+            self.kill_inner(&spec.id)?;
+            self.lock().containers.retain(|c| c.id != spec.id);
+        }
         let (pause, prefix, gateway) = if spec.pod.host_network {
             let pause = infra::start_pause(&self.lifeline_read, None)?;
             (pause, 0, None)
         } else {
             let (ip, veth) = {
                 let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let ip = self.options.pod_cidr.host(st.next_host).ok_or_else(|| {
+                let free = (0..).find(|n| !st.used_hosts.contains(n)).unwrap_or(0);
+                let ip = self.options.pod_cidr.host(free).ok_or_else(|| {
                     RuntimeError::Setup(format!(
                         "pod CIDR {} has no address left",
                         self.options.pod_cidr
                     ))
                 })?;
-                st.next_host += 1;
+                st.used_hosts.insert(free);
                 (ip, st.veths.fresh())
             };
             let cidr = &self.options.pod_cidr;
@@ -261,7 +309,8 @@ impl ContainerRuntime for NetnsRuntime {
         Ok(info)
     }
 
-    fn kill(&self, id: &str) -> Result<(), RuntimeError> {
+    /// [`ContainerRuntime::kill`] with [`crate::supervise::own_processes`] held.
+    fn kill_inner(&self, id: &str) -> Result<(), RuntimeError> {
         let found = self
             .lock()
             .containers
@@ -273,6 +322,7 @@ impl ContainerRuntime for NetnsRuntime {
             if found.pod.host_network {
                 sys::kill(found.pid, libc::SIGKILL);
                 sys::reap(found.pid);
+                crate::supervise::forget_own(found.pid);
             } else {
                 infra::kill_netns(found.pid, found.netns, found.veth.as_deref());
             }
@@ -281,10 +331,30 @@ impl ContainerRuntime for NetnsRuntime {
                 c.running = false;
                 c.finished = Some(SystemTime::now());
             }
+            drop(reg);
+            if let (Some(ip), false) = (found.ip, found.pod.host_network) {
+                let n = u32::from(ip) - u32::from(self.options.pod_cidr.network) - 2;
+                self.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .used_hosts
+                    .remove(&n);
+            }
         }
         Ok(())
     }
+}
 
+impl ContainerRuntime for NetnsRuntime {
+    fn create_infra(&self, spec: &InfraSpec) -> Result<InfraInfo, RuntimeError> {
+        let _own = crate::supervise::own_processes();
+        self.create_infra_inner(spec)
+    }
+
+    fn kill(&self, id: &str) -> Result<(), RuntimeError> {
+        let _own = crate::supervise::own_processes();
+        self.kill_inner(id)
+    }
     fn list(&self) -> Vec<InfraInfo> {
         self.lock().containers.iter().map(info_of).collect()
     }
