@@ -29,7 +29,7 @@ pub mod signals;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
@@ -84,6 +84,13 @@ pub struct Supervisor {
     /// after it.
     deadline: Option<Instant>,
     deadline_hit: AtomicBool,
+    /// `init` runs alone: it takes this exclusively, every other call shares it. The kubelet
+    /// ran init before any pod worker started and never again while one ran (v1.5.0
+    /// `pkg/kubelet/kubelet.go` `NewMainKubelet` calls `network.InitNetworkPlugin` before
+    /// `Run` starts the pod workers; a restarted kubelet is a new process with no call in
+    /// flight). Certify runs scenarios side by side, so without this one scenario's init could
+    /// overlap another's setup, which no kubelet did.
+    init_gate: RwLock<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,6 +171,7 @@ impl Supervisor {
             killed: AtomicUsize::new(0),
             deadline,
             deadline_hit: AtomicBool::new(false),
+            init_gate: RwLock::new(()),
         })
     }
 
@@ -335,6 +343,13 @@ impl Runner for Supervisor {
         args: &[&str],
         policy: &CallPolicy,
     ) -> RawCall {
+        // Held until the call and its leftovers are dealt with (see `init_gate`).
+        let (_exclusive, _shared);
+        if action == Action::Init {
+            _exclusive = self.init_gate.write().unwrap_or_else(|e| e.into_inner());
+        } else {
+            _shared = self.init_gate.read().unwrap_or_else(|e| e.into_inner());
+        }
         let mut policy = self.policy_for(action, policy);
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());

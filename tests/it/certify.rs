@@ -870,3 +870,66 @@ fn bundled_plugin_reproduce_lines_run_without_a_plugin_dir() {
         "{out:?}"
     );
 }
+
+/// Scenarios run side by side, but `init` never overlaps another call of the plugin: the
+/// kubelet ran init before any pod worker and a restarted kubelet had no call in flight. A
+/// wrapper around the reference plugin logs each call's start and end (and sleeps in init to
+/// widen the window); no init interval may intersect any other call's interval.
+#[test]
+fn init_never_overlaps_another_call_when_scenarios_run_side_by_side() {
+    let dir = tempfile::TempDir::new().unwrap();
+    execnet::certify::embedded::install_reference(dir.path()).unwrap();
+    let wrapper = dir.path().join("gated/gated");
+    std::fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+    std::fs::write(
+        &wrapper,
+        r#"#!/bin/sh
+d=$(dirname "$0")
+echo "start $1 $$ $(date +%s%N)" >> "$d/calls.log"
+[ "$1" = init ] && sleep 0.2
+"$d/../reference/reference" "$@"; rc=$?
+echo "end $1 $$ $(date +%s%N)" >> "$d/calls.log"
+exit $rc
+"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let opts = CertifyOptions {
+        focus: vec!["init/*".into(), "lifecycle/*".into()],
+        lanes: Some(4),
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(Some((dir.path(), "gated")), &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.verdict, Verdict::Pass, "{}", explain(&report));
+    let log = std::fs::read_to_string(dir.path().join("gated/calls.log")).unwrap();
+    // pid -> (action, start, end)
+    let mut calls: std::collections::BTreeMap<&str, (&str, u128, u128)> = Default::default();
+    for line in log.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let t: u128 = f[3].parse().unwrap();
+        let e = calls.entry(f[2]).or_insert((f[1], 0, u128::MAX));
+        if f[0] == "start" {
+            e.1 = t;
+        } else {
+            e.2 = t;
+        }
+    }
+    let inits: Vec<_> = calls.values().filter(|c| c.0 == "init").collect();
+    let others: Vec<_> = calls.values().filter(|c| c.0 != "init").collect();
+    assert!(inits.len() >= 3, "inits: {inits:?}");
+    assert!(others.len() >= 10, "calls: {others:?}");
+    for i in &inits {
+        for o in &others {
+            assert!(
+                o.2 < i.1 || o.1 > i.2,
+                "{} ({}..{}) overlaps init ({}..{})",
+                o.0,
+                o.1,
+                o.2,
+                i.1,
+                i.2
+            );
+        }
+    }
+}
