@@ -449,6 +449,8 @@ enum Msg {
         elapsed: Duration,
         ended: Instant,
     },
+    /// The scenario's thread panicked (a bug in execnet): the run re-raises it.
+    Panicked(Box<dyn std::any::Any + Send>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,20 +511,26 @@ fn run_round(
         let scenario = &suite[index];
         move || {
             let t0 = Instant::now();
-            let transcript = replay_observed(dir, plugin, scenario, opts, &mut |entry| {
-                if let Event::Call { purpose, call, .. } = &entry.event {
-                    let _ = tx.send(Msg::Call {
-                        index,
-                        purpose: *purpose,
-                        call: Box::new(call.clone()),
-                    });
-                }
-            });
-            let _ = tx.send(Msg::Done {
-                index,
-                transcript,
-                elapsed: t0.elapsed(),
-                ended: Instant::now(),
+            // Caught so that the runner, waiting for this scenario's message, is told.
+            let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                replay_observed(dir, plugin, scenario, opts, &mut |entry| {
+                    if let Event::Call { purpose, call, .. } = &entry.event {
+                        let _ = tx.send(Msg::Call {
+                            index,
+                            purpose: *purpose,
+                            call: Box::new(call.clone()),
+                        });
+                    }
+                })
+            }));
+            let _ = tx.send(match replayed {
+                Ok(transcript) => Msg::Done {
+                    index,
+                    transcript,
+                    elapsed: t0.elapsed(),
+                    ended: Instant::now(),
+                },
+                Err(payload) => Msg::Panicked(payload),
             });
         }
     };
@@ -579,6 +587,7 @@ fn run_round(
                     purpose,
                     call: &call,
                 }),
+                Msg::Panicked(payload) => std::panic::resume_unwind(payload),
                 Msg::Done {
                     index,
                     transcript,
