@@ -212,11 +212,17 @@ pub fn certify(
     let suite = load_suite(&needed)?;
     let deadline_at = opts.deadline.map(|d| start + d);
     let supervisor = Supervisor::with_deadline(Leftovers::Kill, Some(AFTER_TIMEOUT), deadline_at);
-    let lanes = opts
-        .lanes
-        .or(opts.jobs)
-        .unwrap_or_else(default_lanes)
-        .max(1);
+    // One node runs one kubelet: on the real runtime the scenarios share the node sandbox (its
+    // addresses, bridges, OVS), so they run one at a time; scenarios at once would hand a
+    // crashed pod's address to another scenario's pod and blame the plugin for it.
+    let lanes = if opts.netns.is_some() {
+        1
+    } else {
+        opts.lanes
+            .or(opts.jobs)
+            .unwrap_or_else(default_lanes)
+            .max(1)
+    };
     let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
         profile: opts.profile,

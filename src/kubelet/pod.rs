@@ -468,6 +468,12 @@ impl Pod {
             .runtime
             .create_infra(self.index, self.generation, self.host_network());
         if let Some(real) = k.real {
+            // What the model has killed or crashed is gone on the real runtime before the new
+            // container is made (its events reach the runtime only when the worker's batch is
+            // recorded): docker's IPAM then hands the dead one's address on, as it did.
+            for c in self.infras.iter().filter(|c| !c.is_running()) {
+                let _ = real.kill(&c.id);
+            }
             // The real runtime makes the same container (id from the model) and assigns the
             // address, as docker's IPAM did.
             match real.create_infra(&self.infra_spec(&infra.id)) {
