@@ -179,59 +179,59 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
                 row("default/fine", "S1 Y2 D1", DOC),
             ],
         ),
-        // restart at 10 with pods running; restart during web's deletion at 20; db deleted at
-        // 30.
+        // restart at 10 with pods running; restart during api's deletion at 20; cache deleted
+        // at 30.
         ("kubelet-restart", V11) => (
             3,
             vec![
-                row("default/web", "S1 P1 Y6 D1 I1", RESTART_11),
-                row("default/db", "S1 P1 Y9 D1", RESTART_11),
+                row("default/api", "S1 P1 Y6 D1 I1", RESTART_11),
+                row("default/cache", "S1 P1 Y9 D1", RESTART_11),
             ],
         ),
         ("kubelet-restart", V12 | V14 | V15) => (
             3,
             vec![
-                row("default/web", "S1 P1 E1 F1 D1 I1", RESTART_12),
-                row("default/db", "S1 P1 E1 F2 D1", RESTART_12),
+                row("default/api", "S1 P1 E1 F1 D1 I1", RESTART_12),
+                row("default/cache", "S1 P1 E1 F2 D1", RESTART_12),
             ],
         ),
         ("kubelet-restart", Doc) => (
             3,
             vec![
-                row("default/web", "S1 Y2 D1 I1", PROBE),
-                row("default/db", "S1 Y3 D1", DOC),
+                row("default/api", "S1 Y2 D1 I1", PROBE),
+                row("default/cache", "S1 Y3 D1", DOC),
             ],
         ),
         ("host-network", V11) => (
             1,
             vec![
-                row("default/web", "S1 P1 Y5 D1", V11_SYNC),
+                row("default/front", "S1 P1 Y5 D1", V11_SYNC),
                 row("kube-system/proxy", "S1 P1 Y5 D1", HOST_11),
-                row("default/db", "S1 P1 Y5 D1", V11_SYNC),
+                row("default/store", "S1 P1 Y5 D1", V11_SYNC),
             ],
         ),
         ("host-network", V12) => (
             1,
             vec![
-                row("default/web", "S1 P1 E1 D1", V12_PLEG),
+                row("default/front", "S1 P1 E1 D1", V12_PLEG),
                 row("kube-system/proxy", "E1", HOST_12),
-                row("default/db", "S1 P1 E1 D1", V12_PLEG),
+                row("default/store", "S1 P1 E1 D1", V12_PLEG),
             ],
         ),
         ("host-network", V14 | V15) => (
             1,
             vec![
-                row("default/web", "S1 P1 E1 D1", V14_PLEG),
+                row("default/front", "S1 P1 E1 D1", V14_PLEG),
                 row("kube-system/proxy", "", HOST_14),
-                row("default/db", "S1 P1 E1 D1", V14_PLEG),
+                row("default/store", "S1 P1 E1 D1", V14_PLEG),
             ],
         ),
         ("host-network", Doc) => (
             1,
             vec![
-                row("default/web", "S1 Y2 D1", DOC),
+                row("default/front", "S1 Y2 D1", DOC),
                 row("kube-system/proxy", "", HOST_14),
-                row("default/db", "S1 Y2 D1", DOC),
+                row("default/store", "S1 Y2 D1", DOC),
             ],
         ),
         ("parallel-pods", g) => {
@@ -294,19 +294,19 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
                 row("kube-system/manifest", "S1 Y60 D1", DOC),
             ],
         ),
-        // status of flaky fails from 0 to 15 s; deleted at 25; scenario ends at 35.
+        // status of wobbly fails from 0 to 15 s; deleted at 25; scenario ends at 35.
         ("status-failure", V11) => (
             1,
             vec![
-                row("default/flaky", "S1 P1 Y5 D1", STATUS_ERR_12),
-                row("default/steady", "S1 P1 Y5 D1", V11_SYNC),
+                row("default/wobbly", "S1 P1 Y5 D1", STATUS_ERR_12),
+                row("default/calm", "S1 P1 Y5 D1", V11_SYNC),
             ],
         ),
         ("status-failure", V12) => (
             1,
             vec![
-                row("default/flaky", "S1 P1 E1 D1", STATUS_ERR_12),
-                row("default/steady", "S1 P1 E1 D1", V12_PLEG),
+                row("default/wobbly", "S1 P1 E1 D1", STATUS_ERR_12),
+                row("default/calm", "S1 P1 E1 D1", V12_PLEG),
             ],
         ),
         // infra at 0, 1.2, …, 14.4 (13); relists 1..12 during the failure (1+2+…+12), the
@@ -314,42 +314,42 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("status-failure", V15) => (
             1,
             vec![
-                row("default/flaky", "S13 P13 E92 D1", CHURN),
-                row("default/steady", "S1 P1 E1 D1", V14_PLEG),
+                row("default/wobbly", "S13 P13 E92 D1", CHURN),
+                row("default/calm", "S1 P1 E1 D1", V14_PLEG),
             ],
         ),
         // infra at 0, 1.05, …, 14.7 (15); relists 1..14 (105), 15 on recovery, 1 after.
         ("status-failure", V14) => (
             1,
             vec![
-                row("default/flaky", "S15 P15 E121 D1", CHURN),
-                row("default/steady", "S1 P1 E1 D1", V14_PLEG),
+                row("default/wobbly", "S15 P15 E121 D1", CHURN),
+                row("default/calm", "S1 P1 E1 D1", V14_PLEG),
             ],
         ),
         ("status-failure", Doc) => (
             1,
             vec![
-                row("default/flaky", "S1 Y2 D1", DOC),
-                row("default/steady", "S1 Y2 D1", DOC),
+                row("default/wobbly", "S1 Y2 D1", DOC),
+                row("default/calm", "S1 Y2 D1", DOC),
             ],
         ),
-        // flaky deleted at 8 s while its status fails; scenario ends at 48.
+        // doomed deleted at 8 s while its status fails; scenario ends at 48.
         ("status-failure-then-delete", V11) => {
-            (1, vec![row("default/flaky", "S1 P1 Y1 D1", STATUS_ERR_12)])
+            (1, vec![row("default/doomed", "S1 P1 Y1 D1", STATUS_ERR_12)])
         }
         ("status-failure-then-delete", V12) => {
-            (1, vec![row("default/flaky", "S1 P1 E1 D1", STATUS_ERR_12)])
+            (1, vec![row("default/doomed", "S1 P1 E1 D1", STATUS_ERR_12)])
         }
         // 7 infra (0..7.2); relists 1..6 during the churn (21), 7 at 8.2, then 6+5+…+1 after
         // each housekeeping kill; 7 ids torn down twice each (passes at 10..36).
         ("status-failure-then-delete", V15) => {
-            (1, vec![row("default/flaky", "S7 P7 E49 H14", CHURN_DELETE)])
+            (1, vec![row("default/doomed", "S7 P7 E49 H14", CHURN_DELETE)])
         }
         // 8 infra (0..7.35); relists 1..7 (28), 8 at 8.35, then 7+6+…+1.
         ("status-failure-then-delete", V14) => {
-            (1, vec![row("default/flaky", "S8 P8 E64 H16", CHURN_DELETE)])
+            (1, vec![row("default/doomed", "S8 P8 E64 H16", CHURN_DELETE)])
         }
-        ("status-failure-then-delete", Doc) => (1, vec![row("default/flaky", "S1 D1", DOC)]),
+        ("status-failure-then-delete", Doc) => (1, vec![row("default/doomed", "S1 D1", DOC)]),
         // crash_app for all three at 10; deleted at 30; scenario ends at 40.
         ("app-exit", V11) => (
             1,
@@ -380,42 +380,42 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("docker-restart", V11) => (
             1,
             vec![
-                row("default/web", "S9 P9 Y11 D1", DOCKER_RESTART),
-                row("default/db", "S9 P9 Y11 D1", DOCKER_RESTART),
+                row("default/shop", "S9 P9 Y11 D1", DOCKER_RESTART),
+                row("default/ledger", "S9 P9 Y11 D1", DOCKER_RESTART),
             ],
         ),
         ("docker-restart", V12 | V14 | V15) => (
             1,
             vec![
-                row("default/web", "S9 P9 E9 D1 H1", DOCKER_RESTART),
-                row("default/db", "S9 P9 E9 D1 H1", DOCKER_RESTART),
+                row("default/shop", "S9 P9 E9 D1 H1", DOCKER_RESTART),
+                row("default/ledger", "S9 P9 E9 D1 H1", DOCKER_RESTART),
             ],
         ),
         ("docker-restart", Doc) => (
             1,
             vec![
-                row("default/web", "S9 Y9 D1", DOCKER_RESTART),
-                row("default/db", "S9 Y9 D1", DOCKER_RESTART),
+                row("default/shop", "S9 Y9 D1", DOCKER_RESTART),
+                row("default/ledger", "S9 Y9 D1", DOCKER_RESTART),
             ],
         ),
         ("restart-with-deleted-pods", V11) => (
             2,
             vec![
-                row("default/web", "S1 P1 Y6 D1", RESTART_11),
+                row("default/site", "S1 P1 Y6 D1", RESTART_11),
                 row("default/orphan", "S1 P1 Y3 H1", ORPHAN_11),
             ],
         ),
         ("restart-with-deleted-pods", V12 | V14 | V15) => (
             2,
             vec![
-                row("default/web", "S1 P1 E1 F1 D1 H1", RESTART_12),
+                row("default/site", "S1 P1 E1 F1 D1 H1", RESTART_12),
                 row("default/orphan", "S1 P1 E1 F1 H2", HOUSEKEEPING),
             ],
         ),
         ("restart-with-deleted-pods", Doc) => (
             2,
             vec![
-                row("default/web", "S1 Y2 D1", DOC),
+                row("default/site", "S1 Y2 D1", DOC),
                 row("default/orphan", "S1 Y1 H1", ORPHAN_11),
             ],
         ),
@@ -690,7 +690,7 @@ fn steady_pod_two_status_calls_in_ten_minutes(#[values("1.2", "1.3", "1.4", "1.5
 #[case("1.5", 1200)]
 #[case("1.4", 1050)]
 fn status_failure_churn(#[case] profile: &str, #[case] period_ms: u64) {
-    let flaky = pod("default", "flaky");
+    let flaky = pod("default", "doomed");
     let plugins = sample_plugins();
     let t = run(
         &plugins,
@@ -761,7 +761,7 @@ fn status_failure_churn(#[case] profile: &str, #[case] period_ms: u64) {
 /// v1.2/v1.3: the same failing status is only logged: one setup, the runtime's IP.
 #[rstest]
 fn status_failure_is_only_logged_before_1_4(#[values("1.2", "1.3")] profile: &str) {
-    let flaky = pod("default", "flaky");
+    let flaky = pod("default", "wobbly");
     let plugins = sample_plugins();
     let t = run(&plugins, "recorder", "status-failure", profile, 0, None);
     let setups = calls_for(&t, &flaky)
@@ -1067,7 +1067,7 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
 fn kubelet_restart_during_delete_probes_idempotence() {
     let plugins = sample_plugins();
     let t = run(&plugins, "reference", "kubelet-restart", "1.5", 0, None);
-    let web = calls_for(&t, &pod("default", "web"));
+    let web = calls_for(&t, &pod("default", "api"));
     let tail: Vec<CallPurpose> = web.iter().rev().take(2).rev().map(|c| c.0).collect();
     assert_eq!(tail, [CallPurpose::Delete, CallPurpose::IdempotenceProbe]);
     assert_eq!(
