@@ -15,8 +15,9 @@ use crate::kubelet::{CallPurpose, Event, ReplayOptions, Scenario, Transcript, re
 use crate::plugin;
 use crate::supervise::{Leftovers, Supervisor};
 
-/// Once an action has timed out in a scenario, its later calls there get at most this long, so a
-/// hung plugin still lets the run finish in bounded time.
+/// Once an action has timed out, its later calls (in every scenario) and its calls in flight get
+/// at most this long (less when the action's calls that returned were quick: see
+/// [`Supervisor::leash`]), so a hung plugin still lets the run finish in bounded time.
 pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
@@ -216,12 +217,12 @@ pub fn certify(
     // addresses, bridges, OVS), so they run one at a time; scenarios at once would hand a
     // crashed pod's address to another scenario's pod and blame the plugin for it.
     let lanes = if opts.netns.is_some() {
-        1
+        Lanes::Fixed(1)
     } else {
-        opts.lanes
-            .or(opts.jobs)
-            .unwrap_or_else(default_lanes)
-            .max(1)
+        match opts.lanes.or(opts.jobs) {
+            Some(n) => Lanes::Fixed(n.max(1)),
+            None => Lanes::Default(default_lanes()),
+        }
     };
     let mut unfinished: Vec<&str> = Vec::new();
     let replay_opts = ReplayOptions {
@@ -381,8 +382,10 @@ pub fn certify(
     }
     if timed_out {
         notes.push(format!(
-            "a call timed out: later calls of the same action were given at most {} so that the run finishes",
-            plugin::invoke::format_duration(AFTER_TIMEOUT)
+            "a call timed out: later calls of the same action, and those then in flight, were given at most {} ({} × the slowest call of that action that returned, at least {}) so that the run finishes",
+            plugin::invoke::format_duration(AFTER_TIMEOUT),
+            crate::supervise::LEASH_FACTOR,
+            plugin::invoke::format_duration(crate::supervise::LEASH_FLOOR)
         ));
     }
     Ok(Report {
@@ -411,14 +414,42 @@ pub fn default_lanes() -> usize {
 /// The fewest scenarios run at once by default.
 pub const MIN_LANES: usize = 4;
 
+/// A call running this long is waiting on a plugin that is not working (a default lane bound
+/// no longer applies, see [`Lanes::Default`]).
+pub const STALLED: Duration = Duration::from_secs(2);
+
+/// How many scenarios may run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lanes {
+    /// Asked for (`--jobs`, the library's `lanes`) or required (netns: one node): a hard bound.
+    Fixed(usize),
+    /// The default bound, which only keeps CPU-bound plugins from contending: while some call
+    /// has run past [`STALLED`] (a hung plugin, which uses no CPU) every scenario that may
+    /// start does, so that the scenarios' first timeouts run out together rather than one
+    /// wave after another.
+    Default(usize),
+}
+
+impl Lanes {
+    /// Whether another scenario may start with `running` running.
+    fn room(self, running: usize) -> bool {
+        match self {
+            Lanes::Fixed(n) => running < n,
+            Lanes::Default(n) => {
+                running < n || plugin::invoke::oldest_in_flight().is_some_and(|d| d >= STALLED)
+            }
+        }
+    }
+}
+
 /// One repetition of the suite (one seed).
 struct Round<'a> {
     dir: &'a Path,
     plugin: &'a str,
     suite: &'a [Scenario],
     opts: &'a ReplayOptions,
-    /// At most this many scenarios at once.
-    lanes: usize,
+    /// How many scenarios at once.
+    lanes: Lanes,
     supervisor: &'a Supervisor,
     deadline: Option<Instant>,
     /// The progress index of the round's first scenario, and of all rounds together.
@@ -547,7 +578,7 @@ fn run_round(
                     result.unfinished.push(i);
                     continue;
                 }
-                if running >= lanes {
+                if !lanes.room(running) {
                     break;
                 }
                 let blocked = (0..i).any(|j| {
@@ -576,7 +607,19 @@ fn run_round(
             if running == 0 {
                 break;
             }
-            let Ok(msg) = rx.recv() else { break };
+            let waiting = state.contains(&State::Waiting);
+            let msg = match lanes {
+                // Look again now and then: a stalled call makes room (see `Lanes::Default`).
+                Lanes::Default(_) if waiting => match rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok(msg) => msg,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                _ => match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                },
+            };
             match msg {
                 Msg::Call {
                     index,

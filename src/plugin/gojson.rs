@@ -706,6 +706,17 @@ pub fn unmarshal_struct(
     fields: &[Field],
 ) -> Result<Vec<Slot>, String> {
     check_valid(data)?;
+    decode_valid_struct(data, struct_type, fields)
+}
+
+/// [`unmarshal_struct`] of `data` that [`check_valid`] already accepted (Go's second
+/// `Unmarshal` of the same bytes re-runs `checkValid` with the same outcome, so skipping it
+/// changes nothing but the time).
+pub fn decode_valid_struct(
+    data: &[u8],
+    struct_type: &str,
+    fields: &[Field],
+) -> Result<Vec<Slot>, String> {
     let mut slots: Vec<Slot> = fields
         .iter()
         .map(|f| match f.kind {

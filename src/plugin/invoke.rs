@@ -16,7 +16,7 @@
 //! thread per call): `poll` on the pipe; a call that outlives [`PIPE_ONLY`] is watched through
 //! a pidfd as well. Measured against a bare `posix_spawn` in `benches/README.md`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -198,10 +198,11 @@ impl Runner for Direct {
 /// Spawning and registering a leader happen under a shared hold of this gate; reaping orphans
 /// and killing everything take it exclusively.
 static GATE: RwLock<()> = RwLock::new(());
-/// Spawned and not yet reaped plugin processes (each is its own process group).
-static LEADERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// Spawned and not yet reaped plugin processes (each is its own process group), with when each
+/// call started.
+static LEADERS: Mutex<BTreeMap<i32, Instant>> = Mutex::new(BTreeMap::new());
 
-fn leaders_lock() -> MutexGuard<'static, BTreeSet<i32>> {
+fn leaders_lock() -> MutexGuard<'static, BTreeMap<i32, Instant>> {
     LEADERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -216,12 +217,17 @@ pub(crate) fn gate_shared() -> RwLockReadGuard<'static, ()> {
 
 /// The leaders now in flight (spawned, not yet reaped).
 pub(crate) fn leaders() -> BTreeSet<i32> {
-    leaders_lock().clone()
+    leaders_lock().keys().copied().collect()
 }
 
 /// Whether `pid` is a leader now in flight.
 pub(crate) fn is_leader(pid: i32) -> bool {
-    leaders_lock().contains(&pid)
+    leaders_lock().contains_key(&pid)
+}
+
+/// How long the oldest call now in flight has been running (`None`: no call is).
+pub fn oldest_in_flight() -> Option<Duration> {
+    leaders_lock().values().min().map(Instant::elapsed)
 }
 
 /// Is this spawn error execnet's own (a limit of this process or of the system) rather than
@@ -248,6 +254,25 @@ fn host_error_text(err: &std::io::Error) -> Option<String> {
 
 /// Spawn `executable args…` under `policy` and supervise it to the end.
 pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
+    run_watched(executable, args, policy, None)
+}
+
+/// A shorter limit a call may learn of while it runs (measured from its start), e.g. because
+/// another call of the same action has just timed out. Asked at most every [`WATCH_EVERY`],
+/// and only once a call has run past [`PIPE_ONLY`].
+pub type Watch<'a> = &'a (dyn Fn() -> Option<Duration> + Sync);
+
+/// How often a long call asks its [`Watch`] for a shorter limit.
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// [`run`], with `watch` able to shorten the call's timeout while it runs. A call cut that way
+/// is [`Outcome::TimedOut`] after the time it actually ran.
+pub fn run_watched(
+    executable: &Path,
+    args: &[&str],
+    policy: &CallPolicy,
+    watch: Option<Watch<'_>>,
+) -> RawCall {
     let start = Instant::now();
     let mut argv = Vec::with_capacity(args.len() + 1);
     argv.push(executable.to_string_lossy().into_owned());
@@ -256,7 +281,7 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
     let spawned = {
         let _gate = gate_shared();
         spawn(executable, args).inspect(|(pid, _)| {
-            leaders_lock().insert(*pid as i32);
+            leaders_lock().insert(*pid as i32, start);
         })
     };
     let (pid, reader) = match spawned {
@@ -291,7 +316,7 @@ pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
             };
         }
     };
-    let mut sup = supervise(pid, reader, policy, start);
+    let mut sup = supervise(pid, reader, policy, start, watch);
     leaders_lock().remove(&(pid as i32));
     sup.argv = argv;
     sup
@@ -383,6 +408,7 @@ fn supervise(
     mut reader: std::io::PipeReader,
     policy: &CallPolicy,
     start: Instant,
+    watch: Option<Watch<'_>>,
 ) -> RawCall {
     // Opened lazily (see PIPE_ONLY); `Some(Err)` when it could not be opened (kernels before
     // 5.3): the child is then looked at every few milliseconds.
@@ -394,7 +420,11 @@ fn supervise(
         output_bytes: 0,
         eof: false,
     };
-    let deadline = policy.timeout.map(|t| start + t);
+    let mut deadline = policy.timeout.map(|t| start + t);
+    // The limit the call was timed out under: the policy's, or a shorter one learnt from
+    // `watch` (then the time the call had run when it was cut).
+    let mut timed_out_after = policy.timeout.unwrap_or_default();
+    let mut watched_at = start;
     let pipe_only_until = start + PIPE_ONLY;
     let mut status: Option<ExitStatus> = None;
     let mut exited_at: Option<Instant> = None;
@@ -402,11 +432,57 @@ fn supervise(
     let mut kill_sent = false;
     let mut leaked = false;
 
+    // Most calls end well within PIPE_ONLY: await them as a bare spawn is awaited, with a
+    // blocking `read` to EOF and then a blocking `waitpid`, the thread's alarm bounding both.
+    // This costs two `timer_settime` instead of two `poll`s with a timeout (each sleeping,
+    // with an hrtimer), and leaves no exit to catch by yielding. Anything that outlasts the
+    // alarm continues in the loop below, which starts from where this left off.
+    let fast = sys::Alarm::with(|alarm| {
+        let alarm = alarm?;
+        let period = policy.timeout.map_or(PIPE_ONLY, |t| t.min(PIPE_ONLY));
+        alarm.arm(period.max(Duration::from_micros(100)));
+        while !sup.eof && !alarm.fired() {
+            sup.read_some(&mut reader);
+        }
+        let mut waited = None;
+        while sup.eof && waited.is_none() && !alarm.fired() {
+            waited = sys::wait_pid_interruptible(pgid);
+        }
+        alarm.disarm();
+        waited
+    });
+    match fast {
+        Some(sys::Waited::Exited(st)) => {
+            status = Some(st);
+            exited_at = Some(Instant::now());
+        }
+        // The status is gone (reaped elsewhere): the loop below would only find that again.
+        Some(sys::Waited::Gone) => sup.eof = true,
+        Some(sys::Waited::Running) | None => {}
+    }
+    let gone = matches!(fast, Some(sys::Waited::Gone));
+
     loop {
-        if sup.eof && status.is_some() {
+        if gone || (sup.eof && status.is_some()) {
             break;
         }
         let now = Instant::now();
+        if let Some(watch) = watch
+            && status.is_none()
+            && term_sent_at.is_none()
+            && now >= pipe_only_until
+            && now >= watched_at + WATCH_EVERY
+        {
+            watched_at = now;
+            if let Some(limit) = watch() {
+                let cut = start + limit;
+                if deadline.is_none_or(|d| cut < d) {
+                    deadline = Some(cut);
+                    let ran = now.saturating_duration_since(start);
+                    timed_out_after = limit.max(Duration::from_millis(ran.as_millis() as u64));
+                }
+            }
+        }
         // Escalate a timeout: SIGTERM to the group, SIGKILL after the grace.
         if status.is_none() {
             if term_sent_at.is_none() && deadline.is_some_and(|d| now >= d) {
@@ -458,6 +534,10 @@ fn supervise(
         if status.is_none() && pidfd.is_none() {
             wake = Some(wake.map_or(pipe_only_until, |w| w.min(pipe_only_until)));
         }
+        if watch.is_some() && status.is_none() && term_sent_at.is_none() {
+            let next = watched_at.max(pipe_only_until) + WATCH_EVERY;
+            wake = Some(wake.map_or(next, |w| w.min(next)));
+        }
         let mut wait = wake.map(|w| w.saturating_duration_since(now));
         if blind && status.is_none() {
             // No pidfd (old kernel): look at the child every few milliseconds.
@@ -506,7 +586,7 @@ fn supervise(
     }
     let outcome = match (term_sent_at, status) {
         (Some(_), _) => Outcome::TimedOut {
-            after: policy.timeout.unwrap_or_default(),
+            after: timed_out_after,
         },
         (None, Some(st)) => classify(st),
         (None, None) => unreachable_exit(),

@@ -12,7 +12,7 @@
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::plugin::goip::GoIp;
-use crate::plugin::gojson::{Field, FieldKind, Slot, unmarshal_struct};
+use crate::plugin::gojson::{Field, FieldKind, Slot, decode_valid_struct, unmarshal_struct};
 
 /// What the kubelet concluded from a `status` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,8 @@ pub fn parse_status(output: &[u8], pod_name: &str) -> StatusResult {
     }
 
     match api_version {
-        "" | "v1beta1" => match unmarshal_struct(output, STATUS_TYPE, &STATUS_FIELDS) {
+        // The first decode validated the same bytes.
+        "" | "v1beta1" => match decode_valid_struct(output, STATUS_TYPE, &STATUS_FIELDS) {
             Ok(slots) => StatusResult::Status {
                 kind: string_slot(&slots, 0).to_string(),
                 api_version: string_slot(&slots, 1).to_string(),

@@ -785,3 +785,132 @@ mod tests {
         assert!(!since.iter().any(|p| p.pid == tid), "thread {tid} listed");
     }
 }
+
+/// The signal of the calling thread's [`Alarm`]: a real-time signal no other part of execnet
+/// uses (glibc keeps the first few real-time signals for itself; `SIGRTMIN()` is past them).
+fn alarm_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 6
+}
+
+thread_local! {
+    /// Set by the alarm's handler; cleared when the alarm is armed.
+    static ALARM_FIRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// This thread's alarm, made on first use (`None` if the system refused one).
+    static ALARM: Option<Alarm> = Alarm::new();
+}
+
+extern "C" fn on_alarm(_: libc::c_int) {
+    // Async-signal-safe: a store to a `const`-initialised thread-local cell.
+    ALARM_FIRED.with(|f| f.set(true));
+}
+
+/// A per-thread interval timer that interrupts the thread's blocking `read`/`waitpid` (its
+/// handler is installed without `SA_RESTART`, so they fail with `EINTR`). It lets a call be
+/// awaited with the same blocking `read` and `waitpid` as a bare spawn, instead of `poll` with
+/// a timeout, while still bounding the wait: the timer repeats, so a signal that lands between
+/// checking [`Alarm::fired`] and blocking only delays the wake by one period.
+pub(crate) struct Alarm {
+    timer: libc::timer_t,
+}
+
+impl Alarm {
+    fn new() -> Option<Alarm> {
+        static HANDLER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let sig = alarm_signal();
+        let installed = *HANDLER.get_or_init(|| {
+            // SAFETY: a zeroed sigaction with a valid handler and an empty mask; no SA_RESTART
+            // on purpose (see the type's docs).
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_alarm as *const () as usize;
+                libc::sigemptyset(&mut sa.sa_mask);
+                sa.sa_flags = 0;
+                libc::sigaction(sig, &sa, std::ptr::null_mut()) == 0
+            }
+        });
+        if !installed {
+            return None;
+        }
+        // SAFETY: sigevent targets this thread (SIGEV_THREAD_ID with its tid); timer_create
+        // writes the new timer's id into `timer`; the signal is unblocked in this thread only.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            if libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) != 0 {
+                return None;
+            }
+            let mut sev: libc::sigevent = std::mem::zeroed();
+            sev.sigev_notify = libc::SIGEV_THREAD_ID;
+            sev.sigev_signo = sig;
+            sev.sigev_notify_thread_id = libc::gettid();
+            let mut timer: libc::timer_t = std::mem::zeroed();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer) != 0 {
+                return None;
+            }
+            Some(Alarm { timer })
+        }
+    }
+
+    /// Run `f` with this thread's alarm (`None` when it has none).
+    pub(crate) fn with<R>(f: impl FnOnce(Option<&Alarm>) -> R) -> R {
+        ALARM.with(|a| f(a.as_ref()))
+    }
+
+    /// Fire every `period` from now on; clears [`Alarm::fired`].
+    pub(crate) fn arm(&self, period: std::time::Duration) {
+        ALARM_FIRED.with(|f| f.set(false));
+        self.set(period);
+    }
+
+    /// Stop firing (a signal already pending is taken by the handler right away, so no later
+    /// call on this thread is interrupted by it).
+    pub(crate) fn disarm(&self) {
+        self.set(std::time::Duration::ZERO);
+    }
+
+    /// Whether the alarm fired since it was armed.
+    pub(crate) fn fired(&self) -> bool {
+        ALARM_FIRED.with(|f| f.get())
+    }
+
+    fn set(&self, period: std::time::Duration) {
+        let ts = libc::timespec {
+            tv_sec: period.as_secs() as libc::time_t,
+            tv_nsec: period.subsec_nanos() as libc::c_long,
+        };
+        let spec = libc::itimerspec {
+            it_interval: ts,
+            it_value: ts,
+        };
+        // SAFETY: a timer this thread created and never deleted; valid itimerspec.
+        unsafe {
+            libc::timer_settime(self.timer, 0, &spec, std::ptr::null_mut());
+        }
+    }
+}
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        // SAFETY: the timer was created by `Alarm::new` and is deleted once.
+        unsafe {
+            libc::timer_delete(self.timer);
+        }
+    }
+}
+
+/// `waitpid(pid)` that blocks until the child exits or a signal interrupts it (`None`; no
+/// retry, so an [`Alarm`] can end the wait).
+pub(crate) fn wait_pid_interruptible(pid: u32) -> Option<Waited> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status: libc::c_int = 0;
+    // SAFETY: waitpid on one specific pid with a valid status pointer.
+    let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    if rc == pid as libc::pid_t {
+        return Some(Waited::Exited(std::process::ExitStatus::from_raw(status)));
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::EINTR) => None,
+        _ => Some(Waited::Gone),
+    }
+}

@@ -3,8 +3,10 @@
 //! `replay` and `call`; it owns the certification policy that is no kubelet behaviour:
 //!
 //! - **timeout memory**: once an action has timed out, its later calls (also `init` at later
-//!   kubelet starts, also in later scenarios) get at most `after_timeout`, so that a hung plugin
-//!   costs one full timeout per action, not one per call;
+//!   kubelet starts, also in later scenarios) get a short leash ([`Supervisor::leash`]: eight
+//!   times the slowest call of that action that ended on its own, at least [`LEASH_FLOOR`], at
+//!   most `after_timeout`), and its calls in flight are cut at that leash too, so that a hung
+//!   plugin costs about one full timeout per action, not one per call;
 //! - **containment**: execnet is a child subreaper (`PR_SET_CHILD_SUBREAPER`), so every
 //!   descendant of a call, also one that called `setsid` or `setpgid`, stays in execnet's
 //!   process tree. After each call the supervisor walks the process table (`/proc`) for what the
@@ -76,6 +78,8 @@ pub struct Supervisor {
     after_timeout: Option<Duration>,
     containment: Containment,
     timed_out: Mutex<BTreeSet<Action>>,
+    /// Per action, the longest call that ended on its own (exited or died, not timed out).
+    slowest_ended: Mutex<BTreeMap<Action, Duration>>,
     host_error: Mutex<Option<String>>,
     /// Leftovers already reported under [`Leftovers::Report`], by (pid, start time).
     known: Mutex<BTreeSet<(i32, u64)>>,
@@ -96,6 +100,11 @@ pub struct Supervisor {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// The shortest leash a timed-out action gets ([`Supervisor::leash`]).
+pub const LEASH_FLOOR: Duration = Duration::from_millis(100);
+/// A timed-out action's leash, in multiples of its slowest call that ended on its own.
+pub const LEASH_FACTOR: u32 = 8;
 
 /// Kill rounds before giving up on a process that will not die (e.g. in uninterruptible sleep).
 const KILL_ROUNDS: u32 = 60;
@@ -166,6 +175,7 @@ impl Supervisor {
             after_timeout,
             containment,
             timed_out: Mutex::new(BTreeSet::new()),
+            slowest_ended: Mutex::new(BTreeMap::new()),
             host_error: Mutex::new(None),
             known: Mutex::new(BTreeSet::new()),
             killed: AtomicUsize::new(0),
@@ -213,14 +223,36 @@ impl Supervisor {
         lock(&self.host_error).get_or_insert_with(|| message.to_string());
     }
 
+    /// How long a call of `action` may run now that the action has timed out (`None`: it has
+    /// not, or there is no timeout memory): [`LEASH_FACTOR`] times the slowest call of the
+    /// action that ended on its own, at least [`LEASH_FLOOR`], at most `after_timeout`. A
+    /// plugin whose teardown has never returned gets the floor; one whose teardowns took 40 ms
+    /// before one hung gets 320 ms, so that a slow but working call is not cut for the hung
+    /// one's sake.
+    pub fn leash(&self, action: Action) -> Option<Duration> {
+        let cap = self.after_timeout?;
+        if !self.has_timed_out(action) {
+            return None;
+        }
+        let slowest = lock(&self.slowest_ended)
+            .get(&action)
+            .copied()
+            .unwrap_or_default();
+        Some(
+            slowest
+                .saturating_mul(LEASH_FACTOR)
+                .clamp(LEASH_FLOOR.min(cap), cap),
+        )
+    }
+
     /// The policy for the next call of `action`: shortened once that action has timed out.
     fn policy_for(&self, action: Action, base: &CallPolicy) -> CallPolicy {
-        match self.after_timeout {
-            Some(short) if self.has_timed_out(action) => CallPolicy {
+        match self.leash(action) {
+            Some(short) => CallPolicy {
                 timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
                 ..*base
             },
-            _ => *base,
+            None => *base,
         }
     }
 
@@ -359,14 +391,34 @@ impl Runner for Supervisor {
             }
             policy.timeout = Some(policy.timeout.map_or(left, |t| t.min(left)));
         }
-        let mut raw = invoke::run(executable, args, &policy);
+        // A call in flight when its action times out elsewhere is held to the leash too: it has
+        // hung as long as the one that timed out, or is about to be judged by the same rule.
+        let watch = || self.leash(action);
+        let mut raw = invoke::run_watched(
+            executable,
+            args,
+            &policy,
+            self.after_timeout
+                .is_some()
+                .then_some(&watch as invoke::Watch<'_>),
+        );
         if self.deadline.is_some_and(|d| Instant::now() >= d)
             && matches!(raw.outcome, Outcome::TimedOut { .. })
         {
             self.deadline_hit.store(true, Ordering::Relaxed);
         }
-        if self.after_timeout.is_some() && matches!(raw.outcome, Outcome::TimedOut { .. }) {
-            lock(&self.timed_out).insert(action);
+        if self.after_timeout.is_some() {
+            match raw.outcome {
+                Outcome::TimedOut { .. } => {
+                    lock(&self.timed_out).insert(action);
+                }
+                Outcome::SpawnFailed { .. } => {}
+                _ => {
+                    let mut slowest = lock(&self.slowest_ended);
+                    let d = slowest.entry(action).or_default();
+                    *d = (*d).max(raw.duration);
+                }
+            }
         }
         if let Some(pid) = raw.pid
             && self.may_have_left(&raw)

@@ -391,9 +391,9 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
     assert_eq!(
         second.outcome(),
         &Outcome::TimedOut {
-            after: Duration::from_millis(150)
+            after: execnet::supervise::LEASH_FLOOR
         },
-        "init timed out before: the next init gets the short timeout"
+        "init timed out before and never returned: the next init gets the leash's floor (100 ms, under the 150 ms cap)"
     );
     assert_eq!(
         setup.outcome(),
@@ -408,6 +408,105 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
         &Outcome::TimedOut {
             after: Duration::from_millis(700)
         }
+    );
+}
+
+/// After a timeout, the action's leash is eight times its slowest call that returned (between
+/// the floor and the cap): a slow but working teardown is not cut for a hung one's sake.
+#[test]
+fn timeout_memory_leash_follows_the_slowest_call_that_returned() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let hang = state.path().join("hang");
+    let dir = util::bash_plugin(
+        "slowish",
+        &format!(
+            "[ -e {} ] && exec sleep 300\nsleep 0.06\nexit 0",
+            hang.display()
+        ),
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(1500)),
+        grace: Duration::from_millis(100),
+        ..CallPolicy::default()
+    };
+    let sup = Supervisor::certify(Duration::from_secs(5));
+    let p = supervised(dir.path(), "slowish", policy, &sup);
+    let returned = p.call(Action::Teardown, "n", "p", ID);
+    assert_eq!(returned.outcome(), &Outcome::Success);
+    std::fs::write(&hang, "").expect("marker");
+    let hung = p.call(Action::Teardown, "n", "p", ID);
+    assert_eq!(
+        hung.outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(1500)
+        }
+    );
+    let leashed = p.call(Action::Teardown, "n", "p", ID);
+    let leash = (returned.duration() * 8).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    assert_eq!(
+        leashed.outcome(),
+        &Outcome::TimedOut { after: leash },
+        "8 × the returned teardown's {:?}",
+        returned.duration()
+    );
+    assert!(
+        leash > Duration::from_millis(400),
+        "the sleep alone is 60 ms: {leash:?}"
+    );
+    assert_eq!(sup.leash(Action::Setup), None, "setup never timed out");
+}
+
+/// A call in flight when its action times out elsewhere is cut at the leash: a plugin that hangs
+/// every teardown costs about one timeout, not one per overlapping call.
+#[test]
+fn timeout_memory_cuts_calls_of_the_action_in_flight() {
+    let dir = util::bash_plugin("hung", "[ \"$1\" = teardown ] && exec sleep 300\nexit 0");
+    let long = CallPolicy {
+        timeout: Some(Duration::from_secs(60)),
+        grace: Duration::from_millis(100),
+        ..CallPolicy::default()
+    };
+    let short = CallPolicy {
+        timeout: Some(Duration::from_millis(600)),
+        ..long
+    };
+    let sup = Supervisor::certify(Duration::from_millis(500));
+    let (in_flight, timed_out) = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            supervised(dir.path(), "hung", long, &sup).call(Action::Teardown, "n", "a", ID)
+        });
+        let b = s.spawn(|| {
+            // Started after the long call, so that the long one is in flight when it times out.
+            std::thread::sleep(Duration::from_millis(200));
+            supervised(dir.path(), "hung", short, &sup).call(Action::Teardown, "n", "b", ID)
+        });
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    assert_eq!(
+        timed_out.outcome(),
+        &Outcome::TimedOut {
+            after: Duration::from_millis(600)
+        }
+    );
+    let Outcome::TimedOut { after } = *in_flight.outcome() else {
+        panic!("the call in flight was not cut: {:?}", in_flight.outcome());
+    };
+    // Cut once the other timed out (about 0.8 s in), not at its own 60 s.
+    assert!(
+        after >= Duration::from_millis(800) && after < Duration::from_secs(30),
+        "cut after {after:?}"
+    );
+    assert!(
+        in_flight.duration() < Duration::from_secs(30),
+        "{:?}",
+        in_flight.duration()
+    );
+    // A setup in the same run keeps its full timeout.
+    assert_eq!(
+        supervised(dir.path(), "hung", long, &sup)
+            .call(Action::Setup, "n", "c", ID)
+            .outcome(),
+        &Outcome::Success
     );
 }
 

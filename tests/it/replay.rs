@@ -342,13 +342,15 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         }
         // 7 infra (0..7.2); relists 1..6 during the churn (21), 7 at 8.2, then 6+5+…+1 after
         // each housekeeping kill; 7 ids torn down twice each (passes at 10..36).
-        ("status-failure-then-delete", V15) => {
-            (1, vec![row("default/doomed", "S7 P7 E49 H14", CHURN_DELETE)])
-        }
+        ("status-failure-then-delete", V15) => (
+            1,
+            vec![row("default/doomed", "S7 P7 E49 H14", CHURN_DELETE)],
+        ),
         // 8 infra (0..7.35); relists 1..7 (28), 8 at 8.35, then 7+6+…+1.
-        ("status-failure-then-delete", V14) => {
-            (1, vec![row("default/doomed", "S8 P8 E64 H16", CHURN_DELETE)])
-        }
+        ("status-failure-then-delete", V14) => (
+            1,
+            vec![row("default/doomed", "S8 P8 E64 H16", CHURN_DELETE)],
+        ),
         ("status-failure-then-delete", Doc) => (1, vec![row("default/doomed", "S1 D1", DOC)]),
         // crash_app for all three at 10; deleted at 30; scenario ends at 40.
         ("app-exit", V11) => (
