@@ -16,7 +16,7 @@
 //! thread per call): `poll` on the pipe; a call that outlives [`PIPE_ONLY`] is watched through
 //! a pidfd as well. Measured against a bare `posix_spawn` in `benches/README.md`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -199,10 +199,10 @@ impl Runner for Direct {
 /// and killing everything take it exclusively.
 static GATE: RwLock<()> = RwLock::new(());
 /// Spawned and not yet reaped plugin processes (each is its own process group), with when each
-/// call started.
-static LEADERS: Mutex<BTreeMap<i32, Instant>> = Mutex::new(BTreeMap::new());
+/// call started. A vector: a handful of entries, and no allocation per call once it has grown.
+static LEADERS: Mutex<Vec<(i32, Instant)>> = Mutex::new(Vec::new());
 
-fn leaders_lock() -> MutexGuard<'static, BTreeMap<i32, Instant>> {
+fn leaders_lock() -> MutexGuard<'static, Vec<(i32, Instant)>> {
     LEADERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -217,17 +217,21 @@ pub(crate) fn gate_shared() -> RwLockReadGuard<'static, ()> {
 
 /// The leaders now in flight (spawned, not yet reaped).
 pub(crate) fn leaders() -> BTreeSet<i32> {
-    leaders_lock().keys().copied().collect()
+    leaders_lock().iter().map(|&(pid, _)| pid).collect()
 }
 
 /// Whether `pid` is a leader now in flight.
 pub(crate) fn is_leader(pid: i32) -> bool {
-    leaders_lock().contains_key(&pid)
+    leaders_lock().iter().any(|&(p, _)| p == pid)
 }
 
 /// How long the oldest call now in flight has been running (`None`: no call is).
 pub fn oldest_in_flight() -> Option<Duration> {
-    leaders_lock().values().min().map(Instant::elapsed)
+    leaders_lock()
+        .iter()
+        .map(|&(_, at)| at)
+        .min()
+        .map(|at| at.elapsed())
 }
 
 /// Is this spawn error execnet's own (a limit of this process or of the system) rather than
@@ -281,7 +285,7 @@ pub fn run_watched(
     let spawned = {
         let _gate = gate_shared();
         spawn(executable, args).inspect(|(pid, _)| {
-            leaders_lock().insert(*pid as i32, start);
+            leaders_lock().push((*pid as i32, start));
         })
     };
     let (pid, reader) = match spawned {
@@ -317,7 +321,7 @@ pub fn run_watched(
         }
     };
     let mut sup = supervise(pid, reader, policy, start, watch);
-    leaders_lock().remove(&(pid as i32));
+    leaders_lock().retain(|&(p, _)| p != pid as i32);
     sup.argv = argv;
     sup
 }
