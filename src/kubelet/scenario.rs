@@ -90,6 +90,21 @@ pub struct PodSpec {
     /// default app stops at once).
     #[serde(default)]
     pub ignores_sigterm: bool,
+    /// A pod template: `count` pods, named `name` with [`PLACEHOLDER`] replaced by 0, 1, …
+    /// `count - 1` (plain decimal), declared in that order. Expanded only when a pod is
+    /// needed, so a scenario of 100,000 pods costs one entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+/// What stands for the number in a pod template's name and in a `repeat` step's references.
+pub const PLACEHOLDER: &str = "{n}";
+
+/// Most pods a scenario may declare (templates included).
+pub const MAX_PODS: u64 = u32::MAX as u64;
+
+fn one_u64() -> u64 {
+    1
 }
 
 fn one_usize() -> usize {
@@ -168,6 +183,38 @@ pub enum Step {
     /// Teardown, a kubelet restart before the kill, then teardown again (the execnet
     /// idempotence probe) and the kill.
     RestartDuringDelete(String),
+    /// Its steps, `times` times over; in iteration `i` a reference containing [`PLACEHOLDER`]
+    /// stands for the `batch` pods numbered `start + i × batch + j` (`j` = 0 … `batch - 1`,
+    /// in that order) of the template it names.
+    Repeat(RepeatStep),
+}
+
+/// `{"times": T, "batch": B, "start": S, "steps": [...]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatStep {
+    pub times: u64,
+    /// Pods a [`PLACEHOLDER`] reference stands for in one iteration (default 1).
+    #[serde(default = "one_u64")]
+    pub batch: u64,
+    /// The number of the first pod (default 0).
+    #[serde(default)]
+    pub start: u64,
+    /// Any step but `start_kubelet` and `repeat`.
+    pub steps: Vec<Step>,
+}
+
+impl RepeatStep {
+    /// The numbers iteration `iteration` stands for.
+    pub fn numbers(&self, iteration: u64) -> std::ops::Range<u64> {
+        let first = self.start + iteration * self.batch;
+        first..first + self.batch
+    }
+
+    /// One past the last number the repeat stands for (`None`: overflows).
+    fn end(&self) -> Option<u64> {
+        self.times.checked_mul(self.batch)?.checked_add(self.start)
+    }
 }
 
 impl Step {
@@ -186,10 +233,11 @@ impl Step {
             Step::Delete(_) => "delete",
             Step::RestartKubelet(_) => "restart_kubelet",
             Step::RestartDuringDelete(_) => "restart_during_delete",
+            Step::Repeat(_) => "repeat",
         }
     }
 
-    /// The pod references of the step.
+    /// The pod references of the step (none for `repeat`: its steps have their own).
     pub fn pod_refs(&self) -> Vec<&str> {
         match self {
             Step::Create(v)
@@ -201,9 +249,11 @@ impl Step {
             | Step::CrashApp(v) => v.iter().map(String::as_str).collect(),
             Step::RestartKubelet(r) => r.deleted_while_down.iter().map(String::as_str).collect(),
             Step::RestartDuringDelete(p) => vec![p.as_str()],
-            Step::StartKubelet(_) | Step::Sync(_) | Step::Wait(_) | Step::DockerRestart(_) => {
-                Vec::new()
-            }
+            Step::StartKubelet(_)
+            | Step::Sync(_)
+            | Step::Wait(_)
+            | Step::DockerRestart(_)
+            | Step::Repeat(_) => Vec::new(),
         }
     }
 }
@@ -267,27 +317,40 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// The pod index of `"namespace/name"`.
+    /// The pod index of `"namespace/name"` (declaration order, templates expanded).
     pub fn pod_index(&self, reference: &str) -> Option<usize> {
         let (ns, name) = reference.split_once('/')?;
-        self.pods
-            .iter()
-            .position(|p| p.namespace == ns && p.name == name)
+        Resolver::new(self).resolve(ns, name).map(|r| r.index)
     }
 
-    /// [`Scenario::pod_index`] for many references: every pod's index by (namespace, name),
-    /// the first declaration winning (a generated scenario names 100,000 pods in one step).
-    pub fn pod_indices(&self) -> HashMap<(&str, &str), usize> {
-        let mut map = HashMap::with_capacity(self.pods.len());
-        for (i, p) in self.pods.iter().enumerate() {
-            map.entry((p.namespace.as_str(), p.name.as_str()))
-                .or_insert(i);
+    /// How many pods the scenario declares (templates expanded).
+    pub fn pod_count(&self) -> usize {
+        Resolver::new(self).pod_count()
+    }
+
+    /// Pod number `index` in declaration order (a template's pod with its name expanded).
+    pub fn pod(&self, index: usize) -> Option<PodSpec> {
+        Resolver::new(self).pod(index)
+    }
+
+    /// Whether the scenario declares pod `namespace/name` (templates included).
+    pub fn declares(&self, namespace: &str, name: &str) -> bool {
+        Resolver::new(self).resolve(namespace, name).is_some()
+    }
+
+    /// The steps as the kubelet runs them, `repeat`s expanded one step at a time, each with
+    /// the pods it names (memory does not grow with `times` or with templates' `count`).
+    pub fn expanded(&self) -> ExpandedSteps<'_> {
+        ExpandedSteps {
+            scenario: self,
+            resolver: Resolver::new(self),
+            top: 0,
+            iteration: 0,
+            inner: 0,
         }
-        map
     }
 
     fn check(&self, text: &str, path: &Path) -> Result<(), ScenarioError> {
-        let indices = self.pod_indices();
         let invalid = |key: &str, index: usize, what: String, message: String| {
             let offset = element_offsets(text, key).get(index).copied().unwrap_or(0);
             let (line, column) = line_column(text, offset);
@@ -311,6 +374,7 @@ impl Scenario {
             return Err(invalid("", 0, "jobs".into(), "must be at least 1".into()));
         }
         let mut seen = HashSet::new();
+        let mut total: u64 = 0;
         for (i, pod) in self.pods.iter().enumerate() {
             let what = format!("pod {i}");
             let bad = |m: String| invalid("pods", i, what.clone(), m);
@@ -327,8 +391,65 @@ impl Scenario {
             if pod.containers == 0 {
                 return Err(bad("containers must be at least 1".into()));
             }
-            if !seen.insert((&pod.namespace, &pod.name)) {
+            if pod.namespace.contains(PLACEHOLDER) {
+                return Err(bad(format!(
+                    "{PLACEHOLDER} may stand only in a pod template's name"
+                )));
+            }
+            let marks = pod.name.matches(PLACEHOLDER).count();
+            match pod.count {
+                None if marks > 0 => {
+                    return Err(bad(format!(
+                        "{PLACEHOLDER} in a name needs \"count\" (a pod template)"
+                    )));
+                }
+                Some(0) => return Err(bad("count must be at least 1".into())),
+                Some(_) if marks != 1 => {
+                    return Err(bad(format!(
+                        "a pod template's name must contain {PLACEHOLDER} exactly once"
+                    )));
+                }
+                _ => {}
+            }
+            total = total
+                .checked_add(pod.count.unwrap_or(1))
+                .filter(|t| *t <= MAX_PODS)
+                .ok_or_else(|| bad(format!("more than {MAX_PODS} pods in all")))?;
+            if pod.count.is_none() && !seen.insert((&pod.namespace, &pod.name)) {
                 return Err(bad(format!("duplicate pod {}/{}", pod.namespace, pod.name)));
+            }
+        }
+        let resolver = Resolver::new(self);
+        // Templates against the other pods: decided from the names' fixed parts, never by
+        // expanding them.
+        for (i, pod) in self.pods.iter().enumerate() {
+            for &(e, prefix, suffix) in &resolver.templates {
+                let other = &self.pods[e];
+                if e == i || other.namespace != pod.namespace {
+                    continue;
+                }
+                let clash = match pod.name.split_once(PLACEHOLDER) {
+                    None => template_number(&pod.name, prefix, suffix, entry_len(other)).is_some(),
+                    Some((p, s)) => {
+                        e < i
+                            && (p.starts_with(prefix) || prefix.starts_with(p))
+                            && (s.ends_with(suffix) || suffix.ends_with(s))
+                    }
+                };
+                if clash {
+                    let at = i.max(e);
+                    let message = if pod.count.is_some() {
+                        format!(
+                            "the templates of pods {e} and {i} may name the same pod (two templates of a namespace must differ before {PLACEHOLDER} or after it: neither's text there may start/end the other's)"
+                        )
+                    } else {
+                        format!(
+                            "duplicate pod {}/{} (pod {e} is a template that names it)",
+                            pod.namespace, pod.name
+                        )
+                    };
+                    return Err(invalid("pods", at, format!("pod {at}"), message));
+                }
             }
         }
         let mut started = false;
@@ -345,41 +466,325 @@ impl Scenario {
                 _ if !started => {
                     return Err(bad("comes before start_kubelet".into()));
                 }
-                Step::Sync(s) if s.count == 0 => {
-                    return Err(bad("count must be at least 1".into()));
-                }
-                Step::Wait(w) if w.ms == 0 => {
-                    return Err(bad("ms must be at least 1".into()));
-                }
-                Step::Create(v)
-                | Step::Crash(v)
-                | Step::FailSetup(v)
-                | Step::Delete(v)
-                | Step::FailStatus(v)
-                | Step::RecoverStatus(v)
-                | Step::CrashApp(v)
-                    if v.is_empty() =>
-                {
-                    return Err(bad("names no pods".into()));
+                Step::Repeat(r) => {
+                    if r.times == 0 {
+                        return Err(bad("times must be at least 1".into()));
+                    }
+                    if r.batch == 0 {
+                        return Err(bad("batch must be at least 1".into()));
+                    }
+                    if r.steps.is_empty() {
+                        return Err(bad("has no steps".into()));
+                    }
+                    if r.end().is_none_or(|end| end > MAX_PODS) {
+                        return Err(bad(format!(
+                            "start + times × batch is over {MAX_PODS}"
+                        )));
+                    }
+                    for (j, inner) in r.steps.iter().enumerate() {
+                        let what = format!("step {i} (repeat), its step {j} ({})", inner.keyword());
+                        let bad = |m: String| invalid("steps", i, what.clone(), m);
+                        match inner {
+                            Step::StartKubelet(_) => {
+                                return Err(bad(
+                                    "not inside a repeat (the kubelet starts once)".into()
+                                ));
+                            }
+                            Step::Repeat(_) => {
+                                return Err(bad("a repeat cannot hold another repeat".into()));
+                            }
+                            _ => check_step(inner, &resolver, Some(r)).map_err(bad)?,
+                        }
+                    }
+                    continue;
                 }
                 _ => {}
             }
-            let mut in_step = HashSet::new();
-            for r in step.pod_refs() {
-                let known = r
-                    .split_once('/')
-                    .is_some_and(|key| indices.contains_key(&key));
-                if !known {
-                    return Err(bad(format!(
-                        "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
-                    )));
-                }
-                if !in_step.insert(r) {
-                    return Err(bad(format!("pod '{r}' named twice")));
-                }
-            }
+            check_step(step, &resolver, None).map_err(bad)?;
         }
         Ok(())
+    }
+}
+
+/// The checks of one step (not `start_kubelet`'s place, nor a `repeat` itself), `repeat`
+/// when it is one of a repeat's steps.
+fn check_step(step: &Step, resolver: &Resolver<'_>, repeat: Option<&RepeatStep>) -> Result<(), String> {
+    match step {
+        Step::Sync(s) if s.count == 0 => {
+            return Err("count must be at least 1".into());
+        }
+        Step::Wait(w) if w.ms == 0 => {
+            return Err("ms must be at least 1".into());
+        }
+        Step::Create(v)
+        | Step::Crash(v)
+        | Step::FailSetup(v)
+        | Step::Delete(v)
+        | Step::FailStatus(v)
+        | Step::RecoverStatus(v)
+        | Step::CrashApp(v)
+            if v.is_empty() =>
+        {
+            return Err("names no pods".into());
+        }
+        _ => {}
+    }
+    let mut in_step = HashSet::new();
+    // Templates a placeholder reference of the step stands for, and fixed references to a
+    // template's pods: (template entry, number, reference).
+    let mut placeheld = HashSet::new();
+    let mut numbered = Vec::new();
+    for r in step.pod_refs() {
+        let unknown = || {
+            format!(
+                "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
+            )
+        };
+        let Some((ns, name)) = r.split_once('/') else {
+            return Err(unknown());
+        };
+        if r.contains(PLACEHOLDER) {
+            let Some(rep) = repeat else {
+                return Err(format!(
+                    "'{r}': {PLACEHOLDER} stands for a number only in a repeat's steps"
+                ));
+            };
+            let Some(e) = resolver.template(ns, name) else {
+                return Err(format!(
+                    "'{r}' names no pod template (a reference with {PLACEHOLDER} is written as the template's \"namespace/name\")"
+                ));
+            };
+            let count = resolver.pods[e].count.unwrap_or(0);
+            let end = rep.end().unwrap_or(u64::MAX);
+            if end > count {
+                return Err(format!(
+                    "'{r}' stands for pods up to number {} but the template has {count}",
+                    end - 1
+                ));
+            }
+            if matches!(step, Step::RestartDuringDelete(_)) && rep.batch != 1 {
+                return Err(format!(
+                    "restart_during_delete names one pod: its {PLACEHOLDER} needs batch 1"
+                ));
+            }
+            placeheld.insert(e);
+        } else {
+            let Some(resolved) = resolver.resolve(ns, name) else {
+                return Err(unknown());
+            };
+            if let Some((e, n)) = resolved.template {
+                numbered.push((e, n, r));
+            }
+        }
+        if !in_step.insert(r) {
+            return Err(format!("pod '{r}' named twice"));
+        }
+    }
+    if let Some(rep) = repeat {
+        for (e, n, r) in numbered {
+            if placeheld.contains(&e) && rep.start <= n && Some(n) < rep.end() {
+                return Err(format!(
+                    "pod '{r}' named twice (in iteration {})",
+                    (n - rep.start) / rep.batch
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pods one `pods` entry declares.
+fn entry_len(p: &PodSpec) -> usize {
+    p.count
+        .map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX))
+}
+
+/// The pod number `n` of template `p` (or `p` itself).
+fn expand(p: &PodSpec, n: u64) -> PodSpec {
+    let mut pod = p.clone();
+    if p.count.is_some() {
+        pod.name = p.name.replacen(PLACEHOLDER, &n.to_string(), 1);
+        pod.count = None;
+    }
+    pod
+}
+
+/// The number a template (`prefix{n}suffix`, `count` pods) gives pod `name`: plain decimal,
+/// so every pod of a template has exactly one name.
+fn template_number(name: &str, prefix: &str, suffix: &str, count: usize) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    (usize::try_from(n).ok()? < count).then_some(n)
+}
+
+/// Pod references to pod numbers (declaration order) and back, without expanding templates.
+#[derive(Debug)]
+pub struct Resolver<'s> {
+    pods: &'s [PodSpec],
+    /// The number of each entry's first pod, then the number of pods.
+    offsets: Vec<usize>,
+    explicit: HashMap<(&'s str, &'s str), usize>,
+    /// The entries that are templates: (entry, text before the placeholder, text after).
+    templates: Vec<(usize, &'s str, &'s str)>,
+}
+
+/// What a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// The pod's number in declaration order.
+    pub index: usize,
+    /// For a template's pod: the entry and the pod's number in it.
+    pub template: Option<(usize, u64)>,
+}
+
+impl<'s> Resolver<'s> {
+    pub fn new(scenario: &'s Scenario) -> Self {
+        let pods = scenario.pods.as_slice();
+        let mut offsets = Vec::with_capacity(pods.len() + 1);
+        let mut explicit = HashMap::new();
+        let mut templates = Vec::new();
+        let mut next = 0usize;
+        for (e, p) in pods.iter().enumerate() {
+            offsets.push(next);
+            match (p.count, p.name.split_once(PLACEHOLDER)) {
+                (Some(_), Some((prefix, suffix))) => templates.push((e, prefix, suffix)),
+                _ => {
+                    // The first declaration wins (duplicates are refused anyway).
+                    explicit
+                        .entry((p.namespace.as_str(), p.name.as_str()))
+                        .or_insert(next);
+                }
+            }
+            next = next.saturating_add(entry_len(p));
+        }
+        offsets.push(next);
+        Resolver {
+            pods,
+            offsets,
+            explicit,
+            templates,
+        }
+    }
+
+    /// Pod `namespace/name`.
+    pub fn resolve(&self, namespace: &str, name: &str) -> Option<Resolved> {
+        if let Some(&index) = self.explicit.get(&(namespace, name)) {
+            return Some(Resolved {
+                index,
+                template: None,
+            });
+        }
+        self.templates.iter().find_map(|&(e, prefix, suffix)| {
+            let p = &self.pods[e];
+            if p.namespace != namespace {
+                return None;
+            }
+            let n = template_number(name, prefix, suffix, entry_len(p))?;
+            Some(Resolved {
+                index: self.offsets[e] + usize::try_from(n).ok()?,
+                template: Some((e, n)),
+            })
+        })
+    }
+
+    /// The template entry written exactly as `namespace/name` (placeholder included).
+    fn template(&self, namespace: &str, name: &str) -> Option<usize> {
+        self.templates
+            .iter()
+            .map(|&(e, _, _)| e)
+            .find(|&e| self.pods[e].namespace == namespace && self.pods[e].name == name)
+    }
+
+    /// How many pods the scenario declares.
+    pub fn pod_count(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// Pod number `index` (a template's pod with its name expanded).
+    pub fn pod(&self, index: usize) -> Option<PodSpec> {
+        if index >= self.pod_count() {
+            return None;
+        }
+        let e = self.offsets.partition_point(|&o| o <= index).checked_sub(1)?;
+        let p = self.pods.get(e)?;
+        Some(expand(p, (index - self.offsets[e]) as u64))
+    }
+
+    /// The pods `step` names; in iteration `iteration` of `repeat` when it is one of its steps.
+    pub fn targets(&self, step: &Step, repeat: Option<(&RepeatStep, u64)>) -> Vec<usize> {
+        let mut out = Vec::new();
+        for r in step.pod_refs() {
+            let Some((ns, name)) = r.split_once('/') else {
+                continue;
+            };
+            match repeat {
+                Some((rep, iteration)) if r.contains(PLACEHOLDER) => {
+                    if let Some(e) = self.template(ns, name) {
+                        let first = self.offsets[e];
+                        out.extend(rep.numbers(iteration).map(|n| first + n as usize));
+                    }
+                }
+                _ => out.extend(self.resolve(ns, name).map(|x| x.index)),
+            }
+        }
+        out
+    }
+}
+
+/// One step as the kubelet runs it, and the pods it names (in the order named).
+#[derive(Debug)]
+pub struct Expanded<'s> {
+    pub step: &'s Step,
+    pub targets: Vec<usize>,
+}
+
+/// [`Scenario::expanded`].
+#[derive(Debug)]
+pub struct ExpandedSteps<'s> {
+    scenario: &'s Scenario,
+    resolver: Resolver<'s>,
+    /// The top-level step, the iteration of a repeat and its step.
+    top: usize,
+    iteration: u64,
+    inner: usize,
+}
+
+impl<'s> Iterator for ExpandedSteps<'s> {
+    type Item = Expanded<'s>;
+
+    fn next(&mut self) -> Option<Expanded<'s>> {
+        loop {
+            let step = self.scenario.steps.get(self.top)?;
+            let Step::Repeat(r) = step else {
+                self.top += 1;
+                let targets = self.resolver.targets(step, None);
+                return Some(Expanded { step, targets });
+            };
+            let inner = r.steps.get(self.inner).filter(|_| self.iteration < r.times);
+            let Some(inner) = inner else {
+                if self.iteration + 1 < r.times && !r.steps.is_empty() {
+                    self.iteration += 1;
+                    self.inner = 0;
+                } else {
+                    self.top += 1;
+                    self.iteration = 0;
+                    self.inner = 0;
+                }
+                continue;
+            };
+            self.inner += 1;
+            let targets = self.resolver.targets(inner, Some((r, self.iteration)));
+            return Some(Expanded {
+                step: inner,
+                targets,
+            });
+        }
     }
 }
 
