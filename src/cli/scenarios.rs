@@ -44,7 +44,7 @@ enum Action {
         #[arg(long, value_name = "N", value_parser = parse_pods)]
         pods: usize,
         /// Pods alive at once: the size of a wave (at least 1; the last wave takes the rest).
-        #[arg(long, value_name = "W", default_value_t = 1000, value_parser = parse_pods)]
+        #[arg(long, value_name = "W", default_value_t = 100, value_parser = parse_pods)]
         live: usize,
         /// Syncs between creating and deleting the pods (each makes one status call per pod).
         #[arg(long, value_name = "S", default_value_t = 1)]

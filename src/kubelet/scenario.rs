@@ -333,9 +333,10 @@ impl Scenario {
         Resolver::new(self).pod(index)
     }
 
-    /// Whether the scenario declares pod `namespace/name` (templates included).
-    pub fn declares(&self, namespace: &str, name: &str) -> bool {
-        Resolver::new(self).resolve(namespace, name).is_some()
+    /// Pod `namespace/name` as declared (a template's pod with its name expanded).
+    pub fn pod_named(&self, namespace: &str, name: &str) -> Option<PodSpec> {
+        let resolver = Resolver::new(self);
+        resolver.pod(resolver.resolve(namespace, name)?.index)
     }
 
     /// The steps as the kubelet runs them, `repeat`s expanded one step at a time, each with
