@@ -431,17 +431,13 @@ impl Scenario {
                 }
                 let clash = match pod.name.split_once(PLACEHOLDER) {
                     None => template_number(&pod.name, prefix, suffix, entry_len(other)).is_some(),
-                    Some((p, s)) => {
-                        e < i
-                            && (p.starts_with(prefix) || prefix.starts_with(p))
-                            && (s.ends_with(suffix) || suffix.ends_with(s))
-                    }
+                    Some((p, s)) => e < i && templates_may_meet(p, s, prefix, suffix),
                 };
                 if clash {
                     let at = i.max(e);
                     let message = if pod.count.is_some() {
                         format!(
-                            "the templates of pods {e} and {i} may name the same pod (two templates of a namespace must differ before {PLACEHOLDER} or after it: neither's text there may start/end the other's)"
+                            "the templates of pods {e} and {i} may name the same pod (two templates of a namespace must differ before {PLACEHOLDER} or after it by something other than a digit)"
                         )
                     } else {
                         format!(
@@ -592,6 +588,29 @@ fn check_step(step: &Step, resolver: &Resolver<'_>, repeat: Option<&RepeatStep>)
         }
     }
     Ok(())
+}
+
+/// Whether templates `a_prefix{n}a_suffix` and `b_prefix{n}b_suffix` may name the same pod.
+/// Never false when they do: the number's first digit sits right after the shorter prefix, so
+/// the longer one must continue it with a digit (and the same at the end).
+fn templates_may_meet(a_prefix: &str, a_suffix: &str, b_prefix: &str, b_suffix: &str) -> bool {
+    let (short, long) = if a_prefix.len() <= b_prefix.len() {
+        (a_prefix, b_prefix)
+    } else {
+        (b_prefix, a_prefix)
+    };
+    let starts = long
+        .strip_prefix(short)
+        .is_some_and(|rest| rest.chars().next().is_none_or(|c| c.is_ascii_digit()));
+    let (short, long) = if a_suffix.len() <= b_suffix.len() {
+        (a_suffix, b_suffix)
+    } else {
+        (b_suffix, a_suffix)
+    };
+    let ends = long
+        .strip_suffix(short)
+        .is_some_and(|rest| rest.chars().last().is_none_or(|c| c.is_ascii_digit()));
+    starts && ends
 }
 
 /// Pods one `pods` entry declares.
@@ -930,4 +949,124 @@ mod tests {
         assert!(msg.starts_with("s.json:2:"), "{msg}");
         assert!(msg.contains("unknown field `bogus`"), "{msg}");
     }
+    /// A scenario with a template `t/p-{n}` of 6 pods after the explicit pod `t/a`, and `steps`.
+    fn templated(steps: &str) -> Result<Scenario, ScenarioError> {
+        let text = format!(
+            "{{\"name\": \"x\", \"pods\": [\n {{\"namespace\": \"t\", \"name\": \"a\"}},\n {{\"namespace\": \"t\", \"name\": \"p-{{n}}\", \"count\": 6, \"host_network\": true}}],\n\"steps\": [\n {{\"start_kubelet\": {{}}}},\n {steps}\n]}}"
+        );
+        Scenario::parse(&text, Path::new("r.json"))
+    }
+
+    #[test]
+    fn templates_are_numbered_after_what_comes_before() {
+        let s = templated(r#"{"create": ["t/p-5", "t/a"]}"#).unwrap();
+        assert_eq!(s.pod_count(), 7);
+        assert_eq!(s.pod_index("t/a"), Some(0));
+        assert_eq!(s.pod_index("t/p-0"), Some(1));
+        assert_eq!(s.pod_index("t/p-5"), Some(6));
+        for absent in ["t/p-6", "t/p-05", "t/p-", "t/p-{n}", "t/p-1x", "u/p-1"] {
+            assert_eq!(s.pod_index(absent), None, "{absent}");
+        }
+        let p = s.pod(3).unwrap();
+        assert_eq!((p.name.as_str(), p.host_network, p.count), ("p-2", true, None));
+        assert!(s.pod(7).is_none());
+        assert_eq!(s.pod_named("t", "p-4").map(|p| p.name), Some("p-4".to_string()));
+        let steps: Vec<(String, Vec<usize>)> = s
+            .expanded()
+            .map(|e| (e.step.keyword().to_string(), e.targets))
+            .collect();
+        assert_eq!(
+            steps,
+            [("start_kubelet".into(), vec![]), ("create".into(), vec![6, 0])]
+        );
+    }
+
+    #[test]
+    fn a_repeat_expands_one_iteration_at_a_time() {
+        let s = templated(
+            r#"{"sync": {}},
+ {"repeat": {"times": 2, "batch": 2, "start": 1, "steps": [
+   {"create": ["t/p-{n}", "t/a"]}, {"wait": {"ms": 5}}, {"delete": ["t/p-{n}"]}]}},
+ {"delete": ["t/a"]}"#,
+        )
+        .unwrap();
+        let steps: Vec<(&str, Vec<usize>)> = s
+            .expanded()
+            .map(|e| (e.step.keyword(), e.targets))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("start_kubelet", vec![]),
+                ("sync", vec![]),
+                ("create", vec![2, 3, 0]),
+                ("wait", vec![]),
+                ("delete", vec![2, 3]),
+                ("create", vec![4, 5, 0]),
+                ("wait", vec![]),
+                ("delete", vec![4, 5]),
+                ("delete", vec![0]),
+            ]
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::zero_times(r#"{"repeat": {"times": 0, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): times must be at least 1")]
+    #[case::zero_batch(r#"{"repeat": {"times": 1, "batch": 0, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): batch must be at least 1")]
+    #[case::no_steps(r#"{"repeat": {"times": 1, "steps": []}}"#, "step 1 (repeat): has no steps")]
+    #[case::overflow(r#"{"repeat": {"times": 18446744073709551615, "batch": 2, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): start + times × batch is over")]
+    #[case::nested(r#"{"repeat": {"times": 1, "steps": [{"repeat": {"times": 1, "steps": [{"sync": {}}]}}]}}"#, "step 1 (repeat), its step 0 (repeat): a repeat cannot hold another repeat")]
+    #[case::start_inside(r#"{"repeat": {"times": 1, "steps": [{"sync": {}}, {"start_kubelet": {}}]}}"#, "step 1 (repeat), its step 1 (start_kubelet): not inside a repeat")]
+    #[case::inner_count(r#"{"repeat": {"times": 1, "steps": [{"sync": {"count": 0}}]}}"#, "step 1 (repeat), its step 0 (sync): count must be at least 1")]
+    #[case::outside(r#"{"create": ["t/p-{n}"]}"#, "step 1 (create): 't/p-{n}': {n} stands for a number only in a repeat's steps")]
+    #[case::not_a_template(r#"{"repeat": {"times": 1, "steps": [{"create": ["t/q-{n}"]}]}}"#, "'t/q-{n}' names no pod template")]
+    #[case::past_count(r#"{"repeat": {"times": 3, "batch": 2, "start": 1, "steps": [{"create": ["t/p-{n}"]}]}}"#, "'t/p-{n}' stands for pods up to number 6 but the template has 6")]
+    #[case::twice(r#"{"repeat": {"times": 3, "batch": 2, "steps": [{"create": ["t/p-{n}", "t/p-3"]}]}}"#, "pod 't/p-3' named twice (in iteration 1)")]
+    #[case::probe_batch(r#"{"repeat": {"times": 2, "batch": 2, "steps": [{"restart_during_delete": "t/p-{n}"}]}}"#, "its {n} needs batch 1")]
+    #[case::unknown(r#"{"repeat": {"times": 1, "steps": [{"create": ["t/p-6"]}]}}"#, "unknown pod 't/p-6'")]
+    fn repeat_errors_name_the_step_and_its_line(#[case] step: &str, #[case] message: &str) {
+        let msg = templated(step).unwrap_err().to_string();
+        assert!(msg.starts_with("r.json:6:2: invalid scenario: "), "{msg}");
+        assert!(msg.contains(message), "{message:?} not in {msg}");
+    }
+
+    #[rstest::rstest]
+    #[case::no_count(r#"{"namespace": "t", "name": "b-{n}"}"#, "pod 2: {n} in a name needs \"count\"")]
+    #[case::no_mark(r#"{"namespace": "t", "name": "b", "count": 2}"#, "pod 2: a pod template's name must contain {n} exactly once")]
+    #[case::two_marks(r#"{"namespace": "t", "name": "{n}-{n}", "count": 2}"#, "exactly once")]
+    #[case::zero(r#"{"namespace": "t", "name": "b-{n}", "count": 0}"#, "pod 2: count must be at least 1")]
+    #[case::namespace(r#"{"namespace": "t{n}", "name": "b-{n}", "count": 1}"#, "{n} may stand only in a pod template's name")]
+    #[case::named(r#"{"namespace": "t", "name": "p-3"}"#, "pod 2: duplicate pod t/p-3 (pod 1 is a template that names it)")]
+    #[case::overlap(r#"{"namespace": "t", "name": "p-1{n}", "count": 2}"#, "pod 2: the templates of pods 1 and 2 may name the same pod")]
+    #[case::same(r#"{"namespace": "t", "name": "p-{n}", "count": 2}"#, "the templates of pods 1 and 2")]
+    #[case::too_many(r#"{"namespace": "t", "name": "b-{n}", "count": 4294967295}"#, "pod 2: more than 4294967295 pods in all")]
+    fn template_errors_name_the_pod_and_its_line(#[case] pod: &str, #[case] message: &str) {
+        let text = format!(
+            "{{\"name\": \"x\", \"pods\": [\n {{\"namespace\": \"t\", \"name\": \"a\"}},\n {{\"namespace\": \"t\", \"name\": \"p-{{n}}\", \"count\": 6}},\n {pod}],\n\"steps\": [{{\"start_kubelet\": {{}}}}]}}"
+        );
+        let msg = Scenario::parse(&text, Path::new("q.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("q.json:4:2: invalid scenario: "), "{msg}");
+        assert!(msg.contains(message), "{message:?} not in {msg}");
+    }
+
+    #[test]
+    fn templates_differing_before_or_after_the_number_are_accepted() {
+        let text = r#"{"name": "x", "pods": [
+ {"namespace": "t", "name": "web-{n}", "count": 3},
+ {"namespace": "t", "name": "db-{n}", "count": 3},
+ {"namespace": "u", "name": "web-{n}", "count": 3},
+ {"namespace": "t", "name": "{n}-x", "count": 3},
+ {"namespace": "t", "name": "web-{n}x", "count": 2},
+ {"namespace": "t", "name": "web-2x"}],
+"steps": [{"start_kubelet": {}}]}"#;
+        let s = Scenario::parse(text, Path::new("ok.json")).unwrap();
+        assert_eq!(s.pod_count(), 15);
+        assert_eq!(s.pod_index("t/web-2x"), Some(14));
+        assert_eq!(s.pod_index("t/web-0x"), Some(12));
+        assert_eq!(s.pod_index("t/1-x"), Some(10));
+        assert_eq!(s.pod_index("u/web-2"), Some(8));
+    }
 }
+
