@@ -1138,3 +1138,28 @@ impl Succeeded {
         !self.failed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_counts_are_kept_per_pod_in_few_ranges() {
+        let mut r = Retired::default();
+        assert_eq!(r.get(5), 0);
+        // Out of order, as a phase's pods finish.
+        for i in [3, 1, 2, 0, 5, 4] {
+            r.set(i, 1);
+        }
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
+        assert_eq!((r.get(0), r.get(5), r.get(6)), (1, 1, 0));
+        r.set(2, 3);
+        assert_eq!(r.0.len(), 3, "{:?}", r.0);
+        assert_eq!((r.get(1), r.get(2), r.get(3)), (1, 3, 1));
+        r.set(2, 1);
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
+        r.set(0, 0);
+        assert_eq!((r.get(0), r.get(1)), (0, 1));
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
+    }
+}
