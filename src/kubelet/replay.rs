@@ -644,7 +644,9 @@ impl<'a> Engine<'a> {
                     for p in self.pods.iter() {
                         let i = p.index;
                         if p.desired && !p.deleting {
-                            jobs.entry(i).or_default().push(Job::SyncLoop { first: false });
+                            jobs.entry(i)
+                                .or_default()
+                                .push(Job::SyncLoop { first: false });
                         } else if !p.desired
                             && now - self.kubelet_started >= self.profile.housekeeping_period_ms
                         {
@@ -697,7 +699,10 @@ impl<'a> Engine<'a> {
                 .iter()
                 .map(|(i, _, _)| {
                     let p = &self.pods[*i];
-                    (*i, (p.host_network(), p.inject_status_failure, p.pod.clone()))
+                    (
+                        *i,
+                        (p.host_network(), p.inject_status_failure, p.pod.clone()),
+                    )
                 })
                 .collect(),
             None => BTreeMap::new(),
@@ -784,7 +789,8 @@ impl<'a> Engine<'a> {
                 .pods
                 .iter()
                 .map(|p| {
-                    let ids: Vec<String> = p.running_infras().iter().map(|c| c.id.clone()).collect();
+                    let ids: Vec<String> =
+                        p.running_infras().iter().map(|c| c.id.clone()).collect();
                     (p.index, ids)
                 })
                 .filter(|(_, ids)| !ids.is_empty())
@@ -1002,12 +1008,8 @@ fn start_kubelet(
 /// `emit` in declaration order as soon as every earlier pod's are out. Pods are taken in
 /// declaration order; a worker waits rather than run more than [`REORDER_WINDOW`] pods ahead
 /// of the oldest unfinished one, so what waits to be emitted stays bounded.
-fn phase<F>(
-    chosen: Vec<&mut Pod>,
-    jobs: usize,
-    work: F,
-    emit: &mut dyn FnMut(Vec<Event>),
-) where
+fn phase<F>(chosen: Vec<&mut Pod>, jobs: usize, work: F, emit: &mut dyn FnMut(Vec<Event>))
+where
     F: Fn(&mut Pod, &mut Vec<Event>) + Sync,
 {
     if jobs <= 1 || chosen.len() <= 1 {

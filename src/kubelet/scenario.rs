@@ -474,9 +474,7 @@ impl Scenario {
                         return Err(bad("has no steps".into()));
                     }
                     if r.end().is_none_or(|end| end > MAX_PODS) {
-                        return Err(bad(format!(
-                            "start + times × batch is over {MAX_PODS}"
-                        )));
+                        return Err(bad(format!("start + times × batch is over {MAX_PODS}")));
                     }
                     for (j, inner) in r.steps.iter().enumerate() {
                         let what = format!("step {i} (repeat), its step {j} ({})", inner.keyword());
@@ -505,7 +503,11 @@ impl Scenario {
 
 /// The checks of one step (not `start_kubelet`'s place, nor a `repeat` itself), `repeat`
 /// when it is one of a repeat's steps.
-fn check_step(step: &Step, resolver: &Resolver<'_>, repeat: Option<&RepeatStep>) -> Result<(), String> {
+fn check_step(
+    step: &Step,
+    resolver: &Resolver<'_>,
+    repeat: Option<&RepeatStep>,
+) -> Result<(), String> {
     match step {
         Step::Sync(s) if s.count == 0 => {
             return Err("count must be at least 1".into());
@@ -731,7 +733,10 @@ impl<'s> Resolver<'s> {
         if index >= self.pod_count() {
             return None;
         }
-        let e = self.offsets.partition_point(|&o| o <= index).checked_sub(1)?;
+        let e = self
+            .offsets
+            .partition_point(|&o| o <= index)
+            .checked_sub(1)?;
         let p = self.pods.get(e)?;
         Some(expand(p, (index - self.offsets[e]) as u64))
     }
@@ -968,16 +973,25 @@ mod tests {
             assert_eq!(s.pod_index(absent), None, "{absent}");
         }
         let p = s.pod(3).unwrap();
-        assert_eq!((p.name.as_str(), p.host_network, p.count), ("p-2", true, None));
+        assert_eq!(
+            (p.name.as_str(), p.host_network, p.count),
+            ("p-2", true, None)
+        );
         assert!(s.pod(7).is_none());
-        assert_eq!(s.pod_named("t", "p-4").map(|p| p.name), Some("p-4".to_string()));
+        assert_eq!(
+            s.pod_named("t", "p-4").map(|p| p.name),
+            Some("p-4".to_string())
+        );
         let steps: Vec<(String, Vec<usize>)> = s
             .expanded()
             .map(|e| (e.step.keyword().to_string(), e.targets))
             .collect();
         assert_eq!(
             steps,
-            [("start_kubelet".into(), vec![]), ("create".into(), vec![6, 0])]
+            [
+                ("start_kubelet".into(), vec![]),
+                ("create".into(), vec![6, 0])
+            ]
         );
     }
 
@@ -1011,19 +1025,58 @@ mod tests {
     }
 
     #[rstest::rstest]
-    #[case::zero_times(r#"{"repeat": {"times": 0, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): times must be at least 1")]
-    #[case::zero_batch(r#"{"repeat": {"times": 1, "batch": 0, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): batch must be at least 1")]
-    #[case::no_steps(r#"{"repeat": {"times": 1, "steps": []}}"#, "step 1 (repeat): has no steps")]
-    #[case::overflow(r#"{"repeat": {"times": 18446744073709551615, "batch": 2, "steps": [{"sync": {}}]}}"#, "step 1 (repeat): start + times × batch is over")]
-    #[case::nested(r#"{"repeat": {"times": 1, "steps": [{"repeat": {"times": 1, "steps": [{"sync": {}}]}}]}}"#, "step 1 (repeat), its step 0 (repeat): a repeat cannot hold another repeat")]
-    #[case::start_inside(r#"{"repeat": {"times": 1, "steps": [{"sync": {}}, {"start_kubelet": {}}]}}"#, "step 1 (repeat), its step 1 (start_kubelet): not inside a repeat")]
-    #[case::inner_count(r#"{"repeat": {"times": 1, "steps": [{"sync": {"count": 0}}]}}"#, "step 1 (repeat), its step 0 (sync): count must be at least 1")]
-    #[case::outside(r#"{"create": ["t/p-{n}"]}"#, "step 1 (create): 't/p-{n}': {n} stands for a number only in a repeat's steps")]
-    #[case::not_a_template(r#"{"repeat": {"times": 1, "steps": [{"create": ["t/q-{n}"]}]}}"#, "'t/q-{n}' names no pod template")]
-    #[case::past_count(r#"{"repeat": {"times": 3, "batch": 2, "start": 1, "steps": [{"create": ["t/p-{n}"]}]}}"#, "'t/p-{n}' stands for pods up to number 6 but the template has 6")]
-    #[case::twice(r#"{"repeat": {"times": 3, "batch": 2, "steps": [{"create": ["t/p-{n}", "t/p-3"]}]}}"#, "pod 't/p-3' named twice (in iteration 1)")]
-    #[case::probe_batch(r#"{"repeat": {"times": 2, "batch": 2, "steps": [{"restart_during_delete": "t/p-{n}"}]}}"#, "its {n} needs batch 1")]
-    #[case::unknown(r#"{"repeat": {"times": 1, "steps": [{"create": ["t/p-6"]}]}}"#, "unknown pod 't/p-6'")]
+    #[case::zero_times(
+        r#"{"repeat": {"times": 0, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): times must be at least 1"
+    )]
+    #[case::zero_batch(
+        r#"{"repeat": {"times": 1, "batch": 0, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): batch must be at least 1"
+    )]
+    #[case::no_steps(
+        r#"{"repeat": {"times": 1, "steps": []}}"#,
+        "step 1 (repeat): has no steps"
+    )]
+    #[case::overflow(
+        r#"{"repeat": {"times": 18446744073709551615, "batch": 2, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): start + times × batch is over"
+    )]
+    #[case::nested(
+        r#"{"repeat": {"times": 1, "steps": [{"repeat": {"times": 1, "steps": [{"sync": {}}]}}]}}"#,
+        "step 1 (repeat), its step 0 (repeat): a repeat cannot hold another repeat"
+    )]
+    #[case::start_inside(
+        r#"{"repeat": {"times": 1, "steps": [{"sync": {}}, {"start_kubelet": {}}]}}"#,
+        "step 1 (repeat), its step 1 (start_kubelet): not inside a repeat"
+    )]
+    #[case::inner_count(
+        r#"{"repeat": {"times": 1, "steps": [{"sync": {"count": 0}}]}}"#,
+        "step 1 (repeat), its step 0 (sync): count must be at least 1"
+    )]
+    #[case::outside(
+        r#"{"create": ["t/p-{n}"]}"#,
+        "step 1 (create): 't/p-{n}': {n} stands for a number only in a repeat's steps"
+    )]
+    #[case::not_a_template(
+        r#"{"repeat": {"times": 1, "steps": [{"create": ["t/q-{n}"]}]}}"#,
+        "'t/q-{n}' names no pod template"
+    )]
+    #[case::past_count(
+        r#"{"repeat": {"times": 3, "batch": 2, "start": 1, "steps": [{"create": ["t/p-{n}"]}]}}"#,
+        "'t/p-{n}' stands for pods up to number 6 but the template has 6"
+    )]
+    #[case::twice(
+        r#"{"repeat": {"times": 3, "batch": 2, "steps": [{"create": ["t/p-{n}", "t/p-3"]}]}}"#,
+        "pod 't/p-3' named twice (in iteration 1)"
+    )]
+    #[case::probe_batch(
+        r#"{"repeat": {"times": 2, "batch": 2, "steps": [{"restart_during_delete": "t/p-{n}"}]}}"#,
+        "its {n} needs batch 1"
+    )]
+    #[case::unknown(
+        r#"{"repeat": {"times": 1, "steps": [{"create": ["t/p-6"]}]}}"#,
+        "unknown pod 't/p-6'"
+    )]
     fn repeat_errors_name_the_step_and_its_line(#[case] step: &str, #[case] message: &str) {
         let msg = templated(step).unwrap_err().to_string();
         assert!(msg.starts_with("r.json:6:2: invalid scenario: "), "{msg}");
@@ -1031,15 +1084,39 @@ mod tests {
     }
 
     #[rstest::rstest]
-    #[case::no_count(r#"{"namespace": "t", "name": "b-{n}"}"#, "pod 2: {n} in a name needs \"count\"")]
-    #[case::no_mark(r#"{"namespace": "t", "name": "b", "count": 2}"#, "pod 2: a pod template's name must contain {n} exactly once")]
+    #[case::no_count(
+        r#"{"namespace": "t", "name": "b-{n}"}"#,
+        "pod 2: {n} in a name needs \"count\""
+    )]
+    #[case::no_mark(
+        r#"{"namespace": "t", "name": "b", "count": 2}"#,
+        "pod 2: a pod template's name must contain {n} exactly once"
+    )]
     #[case::two_marks(r#"{"namespace": "t", "name": "{n}-{n}", "count": 2}"#, "exactly once")]
-    #[case::zero(r#"{"namespace": "t", "name": "b-{n}", "count": 0}"#, "pod 2: count must be at least 1")]
-    #[case::namespace(r#"{"namespace": "t{n}", "name": "b-{n}", "count": 1}"#, "{n} may stand only in a pod template's name")]
-    #[case::named(r#"{"namespace": "t", "name": "p-3"}"#, "pod 2: duplicate pod t/p-3 (pod 1 is a template that names it)")]
-    #[case::overlap(r#"{"namespace": "t", "name": "p-1{n}", "count": 2}"#, "pod 2: the templates of pods 1 and 2 may name the same pod")]
-    #[case::same(r#"{"namespace": "t", "name": "p-{n}", "count": 2}"#, "the templates of pods 1 and 2")]
-    #[case::too_many(r#"{"namespace": "t", "name": "b-{n}", "count": 4294967295}"#, "pod 2: more than 4294967295 pods in all")]
+    #[case::zero(
+        r#"{"namespace": "t", "name": "b-{n}", "count": 0}"#,
+        "pod 2: count must be at least 1"
+    )]
+    #[case::namespace(
+        r#"{"namespace": "t{n}", "name": "b-{n}", "count": 1}"#,
+        "{n} may stand only in a pod template's name"
+    )]
+    #[case::named(
+        r#"{"namespace": "t", "name": "p-3"}"#,
+        "pod 2: duplicate pod t/p-3 (pod 1 is a template that names it)"
+    )]
+    #[case::overlap(
+        r#"{"namespace": "t", "name": "p-1{n}", "count": 2}"#,
+        "pod 2: the templates of pods 1 and 2 may name the same pod"
+    )]
+    #[case::same(
+        r#"{"namespace": "t", "name": "p-{n}", "count": 2}"#,
+        "the templates of pods 1 and 2"
+    )]
+    #[case::too_many(
+        r#"{"namespace": "t", "name": "b-{n}", "count": 4294967295}"#,
+        "pod 2: more than 4294967295 pods in all"
+    )]
     fn template_errors_name_the_pod_and_its_line(#[case] pod: &str, #[case] message: &str) {
         let text = format!(
             "{{\"name\": \"x\", \"pods\": [\n {{\"namespace\": \"t\", \"name\": \"a\"}},\n {{\"namespace\": \"t\", \"name\": \"p-{{n}}\", \"count\": 6}},\n {pod}],\n\"steps\": [{{\"start_kubelet\": {{}}}}]}}"
@@ -1069,4 +1146,3 @@ mod tests {
         assert_eq!(s.pod_index("u/web-2"), Some(8));
     }
 }
-

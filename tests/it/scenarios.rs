@@ -516,7 +516,11 @@ fn a_repeat_replays_as_its_steps_written_out(#[values("1.1", "1.2", "1.5")] prof
         .collect();
     assert!(ids.len() >= 2, "{ids:?}");
     let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
-    assert_eq!(distinct.len(), ids.len(), "a container ID handed out twice: {ids:?}");
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "a container ID handed out twice: {ids:?}"
+    );
 }
 
 /// 300 pods in waves of 20 through the streamed replay (what `execnet replay` runs, with its
@@ -530,9 +534,12 @@ fn pods_in_waves_leave_no_child_and_no_descriptor() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(out.stdout.len() < 2000, "the file does not grow with the pods");
-    let scenario = Scenario::parse(&String::from_utf8_lossy(&out.stdout), Path::new("g.json"))
-        .unwrap();
+    assert!(
+        out.stdout.len() < 2000,
+        "the file does not grow with the pods"
+    );
+    let scenario =
+        Scenario::parse(&String::from_utf8_lossy(&out.stdout), Path::new("g.json")).unwrap();
     assert_eq!(scenario.pod_count(), 300);
     let plugin = steady_plugin();
     let supervisor = execnet::supervise::Supervisor::replay();
@@ -579,9 +586,15 @@ fn pods_in_waves_leave_no_child_and_no_descriptor() {
             }
         }
     });
-    assert!(supervisor.finish().unwrap().is_empty(), "nothing left running");
+    assert!(
+        supervisor.finish().unwrap().is_empty(),
+        "nothing left running"
+    );
     let after = fds_and_children();
-    assert_eq!(after, before, "(open fds, children) before and after the replay");
+    assert_eq!(
+        after, before,
+        "(open fds, children) before and after the replay"
+    );
     let mut status = 0;
     let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
     let errno = std::io::Error::last_os_error().raw_os_error();
