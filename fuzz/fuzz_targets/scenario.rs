@@ -6,7 +6,7 @@
 //! exactly one line and changes nothing else (so a position is really computed from the text,
 //! not a fallback); an accepted scenario satisfies what the checks promise (interval and jobs
 //! at least 1, distinct well-formed pods, `start_kubelet` first and once, references resolve,
-//! no step names a pod twice), and written back as JSON (the library's own `Serialize`) it loads to the same scenario.
+//! no step names a pod twice, also once `repeat`s and pod templates are expanded), and written back as JSON (the library's own `Serialize`) it loads to the same scenario.
 #![no_main]
 
 use std::collections::HashSet;
@@ -73,6 +73,15 @@ fn check_accepted(s: &Scenario) {
         if let Step::Sync(c) = step {
             assert!(c.count >= 1);
         }
+        if let Step::Repeat(r) = step {
+            assert!(r.times >= 1 && r.batch >= 1 && !r.steps.is_empty());
+            assert!(
+                r.steps
+                    .iter()
+                    .all(|x| !matches!(x, Step::StartKubelet(_) | Step::Repeat(_))),
+                "start_kubelet or repeat inside a repeat accepted"
+            );
+        }
         let refs = step.pod_refs();
         let distinct: HashSet<&str> = refs.iter().copied().collect();
         assert_eq!(distinct.len(), refs.len(), "a step names a pod twice");
@@ -80,7 +89,22 @@ fn check_accepted(s: &Scenario) {
             let i = s
                 .pod_index(r)
                 .expect("reference to an undeclared pod accepted");
-            assert_eq!(format!("{}/{}", s.pods[i].namespace, s.pods[i].name), r);
+            let pod = s.pod(i).expect("a resolved pod exists");
+            assert_eq!(format!("{}/{}", pod.namespace, pod.name), r);
+        }
+    }
+    // Expanded (when small enough to enumerate), every step names distinct, declared pods.
+    let small = s.steps.iter().all(|st| match st {
+        Step::Repeat(r) => r.batch <= 64 && r.times <= 64,
+        _ => true,
+    });
+    if small {
+        let count = s.pod_count();
+        for e in s.expanded() {
+            let distinct: HashSet<usize> = e.targets.iter().copied().collect();
+            assert_eq!(distinct.len(), e.targets.len(), "an expanded step names a pod twice");
+            assert!(e.targets.iter().all(|&i| i < count), "a target past the pods");
+            assert!(!matches!(e.step, Step::Repeat(_)), "a repeat left unexpanded");
         }
     }
     let text = serde_json::to_string_pretty(s).expect("serialise");

@@ -190,6 +190,27 @@ impl Pod {
         }
     }
 
+    /// Nothing of the pod is left that a later step or loop could observe: not wanted, not
+    /// being deleted, no wake-up asked, no container running (docker's list holds only exited
+    /// ones), no injected failure pending and no churn stopped; under the PLEG (`pleg`), the
+    /// last relist saw its containers as they are (its next relist finds no event). What the
+    /// engine knows besides (wake-ups, the runtime cache) it checks itself.
+    pub fn quiescent(&self, pleg: bool) -> bool {
+        !self.desired
+            && !self.deleting
+            && self.wake_at.is_none()
+            && self.infras.iter().all(|c| !c.is_running())
+            && self.apps.iter().all(|a| !a.running)
+            && !self.inject_setup_failure
+            && !self.inject_status_failure
+            && !self.churn_stopped
+            && (!pleg
+                || match &self.pleg_record {
+                    None => self.pleg_view().is_empty(),
+                    Some(seen) => *seen == self.pleg_view(),
+                })
+    }
+
     /// The housekeeping pass may kill this pod's containers.
     pub fn unwanted(&self) -> bool {
         !self.desired || self.terminated

@@ -12,7 +12,7 @@
 //! buffers are appended in a canonical order (pods in declaration order, then the PLEG), so the
 //! transcript is byte-identical whatever the interleaving.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,8 +22,8 @@ use crate::plugin::{self, CallPolicy, Direct, NetworkPlugin, Runner, StatusResul
 use super::pod::{Kubelet, Pod, status_call};
 use super::profile::{LoopKind, Profile, RESYNC_PERIOD_MS, StatusErrorPolicy};
 use super::runtime::{ContainerState, Runtime};
-use super::scenario::{Scenario, Step};
-use super::transcript::{CallPurpose, Entry, Event, Transcript};
+use super::scenario::{Resolver, Scenario, Step};
+use super::transcript::{CallPurpose, Entry, Event, PodRef, Transcript};
 
 /// How to replay.
 #[derive(Debug, Clone)]
@@ -76,8 +76,101 @@ enum Job {
 struct RuntimeCache {
     /// When it was last refreshed.
     time_ms: Option<u64>,
-    /// Per pod: the running infra container ids, newest first.
-    running: Vec<Vec<String>>,
+    /// Per pod with any: the running infra container ids, newest first.
+    running: BTreeMap<usize, Vec<String>>,
+}
+
+/// The pods the kubelet has state for, by number (declaration order). A pod enters when a
+/// step names it and leaves once nothing of it is left to observe ([`Engine::release`]), so
+/// memory follows the live pods, not the scenario's.
+#[derive(Debug, Default)]
+struct Pods(BTreeMap<usize, Pod>);
+
+impl Pods {
+    fn iter(&self) -> impl Iterator<Item = &Pod> {
+        self.0.values()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pod> {
+        self.0.values_mut()
+    }
+
+    fn indices(&self) -> Vec<usize> {
+        self.0.keys().copied().collect()
+    }
+
+    /// The live pods among `targets`, in declaration order.
+    fn chosen(&mut self, targets: &[usize]) -> Vec<&mut Pod> {
+        let wanted: HashSet<usize> = targets.iter().copied().collect();
+        self.0
+            .values_mut()
+            .filter(|p| wanted.contains(&p.index))
+            .collect()
+    }
+}
+
+impl std::ops::Index<usize> for Pods {
+    type Output = Pod;
+    fn index(&self, i: usize) -> &Pod {
+        &self.0[&i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Pods {
+    fn index_mut(&mut self, i: usize) -> &mut Pod {
+        self.0.get_mut(&i).expect("a live pod")
+    }
+}
+
+/// The infra-container count (`Pod::generation`) of pods that left [`Pods`], as ranges of
+/// pod numbers with the same count (a pod created again goes on from it: its container IDs
+/// depend on it). Pods run through in waves leave a few ranges, not one entry per pod.
+#[derive(Debug, Default)]
+struct Retired(BTreeMap<usize, (usize, u64)>);
+
+impl Retired {
+    fn get(&self, i: usize) -> u64 {
+        match self.0.range(..=i).next_back() {
+            Some((_, &(end, generation))) if i < end => generation,
+            _ => 0,
+        }
+    }
+
+    fn set(&mut self, i: usize, generation: u64) {
+        if self.get(i) == generation {
+            return;
+        }
+        // Cut `i` out of the range holding it.
+        if let Some((&start, &(end, g))) = self.0.range(..=i).next_back()
+            && i < end
+        {
+            self.0.remove(&start);
+            if start < i {
+                self.0.insert(start, (i, g));
+            }
+            if i + 1 < end {
+                self.0.insert(i + 1, (end, g));
+            }
+        }
+        let (mut start, mut end) = (i, i + 1);
+        if generation != 0 {
+            // Join the neighbours with the same count.
+            if let Some((&s, &(e, g))) = self.0.range(..i).next_back()
+                && e == i
+                && g == generation
+            {
+                self.0.remove(&s);
+                start = s;
+            }
+            if let Some(&(e, g)) = self.0.get(&(i + 1))
+                && g == generation
+            {
+                self.0.remove(&(i + 1));
+                end = e;
+            }
+            self.0.insert(start, (end, generation));
+        }
+    }
 }
 
 /// Where the transcript's entries go: to the observer, and (unless streamed) into the
@@ -115,7 +208,10 @@ struct Engine<'a> {
     profile: &'static Profile,
     runtime: Runtime,
     jobs: usize,
-    pods: Vec<Pod>,
+    pods: Pods,
+    /// The scenario's pods by number, for those that enter [`Pods`].
+    resolver: Resolver<'a>,
+    retired: Retired,
     net: Option<NetworkPlugin>,
     transcript: Transcript,
     step: usize,
@@ -207,12 +303,9 @@ fn run(
         profile: options.profile,
         runtime: Runtime::new(options.seed, &scenario.name),
         jobs: options.jobs.or(scenario.jobs).unwrap_or(1).max(1),
-        pods: scenario
-            .pods
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Pod::new(i, p.clone()))
-            .collect(),
+        pods: Pods::default(),
+        resolver: Resolver::new(scenario),
+        retired: Retired::default(),
         net: None,
         transcript: Transcript {
             scenario: scenario.name.clone(),
@@ -238,21 +331,19 @@ fn run(
         cache: RuntimeCache::default(),
         wakes: BTreeSet::new(),
     };
-    let indices = scenario.pod_indices();
-    for (step, action) in scenario.steps.iter().enumerate() {
+    // Steps are numbered as run: a `repeat`'s steps once per iteration.
+    for (step, expanded) in scenario.expanded().enumerate() {
         engine.step = step;
-        let targets: Vec<usize> = action
-            .pod_refs()
-            .iter()
-            .filter_map(|r| r.split_once('/').and_then(|key| indices.get(&key).copied()))
-            .collect();
-        if !engine.run_step(action, &targets) {
+        engine.enter(&expanded.targets);
+        let go_on = engine.run_step(expanded.step, &expanded.targets);
+        engine.release();
+        if !go_on {
             break;
         }
     }
     // A real runtime's containers end with the replay (the node is drained; no teardown).
     if let Some(real) = options.runtime.as_deref() {
-        for c in engine.pods.iter().flat_map(|p| &p.infras) {
+        for c in engine.pods.iter().flat_map(|p| p.infras.iter()) {
             if c.is_running() {
                 let _ = real.kill(&c.id);
             }
@@ -264,6 +355,46 @@ fn run(
 }
 
 impl<'a> Engine<'a> {
+    /// The pods a step names enter [`Pods`] (as declared, or as they left it).
+    fn enter(&mut self, targets: &[usize]) {
+        for &i in targets {
+            if self.pods.0.contains_key(&i) {
+                continue;
+            }
+            let Some(spec) = self.resolver.pod(i) else {
+                continue;
+            };
+            let mut pod = Pod::new(i, spec);
+            pod.generation = self.retired.get(i);
+            self.pods.0.insert(i, pod);
+        }
+    }
+
+    /// Pods with nothing left to observe leave [`Pods`]: not wanted, nothing running, nothing
+    /// pending (no wake-up, no injected failure, no runtime-cache entry a housekeeping pass
+    /// could still act on) and, under the PLEG, the last relist saw them as they are. A pod
+    /// built again from its declaration behaves the same from then on: every step and loop
+    /// does to it what it does to a pod never created, except the infra-container count,
+    /// which is kept ([`Retired`]).
+    fn release(&mut self) {
+        let waking: HashSet<usize> = self.wakes.iter().map(|&(_, i)| i).collect();
+        let pleg = self.profile.is_pleg();
+        let cache = &self.cache.running;
+        let gone: Vec<usize> = self
+            .pods
+            .iter()
+            .filter(|p| {
+                p.quiescent(pleg) && !waking.contains(&p.index) && !cache.contains_key(&p.index)
+            })
+            .map(|p| p.index)
+            .collect();
+        for i in gone {
+            if let Some(p) = self.pods.0.remove(&i) {
+                self.retired.set(i, p.generation);
+            }
+        }
+    }
+
     fn push(&mut self, events: Vec<Event>) {
         // The real runtime follows the model's kills and crashes (SIGKILL of everything in
         // the pod's network namespace).
@@ -332,7 +463,8 @@ impl<'a> Engine<'a> {
                     pod: None,
                     text: "the docker daemon restarts: every container exits".into(),
                 }]);
-                let all: Vec<usize> = (0..self.pods.len()).collect();
+                // Pods not in `self.pods` have no container to stop.
+                let all = self.pods.indices();
                 self.pod_phase(&all, |p, _, out| p.docker_restart(out));
             }
             Step::FailSetup(_) => {
@@ -366,6 +498,8 @@ impl<'a> Engine<'a> {
                 self.push(out);
             }
             Step::RestartDuringDelete(_) => return self.restart_during_delete(targets),
+            // Expanded into its steps by `Scenario::expanded`.
+            Step::Repeat(_) => {}
         }
         true
     }
@@ -381,8 +515,7 @@ impl<'a> Engine<'a> {
         let (now, step) = (self.now, self.step);
         let sink = &mut self.out;
         phase(
-            &mut self.pods,
-            targets,
+            self.pods.chosen(targets),
             self.jobs,
             |p, out| work(p, &k, out),
             &mut |events| sink.push(now, step, events),
@@ -392,7 +525,7 @@ impl<'a> Engine<'a> {
     }
 
     fn collect_wakes(&mut self) {
-        for p in &mut self.pods {
+        for p in self.pods.iter_mut() {
             if let Some(t) = p.wake_at.take() {
                 self.wakes.insert((t, p.index));
             }
@@ -419,7 +552,7 @@ impl<'a> Engine<'a> {
         self.kubelet_started = self.now;
         self.wakes.clear();
         self.cache = RuntimeCache::default();
-        for p in &mut self.pods {
+        for p in self.pods.iter_mut() {
             p.pleg_record = None;
         }
         match self.profile.loop_kind {
@@ -430,7 +563,7 @@ impl<'a> Engine<'a> {
                     // v1.1.1 `kubelet.go` `syncPod` comment: after a restart every running
                     // pod comes back as a create (`SyncPodCreate`: no status at the start,
                     // the deferred one at the end).
-                    let all: Vec<usize> = (0..self.pods.len()).collect();
+                    let all = self.pods.indices();
                     self.pod_phase(&all, |p, k, out| p.sync_loop(k, true, out));
                 }
             }
@@ -444,9 +577,9 @@ impl<'a> Engine<'a> {
                 if restart {
                     // The config source delivers every pod again (`SyncPodCreate`); their
                     // workers find nothing to do until the PLEG reports.
-                    for (i, p) in self.pods.iter().enumerate() {
+                    for p in self.pods.iter() {
                         if p.desired && !p.deleting {
-                            self.wakes.insert((self.now, i));
+                            self.wakes.insert((self.now, p.index));
                         }
                     }
                 }
@@ -487,7 +620,7 @@ impl<'a> Engine<'a> {
     fn instant(&mut self) {
         let now = self.now;
         let net = self.net.take().expect("kubelet running");
-        let mut jobs: Vec<Vec<Job>> = vec![Vec::new(); self.pods.len()];
+        let mut jobs: BTreeMap<usize, Vec<Job>> = BTreeMap::new();
         while let Some(&(t, i)) = self.wakes.iter().next() {
             if t != now {
                 break;
@@ -501,16 +634,19 @@ impl<'a> Engine<'a> {
                     LoopKind::Sync => Job::SyncLoop { first: false },
                 }
             };
-            jobs[i].push(job);
+            jobs.entry(i).or_default().push(job);
         }
         let mut relist = None;
         match self.profile.loop_kind {
             LoopKind::Sync => {
                 if self.next_sync == now {
                     self.next_sync = now + self.sync_interval_ms;
-                    for (i, p) in self.pods.iter().enumerate() {
+                    for p in self.pods.iter() {
+                        let i = p.index;
                         if p.desired && !p.deleting {
-                            jobs[i].push(Job::SyncLoop { first: false });
+                            jobs.entry(i)
+                                .or_default()
+                                .push(Job::SyncLoop { first: false });
                         } else if !p.desired
                             && now - self.kubelet_started >= self.profile.housekeeping_period_ms
                         {
@@ -518,7 +654,9 @@ impl<'a> Engine<'a> {
                             // kills running pods that should not exist) at most every 2 s, checked
                             // at each loop iteration.
                             if let Some(c) = p.running_current() {
-                                jobs[i].push(Job::Housekeeping(c.id.clone()));
+                                jobs.entry(i)
+                                    .or_default()
+                                    .push(Job::Housekeeping(c.id.clone()));
                             }
                         }
                     }
@@ -529,12 +667,13 @@ impl<'a> Engine<'a> {
                     // `syncLoopIteration`: the periodic resync hands every pod to its worker;
                     // the worker reads the cache and, for a steady pod, calls nothing.
                     self.next_resync = now + RESYNC_PERIOD_MS;
-                    for (i, p) in self.pods.iter().enumerate() {
+                    for p in self.pods.iter() {
+                        let mine = jobs.entry(p.index).or_default();
                         if p.desired
                             && !p.deleting
-                            && !jobs[i].iter().any(|j| matches!(j, Job::SyncPleg))
+                            && !mine.iter().any(|j| matches!(j, Job::SyncPleg))
                         {
-                            jobs[i].push(Job::SyncPleg);
+                            mine.push(Job::SyncPleg);
                         }
                     }
                 }
@@ -548,22 +687,33 @@ impl<'a> Engine<'a> {
             }
         }
         let k = self.kubelet(&net);
-        let targets: Vec<usize> = (0..self.pods.len())
-            .filter(|&i| !jobs[i].is_empty())
-            .collect();
-        let pleg_pods: Vec<(usize, bool, bool)> = self
-            .pods
+        let targets: Vec<usize> = jobs
             .iter()
-            .map(|p| (p.index, p.host_network(), p.inject_status_failure))
+            .filter(|(_, j)| !j.is_empty())
+            .map(|(&i, _)| i)
             .collect();
-        let pod_refs: Vec<_> = self.pods.iter().map(|p| p.pod.clone()).collect();
+        // What the relist's calls need of their pods (the pods themselves are the workers').
+        let pleg_pods: BTreeMap<usize, (bool, bool, PodRef)> = match &relist {
+            Some(plan) => plan
+                .calls
+                .iter()
+                .map(|(i, _, _)| {
+                    let p = &self.pods[*i];
+                    (
+                        *i,
+                        (p.host_network(), p.inject_status_failure, p.pod.clone()),
+                    )
+                })
+                .collect(),
+            None => BTreeMap::new(),
+        };
         let relist_call =
             |(i, infra, purpose): &(usize, super::runtime::InfraContainer, CallPurpose)| {
-                let (_, host, inject) = pleg_pods[*i];
+                let (host, inject, pod) = &pleg_pods[i];
                 (
                     *i,
                     infra.id.clone(),
-                    status_call(&k, &pod_refs[*i], host, inject, *purpose, infra),
+                    status_call(&k, pod, *host, *inject, *purpose, infra),
                 )
             };
         let mut churning = false;
@@ -585,11 +735,10 @@ impl<'a> Engine<'a> {
             let (now, step) = (self.now, self.step);
             let sink = &mut self.out;
             phase(
-                &mut self.pods,
-                &targets,
+                self.pods.chosen(&targets),
                 self.jobs,
                 |p, out| {
-                    for job in &jobs[p.index] {
+                    for job in jobs.get(&p.index).into_iter().flatten() {
                         match job {
                             Job::SyncPleg => p.sync_pleg(&k, out),
                             Job::SyncLoop { first } => p.sync_loop(&k, *first, out),
@@ -628,7 +777,7 @@ impl<'a> Engine<'a> {
     /// network container of the pod's list, so one teardown per pass). The cache is refreshed
     /// only when older than its period (`runtime_cache.go` `GetPods`), so a container killed
     /// since can be torn down again (SPEC 3.5 observed).
-    fn housekeeping(&mut self, jobs: &mut [Vec<Job>]) {
+    fn housekeeping(&mut self, jobs: &mut BTreeMap<usize, Vec<Job>>) {
         let now = self.now;
         let stale = self
             .cache
@@ -639,17 +788,24 @@ impl<'a> Engine<'a> {
             self.cache.running = self
                 .pods
                 .iter()
-                .map(|p| p.running_infras().iter().map(|c| c.id.clone()).collect())
+                .map(|p| {
+                    let ids: Vec<String> =
+                        p.running_infras().iter().map(|c| c.id.clone()).collect();
+                    (p.index, ids)
+                })
+                .filter(|(_, ids)| !ids.is_empty())
                 .collect();
         }
-        for (i, p) in self.pods.iter().enumerate() {
+        for p in self.pods.iter() {
             if !p.unwanted() {
                 continue;
             }
             // The last of the newest-first list: `networkContainer` is assigned for every
             // infra container and the last assignment wins.
-            if let Some(id) = self.cache.running.get(i).and_then(|ids| ids.last()) {
-                jobs[i].push(Job::Housekeeping(id.clone()));
+            if let Some(id) = self.cache.running.get(&p.index).and_then(|ids| ids.last()) {
+                jobs.entry(p.index)
+                    .or_default()
+                    .push(Job::Housekeeping(id.clone()));
             }
         }
     }
@@ -665,7 +821,8 @@ impl<'a> Engine<'a> {
             CallPurpose::PlegEvent
         };
         let mut plan = RelistPlan::default();
-        for (i, p) in self.pods.iter().enumerate() {
+        for p in self.pods.iter() {
+            let i = p.index;
             let view = p.pleg_view();
             let changed = match &p.pleg_record {
                 None => !view.is_empty(),
@@ -677,7 +834,7 @@ impl<'a> Engine<'a> {
                     plan.calls.push((i, c.clone(), purpose));
                 }
             }
-            plan.views.push(view);
+            plan.views.push((i, view));
         }
         plan
     }
@@ -709,7 +866,7 @@ impl<'a> Engine<'a> {
     /// pods with an event and the next relist.
     fn finish_relist(&mut self, plan: RelistPlan, churning: bool) {
         let now = self.now;
-        for (i, view) in plan.views.into_iter().enumerate() {
+        for (i, view) in plan.views {
             let pod = &mut self.pods[i];
             // A kill in progress completes after the second relist that lists it.
             for c in &mut pod.infras {
@@ -789,7 +946,7 @@ struct RelistPlan {
     /// Pods with a container event.
     events: Vec<usize>,
     /// Per pod, the containers listed.
-    views: Vec<Vec<(String, bool)>>,
+    views: Vec<(usize, Vec<(String, bool)>)>,
 }
 
 /// Probe, select, init. Returns the plugin when the kubelet could start (no error at all, as
@@ -851,22 +1008,10 @@ fn start_kubelet(
 /// `emit` in declaration order as soon as every earlier pod's are out. Pods are taken in
 /// declaration order; a worker waits rather than run more than [`REORDER_WINDOW`] pods ahead
 /// of the oldest unfinished one, so what waits to be emitted stays bounded.
-fn phase<F>(
-    pods: &mut [Pod],
-    targets: &[usize],
-    jobs: usize,
-    work: F,
-    emit: &mut dyn FnMut(Vec<Event>),
-) where
+fn phase<F>(chosen: Vec<&mut Pod>, jobs: usize, work: F, emit: &mut dyn FnMut(Vec<Event>))
+where
     F: Fn(&mut Pod, &mut Vec<Event>) + Sync,
 {
-    let mut wanted = vec![false; pods.len()];
-    for &t in targets {
-        if let Some(w) = wanted.get_mut(t) {
-            *w = true;
-        }
-    }
-    let chosen: Vec<&mut Pod> = pods.iter_mut().filter(|p| wanted[p.index]).collect();
     if jobs <= 1 || chosen.len() <= 1 {
         for pod in chosen {
             let mut buffer = Vec::new();
@@ -993,5 +1138,30 @@ impl Succeeded {
 
     pub fn ok(&self) -> bool {
         !self.failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retired_counts_are_kept_per_pod_in_few_ranges() {
+        let mut r = Retired::default();
+        assert_eq!(r.get(5), 0);
+        // Out of order, as a phase's pods finish.
+        for i in [3, 1, 2, 0, 5, 4] {
+            r.set(i, 1);
+        }
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
+        assert_eq!((r.get(0), r.get(5), r.get(6)), (1, 1, 0));
+        r.set(2, 3);
+        assert_eq!(r.0.len(), 3, "{:?}", r.0);
+        assert_eq!((r.get(1), r.get(2), r.get(3)), (1, 3, 1));
+        r.set(2, 1);
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
+        r.set(0, 0);
+        assert_eq!((r.get(0), r.get(1)), (0, 1));
+        assert_eq!(r.0.len(), 1, "{:?}", r.0);
     }
 }

@@ -90,6 +90,21 @@ pub struct PodSpec {
     /// default app stops at once).
     #[serde(default)]
     pub ignores_sigterm: bool,
+    /// A pod template: `count` pods, named `name` with [`PLACEHOLDER`] replaced by 0, 1, …
+    /// `count - 1` (plain decimal), declared in that order. Expanded only when a pod is
+    /// needed, so a scenario of 100,000 pods costs one entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+/// What stands for the number in a pod template's name and in a `repeat` step's references.
+pub const PLACEHOLDER: &str = "{n}";
+
+/// Most pods a scenario may declare (templates included).
+pub const MAX_PODS: u64 = u32::MAX as u64;
+
+fn one_u64() -> u64 {
+    1
 }
 
 fn one_usize() -> usize {
@@ -168,6 +183,38 @@ pub enum Step {
     /// Teardown, a kubelet restart before the kill, then teardown again (the execnet
     /// idempotence probe) and the kill.
     RestartDuringDelete(String),
+    /// Its steps, `times` times over; in iteration `i` a reference containing [`PLACEHOLDER`]
+    /// stands for the `batch` pods numbered `start + i × batch + j` (`j` = 0 … `batch - 1`,
+    /// in that order) of the template it names.
+    Repeat(RepeatStep),
+}
+
+/// `{"times": T, "batch": B, "start": S, "steps": [...]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatStep {
+    pub times: u64,
+    /// Pods a [`PLACEHOLDER`] reference stands for in one iteration (default 1).
+    #[serde(default = "one_u64")]
+    pub batch: u64,
+    /// The number of the first pod (default 0).
+    #[serde(default)]
+    pub start: u64,
+    /// Any step but `start_kubelet` and `repeat`.
+    pub steps: Vec<Step>,
+}
+
+impl RepeatStep {
+    /// The numbers iteration `iteration` stands for.
+    pub fn numbers(&self, iteration: u64) -> std::ops::Range<u64> {
+        let first = self.start + iteration * self.batch;
+        first..first + self.batch
+    }
+
+    /// One past the last number the repeat stands for (`None`: overflows).
+    fn end(&self) -> Option<u64> {
+        self.times.checked_mul(self.batch)?.checked_add(self.start)
+    }
 }
 
 impl Step {
@@ -186,10 +233,11 @@ impl Step {
             Step::Delete(_) => "delete",
             Step::RestartKubelet(_) => "restart_kubelet",
             Step::RestartDuringDelete(_) => "restart_during_delete",
+            Step::Repeat(_) => "repeat",
         }
     }
 
-    /// The pod references of the step.
+    /// The pod references of the step (none for `repeat`: its steps have their own).
     pub fn pod_refs(&self) -> Vec<&str> {
         match self {
             Step::Create(v)
@@ -201,9 +249,11 @@ impl Step {
             | Step::CrashApp(v) => v.iter().map(String::as_str).collect(),
             Step::RestartKubelet(r) => r.deleted_while_down.iter().map(String::as_str).collect(),
             Step::RestartDuringDelete(p) => vec![p.as_str()],
-            Step::StartKubelet(_) | Step::Sync(_) | Step::Wait(_) | Step::DockerRestart(_) => {
-                Vec::new()
-            }
+            Step::StartKubelet(_)
+            | Step::Sync(_)
+            | Step::Wait(_)
+            | Step::DockerRestart(_)
+            | Step::Repeat(_) => Vec::new(),
         }
     }
 }
@@ -267,27 +317,41 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// The pod index of `"namespace/name"`.
+    /// The pod index of `"namespace/name"` (declaration order, templates expanded).
     pub fn pod_index(&self, reference: &str) -> Option<usize> {
         let (ns, name) = reference.split_once('/')?;
-        self.pods
-            .iter()
-            .position(|p| p.namespace == ns && p.name == name)
+        Resolver::new(self).resolve(ns, name).map(|r| r.index)
     }
 
-    /// [`Scenario::pod_index`] for many references: every pod's index by (namespace, name),
-    /// the first declaration winning (a generated scenario names 100,000 pods in one step).
-    pub fn pod_indices(&self) -> HashMap<(&str, &str), usize> {
-        let mut map = HashMap::with_capacity(self.pods.len());
-        for (i, p) in self.pods.iter().enumerate() {
-            map.entry((p.namespace.as_str(), p.name.as_str()))
-                .or_insert(i);
+    /// How many pods the scenario declares (templates expanded).
+    pub fn pod_count(&self) -> usize {
+        Resolver::new(self).pod_count()
+    }
+
+    /// Pod number `index` in declaration order (a template's pod with its name expanded).
+    pub fn pod(&self, index: usize) -> Option<PodSpec> {
+        Resolver::new(self).pod(index)
+    }
+
+    /// Pod `namespace/name` as declared (a template's pod with its name expanded).
+    pub fn pod_named(&self, namespace: &str, name: &str) -> Option<PodSpec> {
+        let resolver = Resolver::new(self);
+        resolver.pod(resolver.resolve(namespace, name)?.index)
+    }
+
+    /// The steps as the kubelet runs them, `repeat`s expanded one step at a time, each with
+    /// the pods it names (memory does not grow with `times` or with templates' `count`).
+    pub fn expanded(&self) -> ExpandedSteps<'_> {
+        ExpandedSteps {
+            scenario: self,
+            resolver: Resolver::new(self),
+            top: 0,
+            iteration: 0,
+            inner: 0,
         }
-        map
     }
 
     fn check(&self, text: &str, path: &Path) -> Result<(), ScenarioError> {
-        let indices = self.pod_indices();
         let invalid = |key: &str, index: usize, what: String, message: String| {
             let offset = element_offsets(text, key).get(index).copied().unwrap_or(0);
             let (line, column) = line_column(text, offset);
@@ -311,6 +375,7 @@ impl Scenario {
             return Err(invalid("", 0, "jobs".into(), "must be at least 1".into()));
         }
         let mut seen = HashSet::new();
+        let mut total: u64 = 0;
         for (i, pod) in self.pods.iter().enumerate() {
             let what = format!("pod {i}");
             let bad = |m: String| invalid("pods", i, what.clone(), m);
@@ -327,8 +392,61 @@ impl Scenario {
             if pod.containers == 0 {
                 return Err(bad("containers must be at least 1".into()));
             }
-            if !seen.insert((&pod.namespace, &pod.name)) {
+            if pod.namespace.contains(PLACEHOLDER) {
+                return Err(bad(format!(
+                    "{PLACEHOLDER} may stand only in a pod template's name"
+                )));
+            }
+            let marks = pod.name.matches(PLACEHOLDER).count();
+            match pod.count {
+                None if marks > 0 => {
+                    return Err(bad(format!(
+                        "{PLACEHOLDER} in a name needs \"count\" (a pod template)"
+                    )));
+                }
+                Some(0) => return Err(bad("count must be at least 1".into())),
+                Some(_) if marks != 1 => {
+                    return Err(bad(format!(
+                        "a pod template's name must contain {PLACEHOLDER} exactly once"
+                    )));
+                }
+                _ => {}
+            }
+            total = total
+                .checked_add(pod.count.unwrap_or(1))
+                .filter(|t| *t <= MAX_PODS)
+                .ok_or_else(|| bad(format!("more than {MAX_PODS} pods in all")))?;
+            if pod.count.is_none() && !seen.insert((&pod.namespace, &pod.name)) {
                 return Err(bad(format!("duplicate pod {}/{}", pod.namespace, pod.name)));
+            }
+        }
+        let resolver = Resolver::new(self);
+        // Templates against the other pods: decided from the names' fixed parts, never by
+        // expanding them.
+        for (i, pod) in self.pods.iter().enumerate() {
+            for &(e, prefix, suffix) in &resolver.templates {
+                let other = &self.pods[e];
+                if e == i || other.namespace != pod.namespace {
+                    continue;
+                }
+                let clash = match pod.name.split_once(PLACEHOLDER) {
+                    None => template_number(&pod.name, prefix, suffix, entry_len(other)).is_some(),
+                    Some((p, s)) => e < i && templates_may_meet(p, s, prefix, suffix),
+                };
+                if clash {
+                    let at = i.max(e);
+                    let message = if pod.count.is_some() {
+                        format!(
+                            "the templates of pods {e} and {i} may name the same pod (two templates of a namespace must differ before {PLACEHOLDER} or after it by something other than a digit)"
+                        )
+                    } else {
+                        format!(
+                            "duplicate pod {}/{} (pod {e} is a template that names it)",
+                            pod.namespace, pod.name
+                        )
+                    };
+                    return Err(invalid("pods", at, format!("pod {at}"), message));
+                }
             }
         }
         let mut started = false;
@@ -345,41 +463,353 @@ impl Scenario {
                 _ if !started => {
                     return Err(bad("comes before start_kubelet".into()));
                 }
-                Step::Sync(s) if s.count == 0 => {
-                    return Err(bad("count must be at least 1".into()));
-                }
-                Step::Wait(w) if w.ms == 0 => {
-                    return Err(bad("ms must be at least 1".into()));
-                }
-                Step::Create(v)
-                | Step::Crash(v)
-                | Step::FailSetup(v)
-                | Step::Delete(v)
-                | Step::FailStatus(v)
-                | Step::RecoverStatus(v)
-                | Step::CrashApp(v)
-                    if v.is_empty() =>
-                {
-                    return Err(bad("names no pods".into()));
+                Step::Repeat(r) => {
+                    if r.times == 0 {
+                        return Err(bad("times must be at least 1".into()));
+                    }
+                    if r.batch == 0 {
+                        return Err(bad("batch must be at least 1".into()));
+                    }
+                    if r.steps.is_empty() {
+                        return Err(bad("has no steps".into()));
+                    }
+                    if r.end().is_none_or(|end| end > MAX_PODS) {
+                        return Err(bad(format!("start + times × batch is over {MAX_PODS}")));
+                    }
+                    for (j, inner) in r.steps.iter().enumerate() {
+                        let what = format!("step {i} (repeat), its step {j} ({})", inner.keyword());
+                        let bad = |m: String| invalid("steps", i, what.clone(), m);
+                        match inner {
+                            Step::StartKubelet(_) => {
+                                return Err(bad(
+                                    "not inside a repeat (the kubelet starts once)".into()
+                                ));
+                            }
+                            Step::Repeat(_) => {
+                                return Err(bad("a repeat cannot hold another repeat".into()));
+                            }
+                            _ => check_step(inner, &resolver, Some(r)).map_err(bad)?,
+                        }
+                    }
+                    continue;
                 }
                 _ => {}
             }
-            let mut in_step = HashSet::new();
-            for r in step.pod_refs() {
-                let known = r
-                    .split_once('/')
-                    .is_some_and(|key| indices.contains_key(&key));
-                if !known {
-                    return Err(bad(format!(
-                        "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
-                    )));
-                }
-                if !in_step.insert(r) {
-                    return Err(bad(format!("pod '{r}' named twice")));
-                }
-            }
+            check_step(step, &resolver, None).map_err(bad)?;
         }
         Ok(())
+    }
+}
+
+/// The checks of one step (not `start_kubelet`'s place, nor a `repeat` itself), `repeat`
+/// when it is one of a repeat's steps.
+fn check_step(
+    step: &Step,
+    resolver: &Resolver<'_>,
+    repeat: Option<&RepeatStep>,
+) -> Result<(), String> {
+    match step {
+        Step::Sync(s) if s.count == 0 => {
+            return Err("count must be at least 1".into());
+        }
+        Step::Wait(w) if w.ms == 0 => {
+            return Err("ms must be at least 1".into());
+        }
+        Step::Create(v)
+        | Step::Crash(v)
+        | Step::FailSetup(v)
+        | Step::Delete(v)
+        | Step::FailStatus(v)
+        | Step::RecoverStatus(v)
+        | Step::CrashApp(v)
+            if v.is_empty() =>
+        {
+            return Err("names no pods".into());
+        }
+        _ => {}
+    }
+    let mut in_step = HashSet::new();
+    // Templates a placeholder reference of the step stands for, and fixed references to a
+    // template's pods: (template entry, number, reference).
+    let mut placeheld = HashSet::new();
+    let mut numbered = Vec::new();
+    for r in step.pod_refs() {
+        let unknown = || {
+            format!(
+                "unknown pod '{r}' (pods are referred to as \"namespace/name\" and must be declared in \"pods\")"
+            )
+        };
+        let Some((ns, name)) = r.split_once('/') else {
+            return Err(unknown());
+        };
+        if r.contains(PLACEHOLDER) {
+            let Some(rep) = repeat else {
+                return Err(format!(
+                    "'{r}': {PLACEHOLDER} stands for a number only in a repeat's steps"
+                ));
+            };
+            let Some(e) = resolver.template(ns, name) else {
+                return Err(format!(
+                    "'{r}' names no pod template (a reference with {PLACEHOLDER} is written as the template's \"namespace/name\")"
+                ));
+            };
+            let count = resolver.pods[e].count.unwrap_or(0);
+            let end = rep.end().unwrap_or(u64::MAX);
+            if end > count {
+                return Err(format!(
+                    "'{r}' stands for pods up to number {} but the template has {count}",
+                    end - 1
+                ));
+            }
+            if matches!(step, Step::RestartDuringDelete(_)) && rep.batch != 1 {
+                return Err(format!(
+                    "restart_during_delete names one pod: its {PLACEHOLDER} needs batch 1"
+                ));
+            }
+            placeheld.insert(e);
+        } else {
+            let Some(resolved) = resolver.resolve(ns, name) else {
+                return Err(unknown());
+            };
+            if let Some((e, n)) = resolved.template {
+                numbered.push((e, n, r));
+            }
+        }
+        if !in_step.insert(r) {
+            return Err(format!("pod '{r}' named twice"));
+        }
+    }
+    if let Some(rep) = repeat {
+        for (e, n, r) in numbered {
+            if placeheld.contains(&e) && rep.start <= n && Some(n) < rep.end() {
+                return Err(format!(
+                    "pod '{r}' named twice (in iteration {})",
+                    (n - rep.start) / rep.batch
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether templates `a_prefix{n}a_suffix` and `b_prefix{n}b_suffix` may name the same pod.
+/// Never false when they do: the number's first digit sits right after the shorter prefix, so
+/// the longer one must continue it with a digit (and the same at the end).
+fn templates_may_meet(a_prefix: &str, a_suffix: &str, b_prefix: &str, b_suffix: &str) -> bool {
+    let (short, long) = if a_prefix.len() <= b_prefix.len() {
+        (a_prefix, b_prefix)
+    } else {
+        (b_prefix, a_prefix)
+    };
+    let starts = long
+        .strip_prefix(short)
+        .is_some_and(|rest| rest.chars().next().is_none_or(|c| c.is_ascii_digit()));
+    let (short, long) = if a_suffix.len() <= b_suffix.len() {
+        (a_suffix, b_suffix)
+    } else {
+        (b_suffix, a_suffix)
+    };
+    let ends = long
+        .strip_suffix(short)
+        .is_some_and(|rest| rest.chars().last().is_none_or(|c| c.is_ascii_digit()));
+    starts && ends
+}
+
+/// Pods one `pods` entry declares.
+fn entry_len(p: &PodSpec) -> usize {
+    p.count
+        .map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX))
+}
+
+/// The pod number `n` of template `p` (or `p` itself).
+fn expand(p: &PodSpec, n: u64) -> PodSpec {
+    let mut pod = p.clone();
+    if p.count.is_some() {
+        pod.name = p.name.replacen(PLACEHOLDER, &n.to_string(), 1);
+        pod.count = None;
+    }
+    pod
+}
+
+/// The number a template (`prefix{n}suffix`, `count` pods) gives pod `name`: plain decimal,
+/// so every pod of a template has exactly one name.
+fn template_number(name: &str, prefix: &str, suffix: &str, count: usize) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    (usize::try_from(n).ok()? < count).then_some(n)
+}
+
+/// Pod references to pod numbers (declaration order) and back, without expanding templates.
+#[derive(Debug)]
+pub struct Resolver<'s> {
+    pods: &'s [PodSpec],
+    /// The number of each entry's first pod, then the number of pods.
+    offsets: Vec<usize>,
+    explicit: HashMap<(&'s str, &'s str), usize>,
+    /// The entries that are templates: (entry, text before the placeholder, text after).
+    templates: Vec<(usize, &'s str, &'s str)>,
+}
+
+/// What a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// The pod's number in declaration order.
+    pub index: usize,
+    /// For a template's pod: the entry and the pod's number in it.
+    pub template: Option<(usize, u64)>,
+}
+
+impl<'s> Resolver<'s> {
+    pub fn new(scenario: &'s Scenario) -> Self {
+        let pods = scenario.pods.as_slice();
+        let mut offsets = Vec::with_capacity(pods.len() + 1);
+        let mut explicit = HashMap::new();
+        let mut templates = Vec::new();
+        let mut next = 0usize;
+        for (e, p) in pods.iter().enumerate() {
+            offsets.push(next);
+            match (p.count, p.name.split_once(PLACEHOLDER)) {
+                (Some(_), Some((prefix, suffix))) => templates.push((e, prefix, suffix)),
+                _ => {
+                    // The first declaration wins (duplicates are refused anyway).
+                    explicit
+                        .entry((p.namespace.as_str(), p.name.as_str()))
+                        .or_insert(next);
+                }
+            }
+            next = next.saturating_add(entry_len(p));
+        }
+        offsets.push(next);
+        Resolver {
+            pods,
+            offsets,
+            explicit,
+            templates,
+        }
+    }
+
+    /// Pod `namespace/name`.
+    pub fn resolve(&self, namespace: &str, name: &str) -> Option<Resolved> {
+        if let Some(&index) = self.explicit.get(&(namespace, name)) {
+            return Some(Resolved {
+                index,
+                template: None,
+            });
+        }
+        self.templates.iter().find_map(|&(e, prefix, suffix)| {
+            let p = &self.pods[e];
+            if p.namespace != namespace {
+                return None;
+            }
+            let n = template_number(name, prefix, suffix, entry_len(p))?;
+            Some(Resolved {
+                index: self.offsets[e] + usize::try_from(n).ok()?,
+                template: Some((e, n)),
+            })
+        })
+    }
+
+    /// The template entry written exactly as `namespace/name` (placeholder included).
+    fn template(&self, namespace: &str, name: &str) -> Option<usize> {
+        self.templates
+            .iter()
+            .map(|&(e, _, _)| e)
+            .find(|&e| self.pods[e].namespace == namespace && self.pods[e].name == name)
+    }
+
+    /// How many pods the scenario declares.
+    pub fn pod_count(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
+    }
+
+    /// Pod number `index` (a template's pod with its name expanded).
+    pub fn pod(&self, index: usize) -> Option<PodSpec> {
+        if index >= self.pod_count() {
+            return None;
+        }
+        let e = self
+            .offsets
+            .partition_point(|&o| o <= index)
+            .checked_sub(1)?;
+        let p = self.pods.get(e)?;
+        Some(expand(p, (index - self.offsets[e]) as u64))
+    }
+
+    /// The pods `step` names; in iteration `iteration` of `repeat` when it is one of its steps.
+    pub fn targets(&self, step: &Step, repeat: Option<(&RepeatStep, u64)>) -> Vec<usize> {
+        let mut out = Vec::new();
+        for r in step.pod_refs() {
+            let Some((ns, name)) = r.split_once('/') else {
+                continue;
+            };
+            match repeat {
+                Some((rep, iteration)) if r.contains(PLACEHOLDER) => {
+                    if let Some(e) = self.template(ns, name) {
+                        let first = self.offsets[e];
+                        out.extend(rep.numbers(iteration).map(|n| first + n as usize));
+                    }
+                }
+                _ => out.extend(self.resolve(ns, name).map(|x| x.index)),
+            }
+        }
+        out
+    }
+}
+
+/// One step as the kubelet runs it, and the pods it names (in the order named).
+#[derive(Debug)]
+pub struct Expanded<'s> {
+    pub step: &'s Step,
+    pub targets: Vec<usize>,
+}
+
+/// [`Scenario::expanded`].
+#[derive(Debug)]
+pub struct ExpandedSteps<'s> {
+    scenario: &'s Scenario,
+    resolver: Resolver<'s>,
+    /// The top-level step, the iteration of a repeat and its step.
+    top: usize,
+    iteration: u64,
+    inner: usize,
+}
+
+impl<'s> Iterator for ExpandedSteps<'s> {
+    type Item = Expanded<'s>;
+
+    fn next(&mut self) -> Option<Expanded<'s>> {
+        loop {
+            let step = self.scenario.steps.get(self.top)?;
+            let Step::Repeat(r) = step else {
+                self.top += 1;
+                let targets = self.resolver.targets(step, None);
+                return Some(Expanded { step, targets });
+            };
+            let inner = r.steps.get(self.inner).filter(|_| self.iteration < r.times);
+            let Some(inner) = inner else {
+                if self.iteration + 1 < r.times && !r.steps.is_empty() {
+                    self.iteration += 1;
+                    self.inner = 0;
+                } else {
+                    self.top += 1;
+                    self.iteration = 0;
+                    self.inner = 0;
+                }
+                continue;
+            };
+            self.inner += 1;
+            let targets = self.resolver.targets(inner, Some((r, self.iteration)));
+            return Some(Expanded {
+                step: inner,
+                targets,
+            });
+        }
     }
 }
 
@@ -523,5 +953,196 @@ mod tests {
             .to_string();
         assert!(msg.starts_with("s.json:2:"), "{msg}");
         assert!(msg.contains("unknown field `bogus`"), "{msg}");
+    }
+    /// A scenario with a template `t/p-{n}` of 6 pods after the explicit pod `t/a`, and `steps`.
+    fn templated(steps: &str) -> Result<Scenario, ScenarioError> {
+        let text = format!(
+            "{{\"name\": \"x\", \"pods\": [\n {{\"namespace\": \"t\", \"name\": \"a\"}},\n {{\"namespace\": \"t\", \"name\": \"p-{{n}}\", \"count\": 6, \"host_network\": true}}],\n\"steps\": [\n {{\"start_kubelet\": {{}}}},\n {steps}\n]}}"
+        );
+        Scenario::parse(&text, Path::new("r.json"))
+    }
+
+    #[test]
+    fn templates_are_numbered_after_what_comes_before() {
+        let s = templated(r#"{"create": ["t/p-5", "t/a"]}"#).unwrap();
+        assert_eq!(s.pod_count(), 7);
+        assert_eq!(s.pod_index("t/a"), Some(0));
+        assert_eq!(s.pod_index("t/p-0"), Some(1));
+        assert_eq!(s.pod_index("t/p-5"), Some(6));
+        for absent in ["t/p-6", "t/p-05", "t/p-", "t/p-{n}", "t/p-1x", "u/p-1"] {
+            assert_eq!(s.pod_index(absent), None, "{absent}");
+        }
+        let p = s.pod(3).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.host_network, p.count),
+            ("p-2", true, None)
+        );
+        assert!(s.pod(7).is_none());
+        assert_eq!(
+            s.pod_named("t", "p-4").map(|p| p.name),
+            Some("p-4".to_string())
+        );
+        let steps: Vec<(String, Vec<usize>)> = s
+            .expanded()
+            .map(|e| (e.step.keyword().to_string(), e.targets))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("start_kubelet".into(), vec![]),
+                ("create".into(), vec![6, 0])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeat_expands_one_iteration_at_a_time() {
+        let s = templated(
+            r#"{"sync": {}},
+ {"repeat": {"times": 2, "batch": 2, "start": 1, "steps": [
+   {"create": ["t/p-{n}", "t/a"]}, {"wait": {"ms": 5}}, {"delete": ["t/p-{n}"]}]}},
+ {"delete": ["t/a"]}"#,
+        )
+        .unwrap();
+        let steps: Vec<(&str, Vec<usize>)> = s
+            .expanded()
+            .map(|e| (e.step.keyword(), e.targets))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("start_kubelet", vec![]),
+                ("sync", vec![]),
+                ("create", vec![2, 3, 0]),
+                ("wait", vec![]),
+                ("delete", vec![2, 3]),
+                ("create", vec![4, 5, 0]),
+                ("wait", vec![]),
+                ("delete", vec![4, 5]),
+                ("delete", vec![0]),
+            ]
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::zero_times(
+        r#"{"repeat": {"times": 0, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): times must be at least 1"
+    )]
+    #[case::zero_batch(
+        r#"{"repeat": {"times": 1, "batch": 0, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): batch must be at least 1"
+    )]
+    #[case::no_steps(
+        r#"{"repeat": {"times": 1, "steps": []}}"#,
+        "step 1 (repeat): has no steps"
+    )]
+    #[case::overflow(
+        r#"{"repeat": {"times": 18446744073709551615, "batch": 2, "steps": [{"sync": {}}]}}"#,
+        "step 1 (repeat): start + times × batch is over"
+    )]
+    #[case::nested(
+        r#"{"repeat": {"times": 1, "steps": [{"repeat": {"times": 1, "steps": [{"sync": {}}]}}]}}"#,
+        "step 1 (repeat), its step 0 (repeat): a repeat cannot hold another repeat"
+    )]
+    #[case::start_inside(
+        r#"{"repeat": {"times": 1, "steps": [{"sync": {}}, {"start_kubelet": {}}]}}"#,
+        "step 1 (repeat), its step 1 (start_kubelet): not inside a repeat"
+    )]
+    #[case::inner_count(
+        r#"{"repeat": {"times": 1, "steps": [{"sync": {"count": 0}}]}}"#,
+        "step 1 (repeat), its step 0 (sync): count must be at least 1"
+    )]
+    #[case::outside(
+        r#"{"create": ["t/p-{n}"]}"#,
+        "step 1 (create): 't/p-{n}': {n} stands for a number only in a repeat's steps"
+    )]
+    #[case::not_a_template(
+        r#"{"repeat": {"times": 1, "steps": [{"create": ["t/q-{n}"]}]}}"#,
+        "'t/q-{n}' names no pod template"
+    )]
+    #[case::past_count(
+        r#"{"repeat": {"times": 3, "batch": 2, "start": 1, "steps": [{"create": ["t/p-{n}"]}]}}"#,
+        "'t/p-{n}' stands for pods up to number 6 but the template has 6"
+    )]
+    #[case::twice(
+        r#"{"repeat": {"times": 3, "batch": 2, "steps": [{"create": ["t/p-{n}", "t/p-3"]}]}}"#,
+        "pod 't/p-3' named twice (in iteration 1)"
+    )]
+    #[case::probe_batch(
+        r#"{"repeat": {"times": 2, "batch": 2, "steps": [{"restart_during_delete": "t/p-{n}"}]}}"#,
+        "its {n} needs batch 1"
+    )]
+    #[case::unknown(
+        r#"{"repeat": {"times": 1, "steps": [{"create": ["t/p-6"]}]}}"#,
+        "unknown pod 't/p-6'"
+    )]
+    fn repeat_errors_name_the_step_and_its_line(#[case] step: &str, #[case] message: &str) {
+        let msg = templated(step).unwrap_err().to_string();
+        assert!(msg.starts_with("r.json:6:2: invalid scenario: "), "{msg}");
+        assert!(msg.contains(message), "{message:?} not in {msg}");
+    }
+
+    #[rstest::rstest]
+    #[case::no_count(
+        r#"{"namespace": "t", "name": "b-{n}"}"#,
+        "pod 2: {n} in a name needs \"count\""
+    )]
+    #[case::no_mark(
+        r#"{"namespace": "t", "name": "b", "count": 2}"#,
+        "pod 2: a pod template's name must contain {n} exactly once"
+    )]
+    #[case::two_marks(r#"{"namespace": "t", "name": "{n}-{n}", "count": 2}"#, "exactly once")]
+    #[case::zero(
+        r#"{"namespace": "t", "name": "b-{n}", "count": 0}"#,
+        "pod 2: count must be at least 1"
+    )]
+    #[case::namespace(
+        r#"{"namespace": "t{n}", "name": "b-{n}", "count": 1}"#,
+        "{n} may stand only in a pod template's name"
+    )]
+    #[case::named(
+        r#"{"namespace": "t", "name": "p-3"}"#,
+        "pod 2: duplicate pod t/p-3 (pod 1 is a template that names it)"
+    )]
+    #[case::overlap(
+        r#"{"namespace": "t", "name": "p-1{n}", "count": 2}"#,
+        "pod 2: the templates of pods 1 and 2 may name the same pod"
+    )]
+    #[case::same(
+        r#"{"namespace": "t", "name": "p-{n}", "count": 2}"#,
+        "the templates of pods 1 and 2"
+    )]
+    #[case::too_many(
+        r#"{"namespace": "t", "name": "b-{n}", "count": 4294967295}"#,
+        "pod 2: more than 4294967295 pods in all"
+    )]
+    fn template_errors_name_the_pod_and_its_line(#[case] pod: &str, #[case] message: &str) {
+        let text = format!(
+            "{{\"name\": \"x\", \"pods\": [\n {{\"namespace\": \"t\", \"name\": \"a\"}},\n {{\"namespace\": \"t\", \"name\": \"p-{{n}}\", \"count\": 6}},\n {pod}],\n\"steps\": [{{\"start_kubelet\": {{}}}}]}}"
+        );
+        let msg = Scenario::parse(&text, Path::new("q.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("q.json:4:2: invalid scenario: "), "{msg}");
+        assert!(msg.contains(message), "{message:?} not in {msg}");
+    }
+
+    #[test]
+    fn templates_differing_before_or_after_the_number_are_accepted() {
+        let text = r#"{"name": "x", "pods": [
+ {"namespace": "t", "name": "web-{n}", "count": 3},
+ {"namespace": "t", "name": "db-{n}", "count": 3},
+ {"namespace": "u", "name": "web-{n}", "count": 3},
+ {"namespace": "t", "name": "{n}-x", "count": 3},
+ {"namespace": "t", "name": "web-{n}x", "count": 2},
+ {"namespace": "t", "name": "web-2x"}],
+"steps": [{"start_kubelet": {}}]}"#;
+        let s = Scenario::parse(text, Path::new("ok.json")).unwrap();
+        assert_eq!(s.pod_count(), 15);
+        assert_eq!(s.pod_index("t/web-2x"), Some(14));
+        assert_eq!(s.pod_index("t/web-0x"), Some(12));
+        assert_eq!(s.pod_index("t/1-x"), Some(10));
+        assert_eq!(s.pod_index("u/web-2"), Some(8));
     }
 }

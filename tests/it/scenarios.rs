@@ -272,7 +272,7 @@ fn a_generated_scale_scenario_replays_every_pod() {
         }
     }
     assert_eq!(per_pod.len(), 12, "{per_pod:?}");
-    assert!(per_pod.contains_key("scale/pod-00") && per_pod.contains_key("scale/pod-11"));
+    assert!(per_pod.contains_key("scale/pod-0") && per_pod.contains_key("scale/pod-11"));
     for (pod, actions) in &per_pod {
         let n = |a: &str| actions.iter().filter(|x| *x == a).count();
         assert_eq!((n("setup"), n("teardown")), (1, 1), "{pod}: {actions:?}");
@@ -426,4 +426,187 @@ fn replay_json_is_one_pretty_document_and_jsonl_has_the_same_entries() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("scenario scale-5 · plugin p · kubelet 1.5 · seed 0\n"));
     assert_eq!(text.lines().count(), rest.len() + 1);
+}
+
+/// A plugin that answers every status with the same address (its output does not depend on
+/// call order, so two replays of the same calls are equal).
+fn steady_plugin() -> tempfile::TempDir {
+    util::bash_plugin(
+        "p",
+        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+    )
+}
+
+fn entries_of(t: &execnet::kubelet::Transcript) -> Vec<Value> {
+    t.entries
+        .iter()
+        .map(|e| stable(serde_json::to_value(e).unwrap()))
+        .collect()
+}
+
+/// A pod template and a `repeat` step replay exactly as the same scenario written out by
+/// hand: the same calls, container IDs, steps and times. A pod run through, released by the
+/// simulator and created again goes on with new container IDs.
+#[rstest::rstest]
+fn a_repeat_replays_as_its_steps_written_out(#[values("1.1", "1.2", "1.5")] profile: &str) {
+    use execnet::kubelet::{self, Profile, ReplayOptions, Scenario};
+    let compact = r#"{"name": "rep", "jobs": 2, "pods": [
+  {"namespace": "d", "name": "keep"},
+  {"namespace": "d", "name": "w-{n}", "count": 5, "containers": 2}],
+ "steps": [
+  {"start_kubelet": {}},
+  {"create": ["d/keep"]},
+  {"repeat": {"times": 2, "batch": 2, "start": 1, "steps": [
+    {"create": ["d/w-{n}"]},
+    {"sync": {}},
+    {"crash": ["d/w-{n}"]},
+    {"wait": {"ms": 2500}},
+    {"delete": ["d/w-{n}", "d/keep"]}]}},
+  {"sync": {"count": 3}},
+  {"create": ["d/w-1"]},
+  {"sync": {"count": 2}},
+  {"delete": ["d/w-1"]}]}"#;
+    let explicit = r#"{"name": "rep", "jobs": 2, "pods": [
+  {"namespace": "d", "name": "keep"},
+  {"namespace": "d", "name": "w-0", "containers": 2},
+  {"namespace": "d", "name": "w-1", "containers": 2},
+  {"namespace": "d", "name": "w-2", "containers": 2},
+  {"namespace": "d", "name": "w-3", "containers": 2},
+  {"namespace": "d", "name": "w-4", "containers": 2}],
+ "steps": [
+  {"start_kubelet": {}},
+  {"create": ["d/keep"]},
+  {"create": ["d/w-1", "d/w-2"]},
+  {"sync": {}},
+  {"crash": ["d/w-1", "d/w-2"]},
+  {"wait": {"ms": 2500}},
+  {"delete": ["d/w-1", "d/w-2", "d/keep"]},
+  {"create": ["d/w-3", "d/w-4"]},
+  {"sync": {}},
+  {"crash": ["d/w-3", "d/w-4"]},
+  {"wait": {"ms": 2500}},
+  {"delete": ["d/w-3", "d/w-4", "d/keep"]},
+  {"sync": {"count": 3}},
+  {"create": ["d/w-1"]},
+  {"sync": {"count": 2}},
+  {"delete": ["d/w-1"]}]}"#;
+    let plugin = steady_plugin();
+    let options = ReplayOptions {
+        profile: Profile::by_name(profile).unwrap(),
+        seed: 5,
+        jobs: Some(2),
+        ..ReplayOptions::default()
+    };
+    let run = |text: &str| {
+        let s = Scenario::parse(text, Path::new("rep.json")).unwrap();
+        kubelet::replay(plugin.path(), "p", &s, &options)
+    };
+    let (a, b) = (run(compact), run(explicit));
+    assert_eq!(entries_of(&a), entries_of(&b));
+    let last_step = a.entries.last().map(|e| e.step);
+    assert_eq!(last_step, Some(15), "steps are numbered as run");
+    // w-1: created (and under 1.2+ started over after its crash), deleted; created again.
+    let ids: Vec<&str> = a
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            kubelet::Event::InfraCreated { pod, id, .. } if pod.name == "w-1" => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let distinct: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "a container ID handed out twice: {ids:?}"
+    );
+}
+
+/// 300 pods in waves of 20 through the streamed replay (what `execnet replay` runs, with its
+/// supervisor): every pod is set up once and torn down, never more than 20 are alive at once,
+/// and the replay leaves no descriptor open and no child behind, zombie or not.
+#[test]
+fn pods_in_waves_leave_no_child_and_no_descriptor() {
+    use execnet::kubelet::{self, CallPurpose, Event, Profile, ReplayOptions, Scenario};
+    let out = util::execnet()
+        .args(["scenarios", "generate", "--pods", "300", "--live", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.len() < 2000,
+        "the file does not grow with the pods"
+    );
+    let scenario =
+        Scenario::parse(&String::from_utf8_lossy(&out.stdout), Path::new("g.json")).unwrap();
+    assert_eq!(scenario.pod_count(), 300);
+    let plugin = steady_plugin();
+    let supervisor = execnet::supervise::Supervisor::replay();
+    let options = ReplayOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        jobs: Some(2),
+        runner: Some(supervisor.clone()),
+        ..ReplayOptions::default()
+    };
+    // The call path keeps one descriptor for the life of the process (the main thread's
+    // `children` file, opened at the first call): a first small replay opens it.
+    let warm = Scenario::parse(
+        r#"{"name": "w", "pods": [{"namespace": "a", "name": "b"}],
+            "steps": [{"start_kubelet": {}}, {"create": ["a/b"]}, {"delete": ["a/b"]}]}"#,
+        Path::new("w.json"),
+    )
+    .unwrap();
+    kubelet::replay_streamed(plugin.path(), "p", &warm, &options, &mut |_| {});
+    let before = fds_and_children();
+    let (mut live, mut most) = (std::collections::BTreeSet::new(), 0);
+    let mut setups = std::collections::BTreeMap::<String, usize>::new();
+    let mut torn_down = std::collections::BTreeSet::new();
+    let mut judge = kubelet::replay::Succeeded::default();
+    let header = kubelet::replay_streamed(plugin.path(), "p", &scenario, &options, &mut |e| {
+        judge.observe(e);
+        if let Event::Call {
+            purpose,
+            pod: Some(pod),
+            ..
+        } = &e.event
+        {
+            let name = pod.name.clone();
+            match purpose {
+                CallPurpose::Setup => {
+                    *setups.entry(name.clone()).or_default() += 1;
+                    live.insert(name);
+                    most = most.max(live.len());
+                }
+                CallPurpose::Delete => {
+                    live.remove(&name);
+                    torn_down.insert(name);
+                }
+                _ => {}
+            }
+        }
+    });
+    assert!(
+        supervisor.finish().unwrap().is_empty(),
+        "nothing left running"
+    );
+    let after = fds_and_children();
+    assert_eq!(
+        after, before,
+        "(open fds, children) before and after the replay"
+    );
+    let mut status = 0;
+    let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    assert_eq!(
+        (reaped, errno),
+        (-1, Some(libc::ECHILD)),
+        "waitpid(-1, WNOHANG): no child at all"
+    );
+    assert!(header.entries.is_empty());
+    assert!(judge.ok());
+    assert_eq!(setups.len(), 300);
+    assert!(setups.values().all(|&n| n == 1), "{setups:?}");
+    assert_eq!(torn_down.len(), 300);
+    assert_eq!(most, 20, "pods alive at once");
 }

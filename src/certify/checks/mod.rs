@@ -128,9 +128,8 @@ impl<'a> Ctx<'a> {
         let (Some(s), Some(pod)) = (self.scenarios.get(scenario), pod) else {
             return false;
         };
-        s.pods
-            .iter()
-            .any(|p| p.host_network && p.namespace == pod.namespace && p.name == pod.name)
+        s.pod_named(&pod.namespace, &pod.name)
+            .is_some_and(|p| p.host_network)
     }
 
     /// Every plugin call of `ts`, in transcript order.
