@@ -414,9 +414,7 @@ pub fn default_lanes() -> usize {
 /// The fewest scenarios run at once by default.
 pub const MIN_LANES: usize = 4;
 
-/// A call running this long is waiting on a plugin that is not working (a default lane bound
-/// no longer applies, see [`Lanes::Default`]).
-pub const STALLED: Duration = Duration::from_secs(2);
+pub use crate::supervise::STALLED;
 
 /// How many scenarios may run at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,12 +490,15 @@ enum State {
     NotRun,
 }
 
-/// Whether two scenarios have a pod in common (the same namespace and name).
+/// Whether two scenarios may have a pod in common (the same namespace and name). A pod
+/// template (`count`) is taken to share its namespace with every pod of the other scenario
+/// there: cautious, and cheaper than expanding it.
 fn share_a_pod(a: &Scenario, b: &Scenario) -> bool {
     a.pods.iter().any(|p| {
-        b.pods
-            .iter()
-            .any(|q| p.namespace == q.namespace && p.name == q.name)
+        b.pods.iter().any(|q| {
+            p.namespace == q.namespace
+                && (p.name == q.name || p.count.is_some() || q.count.is_some())
+        })
     })
 }
 
@@ -762,7 +763,29 @@ fn network_checks(
 
 #[cfg(test)]
 mod tests {
-    use super::{glob_match, suggestion};
+    use super::{glob_match, share_a_pod, suggestion};
+    use crate::kubelet::Scenario;
+
+    fn scenario(pods: &str) -> Scenario {
+        let text = format!(
+            r#"{{"name": "s", "description": "d", "pods": [{pods}], "steps": [{{"start_kubelet": {{}}}}]}}"#
+        );
+        Scenario::parse(&text, std::path::Path::new("s.json")).expect("scenario")
+    }
+
+    #[test]
+    fn scenarios_sharing_a_pod_name_are_told_apart_also_through_templates() {
+        let web = scenario(r#"{"namespace": "default", "name": "web"}"#);
+        let db = scenario(r#"{"namespace": "default", "name": "db"}"#);
+        let web_elsewhere = scenario(r#"{"namespace": "other", "name": "web"}"#);
+        let template = scenario(r#"{"namespace": "default", "name": "pod-{n}", "count": 3}"#);
+        assert!(share_a_pod(&web, &web));
+        assert!(!share_a_pod(&web, &db));
+        assert!(!share_a_pod(&web, &web_elsewhere));
+        // `pod-{n}` may name a pod of the other scenario in its namespace: never run together.
+        assert!(share_a_pod(&template, &db) && share_a_pod(&db, &template));
+        assert!(!share_a_pod(&template, &web_elsewhere));
+    }
 
     #[test]
     fn globs() {

@@ -31,7 +31,7 @@ pub mod signals;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
@@ -88,13 +88,96 @@ pub struct Supervisor {
     /// after it.
     deadline: Option<Instant>,
     deadline_hit: AtomicBool,
-    /// `init` runs alone: it takes this exclusively, every other call shares it. The kubelet
+    /// `init` runs alone: no other call runs while it does, and it waits for those running. The kubelet
     /// ran init before any pod worker started and never again while one ran (v1.5.0
     /// `pkg/kubelet/kubelet.go` `NewMainKubelet` calls `network.InitNetworkPlugin` before
     /// `Run` starts the pod workers; a restarted kubelet is a new process with no call in
     /// flight). Certify runs scenarios side by side, so without this one scenario's init could
-    /// overlap another's setup, which no kubelet did.
-    init_gate: RwLock<()>,
+    /// overlap another's setup, which no kubelet did. One exception: init does not wait for a
+    /// call that has hung for [`STALLED`] (see [`InitGate`]).
+    init_gate: InitGate,
+}
+
+/// A call running this long is hung as far as `init` is concerned ([`InitGate`]), and as far as
+/// certify's default bound on scenarios at once is (a hung plugin uses no CPU).
+pub const STALLED: Duration = Duration::from_secs(2);
+
+/// `init` runs alone: it waits until no other call runs and no other call starts while it runs.
+/// It does not wait for a call that has been running for [`STALLED`]: a kubelet restarted while a
+/// plugin call hung did not wait for its predecessor's call either (the old kubelet's child
+/// kept running; v1.5.0 `pkg/kubelet/network/exec/exec.go` runs the plugin with
+/// `exec.Command(...).CombinedOutput()`, which nothing kills when the kubelet dies). Without
+/// this one hung call would hold every later kubelet start for its whole timeout.
+#[derive(Debug, Default)]
+struct InitGate {
+    state: Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    init_running: bool,
+    /// When each call now running (other than init) started, by ticket.
+    calls: BTreeMap<u64, Instant>,
+    next_ticket: u64,
+}
+
+/// A call's pass through the [`InitGate`], given back when dropped.
+struct GatePass<'g> {
+    gate: &'g InitGate,
+    /// `None` for init.
+    ticket: Option<u64>,
+}
+
+impl InitGate {
+    fn enter(&self, init: bool) -> GatePass<'_> {
+        let mut st = lock(&self.state);
+        if init {
+            loop {
+                let busy =
+                    st.init_running || st.calls.values().any(|started| started.elapsed() < STALLED);
+                if !busy {
+                    break;
+                }
+                // Woken when a call ends; look again in a while for calls becoming stalled.
+                st = self
+                    .changed
+                    .wait_timeout(st, Duration::from_millis(100))
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            st.init_running = true;
+            GatePass {
+                gate: self,
+                ticket: None,
+            }
+        } else {
+            while st.init_running {
+                st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+            let ticket = st.next_ticket;
+            st.next_ticket += 1;
+            st.calls.insert(ticket, Instant::now());
+            GatePass {
+                gate: self,
+                ticket: Some(ticket),
+            }
+        }
+    }
+}
+
+impl Drop for GatePass<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(&self.gate.state);
+        match self.ticket {
+            Some(t) => {
+                st.calls.remove(&t);
+            }
+            None => st.init_running = false,
+        }
+        drop(st);
+        self.gate.changed.notify_all();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,7 +264,7 @@ impl Supervisor {
             killed: AtomicUsize::new(0),
             deadline,
             deadline_hit: AtomicBool::new(false),
-            init_gate: RwLock::new(()),
+            init_gate: InitGate::default(),
         })
     }
 
@@ -376,12 +459,7 @@ impl Runner for Supervisor {
         policy: &CallPolicy,
     ) -> RawCall {
         // Held until the call and its leftovers are dealt with (see `init_gate`).
-        let (_exclusive, _shared);
-        if action == Action::Init {
-            _exclusive = self.init_gate.write().unwrap_or_else(|e| e.into_inner());
-        } else {
-            _shared = self.init_gate.read().unwrap_or_else(|e| e.into_inner());
-        }
+        let _pass = self.init_gate.enter(action == Action::Init);
         let mut policy = self.policy_for(action, policy);
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());

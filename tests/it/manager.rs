@@ -4,7 +4,7 @@
 //! timeout memory.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use execnet::plugin::{Action, CallPolicy, ExecPlugin, Outcome, ProbedPlugin, StatusResult};
 use execnet::supervise::{Leftovers, Supervisor};
@@ -508,6 +508,64 @@ fn timeout_memory_cuts_calls_of_the_action_in_flight() {
             .outcome(),
         &Outcome::Success
     );
+}
+
+/// `init` waits for calls in flight, but not for one that has hung for `STALLED` (2 s): a kubelet
+/// restarted while a plugin call hung did not wait for it either.
+#[test]
+fn init_waits_for_running_calls_but_not_for_a_hung_one() {
+    let dir = util::bash_plugin(
+        "hung",
+        "case \"$1\" in teardown) exec sleep 300;; setup) sleep 0.5;; esac\nexit 0",
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_secs(10)),
+        grace: Duration::from_millis(100),
+        ..CallPolicy::default()
+    };
+    let sup = Supervisor::certify(Duration::from_millis(500));
+    let ended = |call: &dyn Fn() -> execnet::plugin::CallRecord| {
+        let r = call();
+        (r, Instant::now())
+    };
+    let t0 = Instant::now();
+    let ((setup, setup_end), (hung, hung_end), (init, init_end)) = std::thread::scope(|s| {
+        let setup = s.spawn(|| {
+            ended(&|| {
+                supervised(dir.path(), "hung", policy, &sup).call(Action::Setup, "n", "a", ID)
+            })
+        });
+        let hung = s.spawn(|| {
+            ended(&|| {
+                supervised(dir.path(), "hung", policy, &sup).call(Action::Teardown, "n", "b", ID)
+            })
+        });
+        let init = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            ended(&|| supervised(dir.path(), "hung", policy, &sup).init())
+        });
+        (
+            setup.join().expect("setup"),
+            hung.join().expect("hung"),
+            init.join().expect("init"),
+        )
+    });
+    assert_eq!(setup.outcome(), &Outcome::Success);
+    assert_eq!(init.outcome(), &Outcome::Success);
+    assert!(
+        matches!(hung.outcome(), Outcome::TimedOut { .. }),
+        "{:?}",
+        hung.outcome()
+    );
+    // The init started after both calls: it waited for the half-second setup…
+    assert!(init_end > setup_end, "init overlapped a running setup");
+    assert!(
+        init_end.duration_since(t0) >= Duration::from_secs(2),
+        "init went ahead before the teardown had hung for 2 s: {:?}",
+        init_end.duration_since(t0)
+    );
+    // …but not for the teardown that hung (10 s timeout).
+    assert!(init_end < hung_end, "init waited for the hung teardown");
 }
 
 #[test]
