@@ -117,9 +117,12 @@ struct InitGate {
 #[derive(Debug, Default)]
 struct GateState {
     init_running: bool,
-    /// When each call now running (other than init) started, by ticket.
-    calls: BTreeMap<u64, Instant>,
+    /// Each call now running (other than init): its ticket and when it started. A vector: a
+    /// handful of entries, and no allocation per call once grown.
+    calls: Vec<(u64, Instant)>,
     next_ticket: u64,
+    /// Threads waiting in `enter` (only then does leaving wake anyone: a wake is a syscall).
+    waiting: usize,
 }
 
 /// A call's pass through the [`InitGate`], given back when dropped.
@@ -134,17 +137,22 @@ impl InitGate {
         let mut st = lock(&self.state);
         if init {
             loop {
-                let busy =
-                    st.init_running || st.calls.values().any(|started| started.elapsed() < STALLED);
+                let busy = st.init_running
+                    || st
+                        .calls
+                        .iter()
+                        .any(|&(_, started)| started.elapsed() < STALLED);
                 if !busy {
                     break;
                 }
                 // Woken when a call ends; look again in a while for calls becoming stalled.
+                st.waiting += 1;
                 st = self
                     .changed
                     .wait_timeout(st, Duration::from_millis(100))
                     .map(|(g, _)| g)
                     .unwrap_or_else(|e| e.into_inner().0);
+                st.waiting -= 1;
             }
             st.init_running = true;
             GatePass {
@@ -153,11 +161,13 @@ impl InitGate {
             }
         } else {
             while st.init_running {
+                st.waiting += 1;
                 st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.waiting -= 1;
             }
             let ticket = st.next_ticket;
             st.next_ticket += 1;
-            st.calls.insert(ticket, Instant::now());
+            st.calls.push((ticket, Instant::now()));
             GatePass {
                 gate: self,
                 ticket: Some(ticket),
@@ -170,13 +180,14 @@ impl Drop for GatePass<'_> {
     fn drop(&mut self) {
         let mut st = lock(&self.gate.state);
         match self.ticket {
-            Some(t) => {
-                st.calls.remove(&t);
-            }
+            Some(t) => st.calls.retain(|&(ticket, _)| ticket != t),
             None => st.init_running = false,
         }
+        let wake = st.waiting > 0;
         drop(st);
-        self.gate.changed.notify_all();
+        if wake {
+            self.gate.changed.notify_all();
+        }
     }
 }
 
