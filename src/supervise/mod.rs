@@ -376,7 +376,11 @@ impl Supervisor {
     }
 
     /// Find (and under [`Leftovers::Kill`], kill) what the call led by `pgid` left running.
-    fn contain(&self, pgid: i32) -> std::io::Result<Vec<Leftover>> {
+    /// `killed_group`: the call timed out and its process group was SIGKILLed (what execnet
+    /// adds); its members are dying by execnet's hand, not left by the plugin, and a scan can
+    /// catch one between the signal and its exit (its command line already gone). They are no
+    /// leftovers; what escaped the group (`setsid`, `setpgid`) still is.
+    fn contain(&self, pgid: i32, killed_group: bool) -> std::io::Result<Vec<Leftover>> {
         let me = sys::getpid();
         let mut reported: Option<Vec<Leftover>> = None;
         for round in 0..KILL_ROUNDS {
@@ -389,7 +393,10 @@ impl Supervisor {
                 let mut known = lock(&self.known);
                 let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known)
                     .into_iter()
-                    .filter(|p| !p.is_zombie())
+                    .filter(|p| {
+                        let killed_by_timeout = killed_group && p.pgid == pgid;
+                        !p.is_zombie() && !killed_by_timeout
+                    })
                     .collect();
                 if reported.is_none() {
                     reported = Some(
@@ -512,7 +519,8 @@ impl Runner for Supervisor {
         if let Some(pid) = raw.pid
             && self.may_have_left(&raw)
         {
-            match self.contain(pid as i32) {
+            let killed_group = matches!(raw.outcome, Outcome::TimedOut { .. });
+            match self.contain(pid as i32, killed_group) {
                 Ok(left) => raw.leftovers = left.into_boxed_slice(),
                 Err(e) => {
                     raw.host_error = Some(

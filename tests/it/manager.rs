@@ -568,6 +568,39 @@ fn init_waits_for_running_calls_but_not_for_a_hung_one() {
     assert!(init_end < hung_end, "init waited for the hung teardown");
 }
 
+/// Processes of the call's own group that time out with it are killed by execnet (a timeout
+/// kills the group), not left by the plugin: never reported as left running, even when the scan
+/// catches them between the SIGKILL and their exit. What escaped the group still is.
+#[test]
+fn a_timed_out_calls_group_is_killed_not_reported_but_an_escape_is() {
+    let dir = util::bash_plugin(
+        "slowtd",
+        // (The race itself, a member caught between the SIGKILL and its exit, showed in a
+        // loaded certify run; this small group does not reproduce it on demand.)
+        "if [ \"$1\" = teardown ]; then\n  setsid sleep 301 &\n  for i in $(seq 30); do sleep 300 & done\n  wait\nfi\nexit 0",
+    );
+    let policy = CallPolicy {
+        timeout: Some(Duration::from_millis(700)),
+        grace: Duration::from_millis(100),
+        ..CallPolicy::default()
+    };
+    let sup = Supervisor::certify(Duration::from_millis(500));
+    for round in 0..3 {
+        let r = supervised(dir.path(), "slowtd", policy, &sup).call(Action::Teardown, "n", "p", ID);
+        assert!(
+            matches!(r.outcome(), Outcome::TimedOut { .. }),
+            "{:?}",
+            r.outcome()
+        );
+        let left: Vec<&str> = r.raw.leftovers.iter().map(|l| l.cmdline.as_str()).collect();
+        assert_eq!(
+            left,
+            ["sleep 301"],
+            "round {round}: only the escaped sleep is a leftover"
+        );
+    }
+}
+
 #[test]
 fn execnet_running_out_of_descriptors_is_its_own_failure() {
     let dir = util::bash_plugin("ok", "exit 0");
