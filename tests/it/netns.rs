@@ -480,7 +480,27 @@ fn hold_run(extra: &[&str]) -> HeldRun {
 }
 
 impl HeldRun {
-    /// Every process still in the run's namespaces (sandbox or pods).
+    /// The run's processes now, each with its start time: what must be gone later. Taken while
+    /// the run's namespaces exist; looking for "processes in namespaces with these inode
+    /// numbers" after they are gone can find another test's: the kernel reuses a destroyed
+    /// namespace's inode number (seen twice as a failure when netns tests ran side by side).
+    fn processes(&self) -> Vec<(u32, u64)> {
+        self.leftovers()
+            .into_iter()
+            .filter_map(|p| sys::start_time(p).map(|t| (p, t)))
+            .collect()
+    }
+
+    /// Those of `processes` still alive (the same pid with the same start time).
+    fn still_alive(procs: &[(u32, u64)]) -> Vec<u32> {
+        procs
+            .iter()
+            .filter(|&&(p, t)| sys::start_time(p) == Some(t))
+            .map(|&(p, _)| p)
+            .collect()
+    }
+
+    /// Every process now in the run's namespaces (sandbox or pods).
     fn leftovers(&self) -> Vec<u32> {
         sys::all_pids()
             .into_iter()
@@ -522,13 +542,14 @@ fn sigint_mid_run_leaves_nothing_behind() {
     for want in ["pause", "ovsdb-server", "ovs-vswitchd", "sleep"] {
         assert!(comms.iter().any(|c| c == want), "no {want} in {comms:?}");
     }
+    let procs = run.processes();
     sys::kill(run.child.id(), libc::SIGINT);
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "128 + SIGINT");
     assert!(
-        crate::util::eventually(5, || run.leftovers().is_empty()),
+        crate::util::eventually(5, || HeldRun::still_alive(&procs).is_empty()),
         "left: {:?}",
-        run.leftovers()
+        HeldRun::still_alive(&procs)
     );
     assert!(!execnet::runtime::netns::gc::record_exists(&run.run_id));
     assert_eq!(host_view(), before, "the machine's links or mounts changed");
@@ -540,6 +561,9 @@ fn gc_removes_what_a_killed_execnet_left() {
         return;
     }
     let mut run = hold_run(&[]);
+    let procs = run.processes();
+    // The pause processes, and the script's three sleeps (one in a pod's netns, one setsid).
+    assert!(procs.len() >= 5, "{procs:?}");
     sys::kill(run.child.id(), libc::SIGKILL);
     let _ = run.child.wait();
     // Pause processes end with execnet (their lifeline closed); the plugin-like daemons do not.
@@ -556,9 +580,9 @@ fn gc_removes_what_a_killed_execnet_left() {
     // Another test's gc may have collected it first; either way nothing is left.
     let _ = report;
     assert!(
-        crate::util::eventually(5, || run.leftovers().is_empty()),
+        crate::util::eventually(5, || HeldRun::still_alive(&procs).is_empty()),
         "left: {:?}",
-        run.leftovers()
+        HeldRun::still_alive(&procs)
     );
     assert!(!execnet::runtime::netns::gc::record_exists(&run.run_id));
 }
