@@ -430,11 +430,11 @@ enum Lanes {
 
 impl Lanes {
     /// Whether another scenario may start with `running` running.
-    fn room(self, running: usize) -> bool {
+    fn room(self, running: usize, supervisor: &Supervisor) -> bool {
         match self {
             Lanes::Fixed(n) => running < n,
             Lanes::Default(n) => {
-                running < n || plugin::invoke::oldest_in_flight().is_some_and(|d| d >= STALLED)
+                running < n || supervisor.oldest_call().is_some_and(|d| d >= STALLED)
             }
         }
     }
@@ -579,7 +579,7 @@ fn run_round(
                     result.unfinished.push(i);
                     continue;
                 }
-                if !lanes.room(running) {
+                if !lanes.room(running, supervisor) {
                     break;
                 }
                 let blocked = (0..i).any(|j| {

@@ -596,22 +596,19 @@ fn check_step(
 /// Never false when they do: the number's first digit sits right after the shorter prefix, so
 /// the longer one must continue it with a digit (and the same at the end).
 fn templates_may_meet(a_prefix: &str, a_suffix: &str, b_prefix: &str, b_suffix: &str) -> bool {
-    let (short, long) = if a_prefix.len() <= b_prefix.len() {
-        (a_prefix, b_prefix)
-    } else {
-        (b_prefix, a_prefix)
-    };
+    /// `(shorter, longer)` of two strings.
+    fn by_len<'s>(a: &'s str, b: &'s str) -> (&'s str, &'s str) {
+        if a.len() <= b.len() { (a, b) } else { (b, a) }
+    }
+    let digit_or_none = |c: Option<char>| c.is_none_or(|c| c.is_ascii_digit());
+    let (short, long) = by_len(a_prefix, b_prefix);
     let starts = long
         .strip_prefix(short)
-        .is_some_and(|rest| rest.chars().next().is_none_or(|c| c.is_ascii_digit()));
-    let (short, long) = if a_suffix.len() <= b_suffix.len() {
-        (a_suffix, b_suffix)
-    } else {
-        (b_suffix, a_suffix)
-    };
+        .is_some_and(|rest| digit_or_none(rest.chars().next()));
+    let (short, long) = by_len(a_suffix, b_suffix);
     let ends = long
         .strip_suffix(short)
-        .is_some_and(|rest| rest.chars().last().is_none_or(|c| c.is_ascii_digit()));
+        .is_some_and(|rest| digit_or_none(rest.chars().last()));
     starts && ends
 }
 

@@ -198,11 +198,11 @@ impl Runner for Direct {
 /// Spawning and registering a leader happen under a shared hold of this gate; reaping orphans
 /// and killing everything take it exclusively.
 static GATE: RwLock<()> = RwLock::new(());
-/// Spawned and not yet reaped plugin processes (each is its own process group), with when each
-/// call started. A vector: a handful of entries, and no allocation per call once it has grown.
-static LEADERS: Mutex<Vec<(i32, Instant)>> = Mutex::new(Vec::new());
+/// Spawned and not yet reaped plugin processes (each is its own process group). A vector: a
+/// handful of entries, and no allocation per call once it has grown.
+static LEADERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-fn leaders_lock() -> MutexGuard<'static, Vec<(i32, Instant)>> {
+fn leaders_lock() -> MutexGuard<'static, Vec<i32>> {
     LEADERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -217,21 +217,12 @@ pub(crate) fn gate_shared() -> RwLockReadGuard<'static, ()> {
 
 /// The leaders now in flight (spawned, not yet reaped).
 pub(crate) fn leaders() -> BTreeSet<i32> {
-    leaders_lock().iter().map(|&(pid, _)| pid).collect()
+    leaders_lock().iter().copied().collect()
 }
 
 /// Whether `pid` is a leader now in flight.
 pub(crate) fn is_leader(pid: i32) -> bool {
-    leaders_lock().iter().any(|&(p, _)| p == pid)
-}
-
-/// How long the oldest call now in flight has been running (`None`: no call is).
-pub fn oldest_in_flight() -> Option<Duration> {
-    leaders_lock()
-        .iter()
-        .map(|&(_, at)| at)
-        .min()
-        .map(|at| at.elapsed())
+    leaders_lock().contains(&pid)
 }
 
 /// Is this spawn error execnet's own (a limit of this process or of the system) rather than
@@ -285,7 +276,7 @@ pub fn run_watched(
     let spawned = {
         let _gate = gate_shared();
         spawn(executable, args).inspect(|(pid, _)| {
-            leaders_lock().push((*pid as i32, start));
+            leaders_lock().push(*pid as i32);
         })
     };
     let (pid, reader) = match spawned {
@@ -321,7 +312,7 @@ pub fn run_watched(
         }
     };
     let mut sup = supervise(pid, reader, policy, start, watch);
-    leaders_lock().retain(|&(p, _)| p != pid as i32);
+    leaders_lock().retain(|&p| p != pid as i32);
     sup.argv = argv;
     sup
 }

@@ -77,9 +77,8 @@ pub struct Supervisor {
     leftovers: Leftovers,
     after_timeout: Option<Duration>,
     containment: Containment,
-    timed_out: Mutex<BTreeSet<Action>>,
-    /// Per action, the longest call that ended on its own (exited or died, not timed out).
-    slowest_ended: Mutex<BTreeMap<Action, Duration>>,
+    /// Timeout memory, per action (see [`Supervisor::leash`]).
+    actions: Mutex<BTreeMap<Action, ActionMemory>>,
     host_error: Mutex<Option<String>>,
     /// Leftovers already reported under [`Leftovers::Report`], by (pid, start time).
     known: Mutex<BTreeSet<(i32, u64)>>,
@@ -133,6 +132,16 @@ struct GatePass<'g> {
 }
 
 impl InitGate {
+    /// How long the oldest call now running (other than init) has been running.
+    fn oldest_call(&self) -> Option<Duration> {
+        lock(&self.state)
+            .calls
+            .iter()
+            .map(|&(_, started)| started)
+            .min()
+            .map(|started| started.elapsed())
+    }
+
     fn enter(&self, init: bool) -> GatePass<'_> {
         let mut st = lock(&self.state);
         if init {
@@ -193,6 +202,15 @@ impl Drop for GatePass<'_> {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the supervisor remembers of an action's calls.
+#[derive(Debug, Clone, Copy, Default)]
+struct ActionMemory {
+    /// A call of it timed out.
+    timed_out: bool,
+    /// The longest call of it that ended on its own (exited or died, not timed out).
+    slowest_ended: Duration,
 }
 
 /// The shortest leash a timed-out action gets ([`Supervisor::leash`]).
@@ -268,8 +286,7 @@ impl Supervisor {
             leftovers,
             after_timeout,
             containment,
-            timed_out: Mutex::new(BTreeSet::new()),
-            slowest_ended: Mutex::new(BTreeMap::new()),
+            actions: Mutex::new(BTreeMap::new()),
             host_error: Mutex::new(None),
             known: Mutex::new(BTreeSet::new()),
             killed: AtomicUsize::new(0),
@@ -303,6 +320,12 @@ impl Supervisor {
         lock(&self.host_error).clone()
     }
 
+    /// How long the oldest call of this run now in flight (other than init) has been running
+    /// (`None`: none is).
+    pub fn oldest_call(&self) -> Option<Duration> {
+        self.init_gate.oldest_call()
+    }
+
     /// Processes killed so far as leftovers.
     pub fn killed(&self) -> usize {
         self.killed.load(Ordering::Relaxed)
@@ -310,7 +333,9 @@ impl Supervisor {
 
     /// Whether `action` has timed out before (under timeout memory).
     pub fn has_timed_out(&self, action: Action) -> bool {
-        lock(&self.timed_out).contains(&action)
+        lock(&self.actions)
+            .get(&action)
+            .is_some_and(|m| m.timed_out)
     }
 
     fn record_host_error(&self, message: &str) {
@@ -325,18 +350,13 @@ impl Supervisor {
     /// one's sake.
     pub fn leash(&self, action: Action) -> Option<Duration> {
         let cap = self.after_timeout?;
-        if !self.has_timed_out(action) {
-            return None;
-        }
-        let slowest = lock(&self.slowest_ended)
-            .get(&action)
-            .copied()
-            .unwrap_or_default();
-        Some(
-            slowest
+        let memory = lock(&self.actions).get(&action).copied()?;
+        memory.timed_out.then(|| {
+            memory
+                .slowest_ended
                 .saturating_mul(LEASH_FACTOR)
-                .clamp(LEASH_FLOOR.min(cap), cap),
-        )
+                .clamp(LEASH_FLOOR.min(cap), cap)
+        })
     }
 
     /// The policy for the next call of `action`: shortened once that action has timed out.
@@ -503,17 +523,12 @@ impl Runner for Supervisor {
         {
             self.deadline_hit.store(true, Ordering::Relaxed);
         }
-        if self.after_timeout.is_some() {
+        if self.after_timeout.is_some() && !matches!(raw.outcome, Outcome::SpawnFailed { .. }) {
+            let mut actions = lock(&self.actions);
+            let memory = actions.entry(action).or_default();
             match raw.outcome {
-                Outcome::TimedOut { .. } => {
-                    lock(&self.timed_out).insert(action);
-                }
-                Outcome::SpawnFailed { .. } => {}
-                _ => {
-                    let mut slowest = lock(&self.slowest_ended);
-                    let d = slowest.entry(action).or_default();
-                    *d = (*d).max(raw.duration);
-                }
+                Outcome::TimedOut { .. } => memory.timed_out = true,
+                _ => memory.slowest_ended = memory.slowest_ended.max(raw.duration),
             }
         }
         if let Some(pid) = raw.pid
