@@ -9,6 +9,8 @@
 //! unquoting (surrogates, invalid UTF-8 coerced to U+FFFD). It never recurses on
 //! input nesting and never panics.
 
+use std::borrow::Cow;
+
 use crate::plugin::goip::{GoIp, parse_ip};
 
 /// The kind of a struct field the decoder can fill.
@@ -27,10 +29,11 @@ pub struct Field {
     pub kind: FieldKind,
 }
 
-/// A decoded field value, in the same order as the `Field` list.
+/// A decoded field value, in the same order as the `Field` list. A string borrows the input
+/// when Go's unquoting leaves it as it is (no escape, valid UTF-8), the usual case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
-    Str(String),
+pub enum Slot<'a> {
+    Str(Cow<'a, str>),
     Ip(Option<GoIp>),
 }
 
@@ -91,10 +94,66 @@ enum St {
     Lit(&'static [u8], usize, &'static str),
 }
 
+/// The scanner's parse stack: kept inline up to [`INLINE_DEPTH`] (every status document a
+/// plugin prints), on the heap beyond (Go 1.7 set no depth limit).
+struct ParseStack {
+    inline: [Parse; INLINE_DEPTH],
+    len: usize,
+    deeper: Vec<Parse>,
+}
+
+const INLINE_DEPTH: usize = 16;
+
+impl ParseStack {
+    fn new() -> Self {
+        ParseStack {
+            inline: [Parse::ObjectKey; INLINE_DEPTH],
+            len: 0,
+            deeper: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, p: Parse) {
+        if self.len < INLINE_DEPTH {
+            self.inline[self.len] = p;
+        } else {
+            self.deeper.push(p);
+        }
+        self.len += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.len > INLINE_DEPTH {
+            self.deeper.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Parse> {
+        match self.len {
+            0 => None,
+            n if n <= INLINE_DEPTH => Some(&mut self.inline[n - 1]),
+            _ => self.deeper.last_mut(),
+        }
+    }
+
+    fn last(&self) -> Option<Parse> {
+        match self.len {
+            0 => None,
+            n if n <= INLINE_DEPTH => Some(self.inline[n - 1]),
+            _ => self.deeper.last().copied(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A byte-at-a-time port of Go's `scanner`, used only for `checkValid`.
 struct Scanner {
     step: St,
-    stack: Vec<Parse>,
+    stack: ParseStack,
     end_top: bool,
 }
 
@@ -108,7 +167,7 @@ impl Scanner {
     fn new() -> Self {
         Scanner {
             step: St::BeginValue,
-            stack: Vec::new(),
+            stack: ParseStack::new(),
             end_top: false,
         }
     }
@@ -303,7 +362,7 @@ impl Scanner {
     }
 
     fn end_value(&mut self, c: u8) -> ScanResult {
-        let Some(&top) = self.stack.last() else {
+        let Some(top) = self.stack.last() else {
             self.step = St::EndTop;
             self.end_top = true;
             return self.end_top(c);
@@ -384,7 +443,33 @@ impl Scanner {
 }
 
 /// Go's `checkValid`: the whole input must be exactly one JSON value.
+///
+/// Inside a string, Go's `stateInString` leaves the state as it is for every byte that is not
+/// `"`, `\` or below 0x20; such runs are skipped at once rather than stepped one by one.
 pub fn check_valid(data: &[u8]) -> Result<(), String> {
+    let mut s = Scanner::new();
+    let mut i = 0;
+    while let Some(&c) = data.get(i) {
+        if s.step == St::InString {
+            let plain = data[i..]
+                .iter()
+                .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+                .unwrap_or(data.len() - i);
+            i += plain;
+            let Some(&c) = data.get(i) else { break };
+            s.step(c)?;
+        } else {
+            s.step(c)?;
+        }
+        i += 1;
+    }
+    s.eof()
+}
+
+/// [`check_valid`] stepping every byte, as Go's loop does: the reference the skipping is
+/// tested against.
+#[cfg(test)]
+fn check_valid_bytewise(data: &[u8]) -> Result<(), String> {
     let mut s = Scanner::new();
     for &c in data {
         s.step(c)?;
@@ -421,13 +506,31 @@ fn push_char(out: &mut Vec<u8>, ch: char) {
 }
 
 /// Go's `unquoteBytes` for a string literal that already passed the syntax check
-/// (`item` includes the quotes). Always yields valid UTF-8.
-pub fn unquote(item: &[u8]) -> Vec<u8> {
+/// (`item` includes the quotes). Always yields valid UTF-8. Like Go's, it returns the literal's
+/// own bytes when there is no escape and the UTF-8 is valid (after the syntax check there is no
+/// `"` or control byte inside), and builds a new string only otherwise.
+pub fn unquote(item: &[u8]) -> Cow<'_, str> {
     let s = if item.len() >= 2 {
         &item[1..item.len() - 1]
     } else {
         &[][..]
     };
+    if !s.contains(&b'\\')
+        && let Ok(text) = std::str::from_utf8(s)
+    {
+        return Cow::Borrowed(text);
+    }
+    let out = unquote_escaped(s);
+    // Always valid UTF-8 (every byte is either copied from a valid sequence or encoded from a
+    // char); the lossy conversion is only a guard.
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
+/// Go's `unquoteBytes` past its fast path: escapes decoded, invalid UTF-8 coerced to U+FFFD.
+fn unquote_escaped(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut r = 0usize;
     while r < s.len() {
@@ -508,6 +611,14 @@ const SMALL_LONG_ESS: char = '\u{017F}';
 
 /// Go's `foldFunc(name)(name, key)` for an ASCII field name.
 pub fn fold_match(name: &str, key: &[u8]) -> bool {
+    if name.is_ascii() && !may_fold(name.as_bytes(), key) {
+        return false;
+    }
+    fold_match_full(name, key)
+}
+
+/// [`fold_match`] without the quick test.
+fn fold_match_full(name: &str, key: &[u8]) -> bool {
     let nb = name.as_bytes();
     let mut special = false;
     let mut non_letter = false;
@@ -533,6 +644,21 @@ pub fn fold_match(name: &str, key: &[u8]) -> bool {
                 .iter()
                 .zip(key)
                 .all(|(a, b)| a & CASE_MASK == b & CASE_MASK)
+    }
+}
+
+/// A quick test that never refuses a key one of Go's fold functions would accept for an ASCII
+/// name: each name byte matches one to three key bytes (the Kelvin sign is three, the long s
+/// two), and an ASCII first key byte must be the name's first byte in either case.
+fn may_fold(name: &[u8], key: &[u8]) -> bool {
+    if key.len() < name.len() || key.len() > 3 * name.len() {
+        return false;
+    }
+    match (name.first(), key.first()) {
+        (Some(&n), Some(&k)) if k < 0x80 && n < 0x80 => {
+            n == k || (n.is_ascii_alphabetic() && n ^ 0x20 == k)
+        }
+        _ => true,
     }
 }
 
@@ -700,11 +826,11 @@ fn find_field(fields: &[Field], key: &[u8]) -> Option<usize> {
 /// Go's `json.Unmarshal(data, &s)` for a struct `s` whose fields are `fields`
 /// (all starting at their zero values). `struct_type` names the struct in type
 /// errors. Returns the final field values, or the error Go would return.
-pub fn unmarshal_struct(
-    data: &[u8],
+pub fn unmarshal_struct<'a, const N: usize>(
+    data: &'a [u8],
     struct_type: &str,
-    fields: &[Field],
-) -> Result<Vec<Slot>, String> {
+    fields: &[Field; N],
+) -> Result<[Slot<'a>; N], String> {
     check_valid(data)?;
     decode_valid_struct(data, struct_type, fields)
 }
@@ -712,18 +838,15 @@ pub fn unmarshal_struct(
 /// [`unmarshal_struct`] of `data` that [`check_valid`] already accepted (Go's second
 /// `Unmarshal` of the same bytes re-runs `checkValid` with the same outcome, so skipping it
 /// changes nothing but the time).
-pub fn decode_valid_struct(
-    data: &[u8],
+pub fn decode_valid_struct<'a, const N: usize>(
+    data: &'a [u8],
     struct_type: &str,
-    fields: &[Field],
-) -> Result<Vec<Slot>, String> {
-    let mut slots: Vec<Slot> = fields
-        .iter()
-        .map(|f| match f.kind {
-            FieldKind::String => Slot::Str(String::new()),
-            FieldKind::NetIp => Slot::Ip(None),
-        })
-        .collect();
+    fields: &[Field; N],
+) -> Result<[Slot<'a>; N], String> {
+    let mut slots: [Slot<'a>; N] = std::array::from_fn(|i| match fields[i].kind {
+        FieldKind::String => Slot::Str(Cow::Borrowed("")),
+        FieldKind::NetIp => Slot::Ip(None),
+    });
     let mut dec = Decoder { saved: None };
     let mut cur = Cur { d: data, i: 0 };
     cur.ws();
@@ -746,11 +869,11 @@ pub fn decode_valid_struct(
 }
 
 /// Decode the members of an object whose `{` was consumed. `Err` is an abort.
-fn decode_object(
-    cur: &mut Cur<'_>,
+fn decode_object<'a>(
+    cur: &mut Cur<'a>,
     dec: &mut Decoder,
     fields: &[Field],
-    slots: &mut [Slot],
+    slots: &mut [Slot<'a>],
 ) -> Result<(), String> {
     loop {
         cur.ws();
@@ -760,12 +883,13 @@ fn decode_object(
             _ => return Ok(()),
         }
         let key = unquote(cur.string_item());
+        let key = key.as_bytes();
         cur.ws();
         if cur.peek() == Some(b':') {
             cur.i += 1;
         }
         cur.ws();
-        let field = find_field(fields, &key);
+        let field = find_field(fields, key);
         match field {
             None => cur.skip_value(),
             Some(idx) => {
@@ -785,18 +909,17 @@ fn decode_object(
     }
 }
 
-fn decode_field(
-    cur: &mut Cur<'_>,
+fn decode_field<'a>(
+    cur: &mut Cur<'a>,
     dec: &mut Decoder,
     f: Field,
-    slot: &mut Slot,
+    slot: &mut Slot<'a>,
 ) -> Result<(), String> {
     let c = cur.peek();
     match f.kind {
         FieldKind::String => match c {
             Some(b'"') => {
-                let s = unquote(cur.string_item());
-                *slot = Slot::Str(String::from_utf8_lossy(&s).into_owned());
+                *slot = Slot::Str(unquote(cur.string_item()));
             }
             Some(b'n') => cur.skip_bare_literal(), // null leaves a string alone
             Some(b't' | b'f') => {
@@ -816,11 +939,10 @@ fn decode_field(
         },
         FieldKind::NetIp => match c {
             Some(b'"') => {
-                let s = unquote(cur.string_item());
-                if s.is_empty() {
+                let text = unquote(cur.string_item());
+                if text.is_empty() {
                     *slot = Slot::Ip(None);
                 } else {
-                    let text = String::from_utf8_lossy(&s).into_owned();
                     match parse_ip(&text) {
                         Some(ip) => *slot = Slot::Ip(Some(ip)),
                         None => return Err(format!("invalid IP address: {text}")),
@@ -941,7 +1063,7 @@ mod tests {
 
     #[test]
     fn unquote_rules() {
-        let u = |s: &[u8]| String::from_utf8(unquote(s)).unwrap_or_default();
+        let u = |s: &[u8]| unquote(s).into_owned();
         assert_eq!(u(b"\"a\\u0062c\""), "abc");
         assert_eq!(u(b"\"\\ud83d\\ude00\""), "\u{1F600}");
         assert_eq!(u(b"\"\\ud83dx\""), "\u{FFFD}x");
@@ -953,6 +1075,207 @@ mod tests {
             u(b"\"\\/\\b\\f\\n\\r\\t\\\"\\\\\""),
             "/\u{8}\u{c}\n\r\t\"\\"
         );
+    }
+
+    /// A fixed-seed byte source for the differential tests below.
+    struct Bytes(u64);
+
+    impl Bytes {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Bytes drawn mostly from JSON's own alphabet, with escapes, UTF-8 (valid and not)
+        /// and control bytes mixed in.
+        fn document(&mut self) -> Vec<u8> {
+            const PIECES: &[&[u8]] = &[
+                b"{",
+                b"}",
+                b"[",
+                b"]",
+                b"\"",
+                b"\"",
+                b"\"",
+                b":",
+                b",",
+                b" ",
+                b"\\",
+                b"\\u",
+                b"00e9",
+                b"d83d",
+                b"\\ude00",
+                b"n",
+                b"t",
+                b"/",
+                b"1",
+                b"-0.5e3",
+                b"true",
+                b"null",
+                b"ip",
+                b"kind",
+                b"\xc3\xa9",
+                b"\xe2\x82",
+                b"\xed\xa0\x80",
+                b"\xf0\x9f\x98\x80",
+                b"\x01",
+                b"\t",
+                b"\n",
+                b"\x7f",
+                b"abc",
+            ];
+            let n = (self.next() % 24) as usize;
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.extend_from_slice(PIECES[(self.next() % PIECES.len() as u64) as usize]);
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn skipping_inside_strings_changes_no_verdict() {
+        let mut src = Bytes(0x9e37_79b9_7f4a_7c15);
+        let mut valid = 0;
+        for _ in 0..200_000 {
+            let doc = src.document();
+            let fast = check_valid(&doc);
+            assert_eq!(
+                fast,
+                check_valid_bytewise(&doc),
+                "{:?}",
+                String::from_utf8_lossy(&doc)
+            );
+            valid += usize::from(fast.is_ok());
+        }
+        // The generator reaches both verdicts, so the comparison judged something.
+        assert!(valid > 1_000, "only {valid} valid documents");
+        // A string run that reaches the end of the input, and one that ends at a control byte.
+        assert_eq!(
+            check_valid(b"\"abc"),
+            Err("unexpected end of JSON input".into())
+        );
+        assert_eq!(
+            check_valid(b"\"ab\x01\""),
+            Err("invalid character '\\x01' in string literal".into())
+        );
+    }
+
+    #[test]
+    fn unquote_borrows_only_what_it_would_copy_unchanged() {
+        let mut src = Bytes(0x2545_f491_4f6c_dd1d);
+        let mut borrowed = 0;
+        for _ in 0..100_000 {
+            let mut item = vec![b'"'];
+            item.extend(src.document().into_iter().filter(|&c| c != b'"'));
+            item.push(b'"');
+            let got = unquote(&item);
+            assert_eq!(
+                got.as_bytes(),
+                unquote_escaped(&item[1..item.len() - 1]).as_slice(),
+                "{:?}",
+                String::from_utf8_lossy(&item)
+            );
+            borrowed += usize::from(matches!(got, Cow::Borrowed(_)));
+        }
+        assert!(borrowed > 1_000, "only {borrowed} borrowed");
+    }
+
+    #[test]
+    fn the_parse_stack_spills_past_its_inline_depth() {
+        let mut src = Bytes(0x1234_5678_9abc_def1);
+        let mut stack = ParseStack::new();
+        let mut model: Vec<Parse> = Vec::new();
+        let mut deepest = 0;
+        for _ in 0..20_000 {
+            // Pushes outnumber pops at first, so the stack goes well past the inline part.
+            let r = src.next() % 10;
+            if r < 6 || model.is_empty() {
+                let p = [Parse::ObjectKey, Parse::ObjectValue, Parse::ArrayValue][(r % 3) as usize];
+                stack.push(p);
+                model.push(p);
+            } else if r < 9 {
+                stack.pop();
+                model.pop();
+            } else if let (Some(a), Some(b)) = (stack.last_mut(), model.last_mut()) {
+                *a = Parse::ObjectValue;
+                *b = Parse::ObjectValue;
+            }
+            deepest = deepest.max(model.len());
+            assert_eq!(stack.last(), model.last().copied());
+            assert_eq!(stack.is_empty(), model.is_empty());
+        }
+        assert!(deepest > 2 * INLINE_DEPTH, "deepest {deepest}");
+        let deep = [
+            vec![b'['; 40],
+            vec![b'{'],
+            b"\"a\":1}".to_vec(),
+            vec![b']'; 40],
+        ]
+        .concat();
+        assert_eq!(check_valid(&deep), Ok(()));
+        let wrong = [vec![b'['; 40], vec![b'}']].concat();
+        assert_eq!(check_valid(&wrong), check_valid_bytewise(&wrong));
+        assert!(check_valid(&wrong).is_err());
+    }
+
+    #[test]
+    fn the_quick_fold_test_refuses_nothing_go_accepts() {
+        let mut src = Bytes(0x0bad_5eed_dead_beef);
+        const PIECES: &[&[u8]] = &[
+            b"k",
+            b"K",
+            b"i",
+            b"I",
+            b"n",
+            b"N",
+            b"d",
+            b"D",
+            b"p",
+            b"P",
+            b"s",
+            b"S",
+            b"a",
+            b"A",
+            b"v",
+            b"V",
+            b"e",
+            b"r",
+            b"o",
+            b"O",
+            b"\xe2\x84\xaa",
+            b"\xc5\xbf",
+            b"\xc4\xb0",
+            b"_",
+            b"-",
+            b"1",
+            b"\xff",
+        ];
+        let names = ["kind", "apiVersion", "ip", "a_b", "x-1", "sS"];
+        let mut accepted = 0;
+        for _ in 0..300_000 {
+            let n = (src.next() % 12) as usize;
+            let key: Vec<u8> = (0..n)
+                .flat_map(|_| {
+                    PIECES[(src.next() % PIECES.len() as u64) as usize]
+                        .iter()
+                        .copied()
+                })
+                .collect();
+            for name in names {
+                let full = fold_match_full(name, &key);
+                assert_eq!(
+                    fold_match(name, &key),
+                    full,
+                    "{name} {:?}",
+                    String::from_utf8_lossy(&key)
+                );
+                accepted += usize::from(full);
+            }
+        }
+        assert!(accepted > 100, "only {accepted} keys folded");
     }
 
     #[test]

@@ -17,7 +17,6 @@
 //! a pidfd as well. Measured against a bare `posix_spawn` in `benches/README.md`.
 
 use std::collections::BTreeSet;
-use std::ffi::CString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -269,16 +268,14 @@ pub fn run_watched(
     watch: Option<Watch<'_>>,
 ) -> RawCall {
     let start = Instant::now();
-    let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(executable.to_string_lossy().into_owned());
-    argv.extend(args.iter().map(|a| a.to_string()));
-
     let spawned = {
         let _gate = gate_shared();
         spawn(executable, args).inspect(|(pid, _)| {
             leaders_lock().push(*pid as i32);
         })
     };
+    // Built after the spawn: this runs while the plugin starts, not before it.
+    let argv = call_argv(executable, args);
     let (pid, reader) = match spawned {
         Ok(pair) => pair,
         Err((err, ours)) => {
@@ -317,6 +314,18 @@ pub fn run_watched(
     sup
 }
 
+/// argv as the plugin sees it, for the call's record.
+fn call_argv(executable: &Path, args: &[&str]) -> Vec<String> {
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(executable.to_string_lossy().into_owned());
+    argv.extend(args.iter().map(|a| a.to_string()));
+    argv
+}
+
+/// The most arguments a plugin call has (`<action> <ns> <name> <id>`): argv is built on the
+/// stack up to this.
+const ARGS_ON_STACK: usize = 8;
+
 /// Spawn the plugin. An error is paired with whether it happened in execnet's own preparation
 /// (descriptors, pipe) rather than in starting the executable.
 fn spawn(
@@ -325,15 +334,22 @@ fn spawn(
 ) -> Result<(u32, std::io::PipeReader), (std::io::Error, bool)> {
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
-    // A NUL byte cannot reach exec; Go's os/exec refused it as EINVAL too.
-    let nul = |_| (std::io::Error::from_raw_os_error(libc::EINVAL), false);
-    let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(CString::new(executable.as_os_str().as_bytes()).map_err(nul)?);
-    for a in args {
-        argv.push(CString::new(*a).map_err(nul)?);
-    }
+    let mut stack: [&[u8]; ARGS_ON_STACK + 1] = [&[]; ARGS_ON_STACK + 1];
+    let heap: Vec<&[u8]>;
+    let argv: &[&[u8]] = if args.len() <= ARGS_ON_STACK {
+        stack[0] = executable.as_os_str().as_bytes();
+        for (slot, a) in stack[1..].iter_mut().zip(args) {
+            *slot = a.as_bytes();
+        }
+        &stack[..=args.len()]
+    } else {
+        heap = std::iter::once(executable.as_os_str().as_bytes())
+            .chain(args.iter().map(|a| a.as_bytes()))
+            .collect();
+        &heap
+    };
     let (reader, writer) = std::io::pipe().map_err(ours)?;
-    let pid = sys::spawn_plugin(&argv, writer.as_fd()).map_err(|e| (e, false))?;
+    let pid = sys::spawn_plugin(argv, writer.as_fd()).map_err(|e| (e, false))?;
     // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.
     drop(writer);
     Ok((pid, reader))

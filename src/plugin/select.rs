@@ -141,12 +141,22 @@ impl ExecPlugin {
     }
 
     fn run(&self, action: Action, rest: &[&str], pod_name: &str) -> CallRecord {
-        let mut args = Vec::with_capacity(rest.len() + 1);
-        args.push(action.as_str());
-        args.extend_from_slice(rest);
+        // `<action> <ns> <name> <id>` on the stack.
+        let mut stack = [""; 4];
+        let heap: Vec<&str>;
+        let args: &[&str] = if rest.len() < stack.len() {
+            stack[0] = action.as_str();
+            stack[1..=rest.len()].copy_from_slice(rest);
+            &stack[..=rest.len()]
+        } else {
+            heap = std::iter::once(action.as_str())
+                .chain(rest.iter().copied())
+                .collect();
+            &heap
+        };
         let raw = self
             .runner
-            .run(action, &self.executable, &args, &self.policy);
+            .run(action, &self.executable, args, &self.policy);
         let status = (action == Action::Status).then(|| match raw.outcome.error() {
             // exec.go: a non-zero exit is the error, whatever the output.
             Some(err) => StatusResult::Error { message: err },

@@ -116,7 +116,7 @@ const STATUS_FIELDS: [Field; 3] = [
     },
 ];
 
-fn string_slot(slots: &[Slot], i: usize) -> &str {
+fn string_slot<'s>(slots: &'s [Slot<'_>], i: usize) -> &'s str {
     match slots.get(i) {
         Some(Slot::Str(s)) => s,
         _ => "",

@@ -599,17 +599,48 @@ pub(crate) fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, 
 /// signal would survive `exec`). Every other descriptor is close-on-exec (see
 /// [`mark_inherited_fds_cloexec`]). The environment is this process's (`environ`); nothing in
 /// execnet modifies it while calls run. Returns the child's pid; an error is the errno of the
-/// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…).
-pub fn spawn_plugin(argv: &[std::ffi::CString], out: BorrowedFd<'_>) -> io::Result<u32> {
-    let Some(program) = argv.first() else {
+/// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…); `EINVAL` for an empty argv or
+/// an argument with a NUL byte, which cannot reach `exec` (Go's `os/exec` refused it so too).
+///
+/// The NUL-terminated strings are packed into one buffer kept per thread and the pointer array
+/// is on the stack: a call allocates nothing here.
+pub fn spawn_plugin(argv: &[&[u8]], out: BorrowedFd<'_>) -> io::Result<u32> {
+    if argv.is_empty() || argv.iter().any(|a| a.contains(&0)) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    };
-    let mut ptrs: Vec<*mut libc::c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr() as *mut libc::c_char)
-        .collect();
-    ptrs.push(std::ptr::null_mut());
-    let out = out.as_raw_fd();
+    }
+    ARGV_BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        for a in argv {
+            bytes.extend_from_slice(a);
+            bytes.push(0);
+        }
+        // Pointers into `bytes`, taken after it stopped growing.
+        const ON_STACK: usize = 16;
+        let mut stack = [std::ptr::null_mut::<libc::c_char>(); ON_STACK];
+        let mut heap = Vec::new();
+        let ptrs: &mut [*mut libc::c_char] = if argv.len() < ON_STACK {
+            &mut stack[..=argv.len()]
+        } else {
+            heap.resize(argv.len() + 1, std::ptr::null_mut());
+            &mut heap
+        };
+        let mut at = 0;
+        for (p, a) in ptrs.iter_mut().zip(argv) {
+            *p = bytes[at..].as_mut_ptr().cast();
+            at += a.len() + 1;
+        }
+        spawn_packed(ptrs, out.as_raw_fd())
+    })
+}
+
+thread_local! {
+    /// [`spawn_plugin`]'s argv strings, reused from call to call.
+    static ARGV_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `posix_spawn` of the NULL-terminated `ptrs` (argv; `ptrs[0]` is also the path).
+fn spawn_packed(ptrs: &[*mut libc::c_char], out: RawFd) -> io::Result<u32> {
+    let program = ptrs[0];
     // SAFETY: the file actions and attributes are initialised before use and destroyed on every
     // path; every pointer handed to libc points at live memory of the right type; argv and the
     // environment are NUL-terminated arrays of NUL-terminated strings.
@@ -657,7 +688,7 @@ pub fn spawn_plugin(argv: &[std::ffi::CString], out: BorrowedFd<'_>) -> io::Resu
         if rc == 0 {
             rc = libc::posix_spawn(
                 &mut pid,
-                program.as_ptr(),
+                program,
                 &fa,
                 &attr,
                 ptrs.as_ptr(),
