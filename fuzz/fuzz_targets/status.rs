@@ -1,6 +1,7 @@
 //! Fuzz target: the kubelet's reading of `status` output (`parse_status`, Go 1.7 JSON + ParseIP).
 //!
-//! Properties (besides "never panics"): the result is deterministic; zero bytes and only zero
+//! Properties (besides "never panics"): the result is deterministic and the same as Go's rules
+//! applied one by one (the one-pass reading of the usual shape changes nothing); zero bytes and only zero
 //! bytes mean "use the runtime's IP"; a syntax error (Go's `checkValid`, run first by
 //! `json.Unmarshal`) is the result verbatim; a decoded document is valid JSON with a kind and
 //! apiVersion the kubelet accepts, and anything serde_json accepts passes Go's syntax check too;
@@ -12,7 +13,7 @@
 
 use execnet::plugin::goip::parse_ip;
 use execnet::plugin::gojson::check_valid;
-use execnet::plugin::status::{StatusResult, parse_status};
+use execnet::plugin::status::{StatusResult, parse_status, parse_status_by_go_rules};
 use libfuzzer_sys::fuzz_target;
 
 const POD: &str = "fuzz-pod";
@@ -38,6 +39,11 @@ fn without_pod(message: &str, pod: &str) -> String {
 fuzz_target!(|data: &[u8]| {
     let result = parse_status(data, POD);
     assert_eq!(result, parse_status(data, POD), "not deterministic");
+    assert_eq!(
+        result,
+        parse_status_by_go_rules(data, POD),
+        "the one-pass reading of the usual shape disagrees with Go's rules"
+    );
 
     assert_eq!(
         data.is_empty(),

@@ -9,9 +9,11 @@
 //! whose `ip` goes through Go 1.7's `net.ParseIP`. It also owns the
 //! `StatusResult` JSON shape (always the three keys `kind`, `ip`, `message`).
 
+use std::borrow::Cow;
+
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::plugin::goip::GoIp;
+use crate::plugin::goip::{GoIp, parse_ip};
 use crate::plugin::gojson::{Field, FieldKind, Slot, decode_valid_struct, unmarshal_struct};
 
 /// What the kubelet concluded from a `status` call.
@@ -129,7 +131,33 @@ fn error(message: String) -> StatusResult {
 
 /// Parse the combined output of a successful (exit 0) `status` call exactly as the kubelet did.
 /// `pod_name` is the pod name argument used in the kubelet's error messages.
+///
+/// Output of the usual shape (see [`plain_status`]) is read in one pass; anything else goes
+/// through Go's rules one by one ([`parse_status_by_go_rules`]). Both give the same result for
+/// every input the first accepts (tested, and checked by the `status` fuzz target).
 pub fn parse_status(output: &[u8], pod_name: &str) -> StatusResult {
+    match plain_status(output) {
+        Some(plain) => judge(plain.kind, plain.api_version, pod_name, || {
+            let ip = match plain.ip {
+                None | Some("") => None,
+                Some(text) => match parse_ip(text) {
+                    Some(ip) => Some(ip),
+                    // decode.go: net.IP's UnmarshalText error aborts the decode.
+                    None => return Err(format!("invalid IP address: {text}")),
+                },
+            };
+            Ok((
+                Cow::Borrowed(plain.kind),
+                Cow::Borrowed(plain.api_version),
+                ip,
+            ))
+        }),
+        None => parse_status_by_go_rules(output, pod_name),
+    }
+}
+
+/// [`parse_status`] following Go's `json.Unmarshal` step by step for any output.
+pub fn parse_status_by_go_rules(output: &[u8], pod_name: &str) -> StatusResult {
     if output.is_empty() {
         return StatusResult::None;
     }
@@ -141,24 +169,41 @@ pub fn parse_status(output: &[u8], pod_name: &str) -> StatusResult {
     };
     let kind = string_slot(&find_version, 0);
     let api_version = string_slot(&find_version, 1);
+    judge(kind, api_version, pod_name, || {
+        // The first decode validated the same bytes.
+        let [kind, api_version, ip] = decode_valid_struct(output, STATUS_TYPE, &STATUS_FIELDS)?;
+        let text = |slot| match slot {
+            Slot::Str(s) => s,
+            Slot::Ip(_) => Cow::Borrowed(""),
+        };
+        let ip = match ip {
+            Slot::Ip(ip) => ip,
+            Slot::Str(_) => None,
+        };
+        Ok((text(kind), text(api_version), ip))
+    })
+}
 
+/// exec.go `GetPodNetworkStatus` after the first decode: the kind check, the version check,
+/// then the second decode (`second`: kind, apiVersion and IP, or its error).
+fn judge<'s>(
+    kind: &str,
+    api_version: &str,
+    pod_name: &str,
+    second: impl FnOnce() -> Result<(Cow<'s, str>, Cow<'s, str>, Option<GoIp>), String>,
+) -> StatusResult {
     if !kind.is_empty() && kind != "PodNetworkStatus" {
         return error(format!(
             "Invalid 'kind' returned in network status for pod '{pod_name}'. \
              Valid value is 'PodNetworkStatus', got '{kind}'."
         ));
     }
-
     match api_version {
-        // The first decode validated the same bytes.
-        "" | "v1beta1" => match decode_valid_struct(output, STATUS_TYPE, &STATUS_FIELDS) {
-            Ok(slots) => StatusResult::Status {
-                kind: string_slot(&slots, 0).to_string(),
-                api_version: string_slot(&slots, 1).to_string(),
-                ip: match slots.get(2) {
-                    Some(Slot::Ip(ip)) => *ip,
-                    _ => None,
-                },
+        "" | "v1beta1" => match second() {
+            Ok((kind, api_version, ip)) => StatusResult::Status {
+                kind: kind.into_owned(),
+                api_version: api_version.into_owned(),
+                ip,
             },
             Err(e) => error(e),
         },
@@ -168,9 +213,202 @@ pub fn parse_status(output: &[u8], pod_name: &str) -> StatusResult {
     }
 }
 
+/// Status output of the usual shape: one JSON object, nothing but JSON whitespace around it,
+/// whose members are all `"kind"`, `"apiVersion"` or `"ip"` (exact spelling, `ip` at most once)
+/// with string values of printable ASCII without escapes. For such output Go's syntax check
+/// passes, every key matches its field exactly, unquoting changes nothing, and the last of
+/// repeated keys wins, so its values are read in one pass.
+struct Plain<'a> {
+    kind: &'a str,
+    api_version: &'a str,
+    ip: Option<&'a str>,
+}
+
+fn skip_ws(d: &[u8], mut i: usize) -> usize {
+    while d
+        .get(i)
+        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// A string literal at `i` of printable ASCII without escapes: its text and the index after it.
+fn plain_string(d: &[u8], i: usize) -> Option<(&str, usize)> {
+    if d.get(i) != Some(&b'"') {
+        return None;
+    }
+    let rest = &d[i + 1..];
+    let n = rest.iter().position(|&c| c == b'"')?;
+    let text = &rest[..n];
+    if !text
+        .iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\')
+    {
+        return None;
+    }
+    Some((std::str::from_utf8(text).ok()?, i + n + 2))
+}
+
+/// [`Plain`] when `output` has that shape.
+fn plain_status(d: &[u8]) -> Option<Plain<'_>> {
+    let mut i = skip_ws(d, 0);
+    if d.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(d, i + 1);
+    let mut plain = Plain {
+        kind: "",
+        api_version: "",
+        ip: None,
+    };
+    if d.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let (key, after) = plain_string(d, i)?;
+            i = skip_ws(d, after);
+            if d.get(i) != Some(&b':') {
+                return None;
+            }
+            let (value, after) = plain_string(d, skip_ws(d, i + 1))?;
+            match key {
+                "kind" => plain.kind = value,
+                "apiVersion" => plain.api_version = value,
+                // A second `ip` could abort the decode at the first one: Go's rules decide.
+                "ip" if plain.ip.is_none() => plain.ip = Some(value),
+                _ => return None,
+            }
+            i = skip_ws(d, after);
+            match d.get(i) {
+                Some(b',') => i = skip_ws(d, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(d, i) == d.len()).then_some(plain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Status documents near the usual shape: the members, spellings, values, whitespace and
+    /// damage that decide between the one-pass reading and Go's rules.
+    fn near_plain(seed: &mut u64) -> Vec<u8> {
+        let mut next = move || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        const KEYS: &[&str] = &[
+            "kind",
+            "kind",
+            "apiVersion",
+            "apiVersion",
+            "ip",
+            "ip",
+            "IP",
+            "Kind",
+            "ips",
+            "\\u0069p",
+            "api\\u0056ersion",
+            "x",
+        ];
+        const VALUES: &[&str] = &[
+            "\"PodNetworkStatus\"",
+            "\"PodNetworkStatus\"",
+            "\"v1beta1\"",
+            "\"v1beta1\"",
+            "\"\"",
+            "\"10.1.2.3\"",
+            "\"10.1.2.3\"",
+            "\"::ffff:10.0.0.1\"",
+            "\"fe80::1\"",
+            "\"1.2.3\"",
+            "\"010.1.2.3\"",
+            "\"Pod\"",
+            "\"v1\"",
+            "\"a b\"",
+            "\"\\n\"",
+            "\"\u{e9}\"",
+            "1",
+            "null",
+            "true",
+            "{}",
+            "[]",
+            "\"\t\"",
+        ];
+        const WS: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n"];
+        let pick = |n: u64, from: &[&'static str]| from[(n % from.len() as u64) as usize];
+        let mut doc = String::new();
+        doc.push_str(pick(next(), WS));
+        doc.push('{');
+        let members = next() % 5;
+        for m in 0..members {
+            if m > 0 {
+                doc.push_str(if next() % 40 == 0 { " " } else { "," });
+            }
+            doc.push_str(pick(next(), WS));
+            doc.push('"');
+            doc.push_str(pick(next(), KEYS));
+            doc.push('"');
+            doc.push_str(pick(next(), WS));
+            doc.push(':');
+            doc.push_str(pick(next(), WS));
+            doc.push_str(pick(next(), VALUES));
+            doc.push_str(pick(next(), WS));
+        }
+        doc.push('}');
+        doc.push_str(pick(next(), WS));
+        let mut doc = doc.into_bytes();
+        match next() % 30 {
+            0 => doc.push(b'x'),
+            1 => doc.extend_from_slice(b"{}"),
+            2 => {
+                let cut = (next() as usize) % doc.len().max(1);
+                doc.truncate(cut);
+            }
+            _ => {}
+        }
+        doc
+    }
+
+    #[test]
+    fn the_one_pass_reading_agrees_with_go_rules() {
+        let mut seed = 0x51ce_5eed_0bad_cafe_u64;
+        let (mut plain, mut statuses, mut errors) = (0, 0, 0);
+        for _ in 0..200_000 {
+            let doc = near_plain(&mut seed);
+            let got = parse_status(&doc, "p");
+            assert_eq!(
+                got,
+                parse_status_by_go_rules(&doc, "p"),
+                "{:?}",
+                String::from_utf8_lossy(&doc)
+            );
+            if plain_status(&doc).is_some() {
+                plain += 1;
+                match got {
+                    StatusResult::Status { .. } => statuses += 1,
+                    StatusResult::Error { .. } => errors += 1,
+                    _ => {}
+                }
+            }
+        }
+        // Both outcomes of the one-pass reading were compared, and Go's rules had their share.
+        assert!(
+            statuses > 1_000 && errors > 1_000,
+            "{statuses} statuses, {errors} errors"
+        );
+        assert!(plain < 150_000, "{plain} of 200000 read in one pass");
+    }
 
     #[test]
     fn serializes_all_three_keys() {
