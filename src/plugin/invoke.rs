@@ -169,6 +169,9 @@ pub struct RawCall {
     /// execnet's own failure (no descriptor, process or thread left): the call says nothing
     /// about the plugin. The message names the limit that was hit.
     pub host_error: Option<Box<str>>,
+    /// Proven when the call ended: nothing it started was alive (execnet, a child subreaper,
+    /// had no child at all; see [`sys::childless_subreaper`]). `false` proves nothing.
+    pub(crate) tree_gone: bool,
 }
 
 /// How the manager's calls are run: plainly ([`Direct`]) or through a supervisor that adds
@@ -305,6 +308,7 @@ pub fn run_watched(
                 pid: None,
                 leftovers: Box::default(),
                 host_error: host_error.map(String::into_boxed_str),
+                tree_gone: false,
             };
         }
     };
@@ -445,8 +449,9 @@ fn supervise(
 
     // Most calls end well within PIPE_ONLY: await them as a bare spawn is awaited, with a
     // blocking `read` to EOF and then a blocking `waitpid`, the thread's alarm bounding both.
-    // This costs two `timer_settime` instead of two `poll`s with a timeout (each sleeping,
-    // with an hrtimer), and leaves no exit to catch by yielding. Anything that outlasts the
+    // Arming and disarming the alarm are atomic stores (its watchdog thread signals a call that
+    // outlasts it), so this costs no system call beyond the floor's, and leaves no exit to
+    // catch by yielding. Anything that outlasts the
     // alarm continues in the loop below, which starts from where this left off.
     let fast = sys::Alarm::with(|alarm| {
         let alarm = alarm?;
@@ -589,7 +594,10 @@ fn supervise(
         }
     }
 
-    let group_survived = sys::group_exists(pgid);
+    // As a child subreaper with no child at all, nothing the call started is alive, its group
+    // included: one `waitid` instead of `kill(-pgid, 0)` and the supervisor's children scan.
+    let tree_gone = sys::childless_subreaper();
+    let group_survived = !tree_gone && sys::group_exists(pgid);
     if group_survived && term_sent_at.is_some() {
         // A timeout kills the whole group (what execnet adds); anything else the call left is
         // the supervisor's to judge.
@@ -617,6 +625,7 @@ fn supervise(
         pid: Some(pgid),
         leftovers: Box::default(),
         host_error,
+        tree_gone,
     }
 }
 

@@ -376,9 +376,14 @@ impl Supervisor {
     /// found it: `group_survived`) or has a topmost live ancestor below the dead leader, which
     /// the kernel re-parented to execnet's main thread. So when the group is empty, the pipe
     /// was not leaked and every child of the main thread is a call in flight, the call left
-    /// nothing and the table walk (which also reaps orphans that exited) is skipped. Any doubt
-    /// (no subreaper, the children file unreadable) walks.
+    /// nothing and the table walk (which also reaps orphans that exited) is skipped. When
+    /// execnet had no child at all as the call ended (`tree_gone`) that is already proven,
+    /// without reading the children file. Any doubt (no subreaper, the children file
+    /// unreadable) walks.
     fn may_have_left(&self, raw: &RawCall) -> bool {
+        if raw.tree_gone {
+            return false;
+        }
         if raw.group_survived || raw.leaked || self.containment != Containment::Subreaper {
             return true;
         }
@@ -577,6 +582,7 @@ fn not_run(executable: &Path, args: &[&str]) -> RawCall {
         pid: None,
         leftovers: Box::default(),
         host_error: None,
+        tree_gone: false,
     }
 }
 
