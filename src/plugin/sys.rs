@@ -162,6 +162,9 @@ pub(crate) fn set_child_subreaper() -> io::Result<()> {
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
     if rc == 0 {
         SUBREAPER.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Where the orphans will be looked for: opened now, so that the descriptor execnet
+        // keeps is there from the start rather than from whichever call first needs it.
+        let _ = children_file();
         Ok(())
     } else {
         Err(io::Error::last_os_error())
@@ -768,6 +771,17 @@ pub fn yield_now() {
     }
 }
 
+/// The main thread's `children` file, opened once (when this process becomes a child
+/// subreaper, or at first use) and kept for the life of the process.
+fn children_file() -> Option<&'static std::fs::File> {
+    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let pid = std::process::id();
+        std::fs::File::open(format!("/proc/{pid}/task/{pid}/children")).ok()
+    })
+    .as_ref()
+}
+
 /// The children of this process's main thread (`/proc/self/task/<pid>/children`), where the
 /// kernel re-parents the orphans of a child subreaper (`find_new_reaper` picks the first live
 /// thread of the reaper's group). The file is opened once and re-read with `pread` (under a
@@ -775,13 +789,7 @@ pub fn yield_now() {
 /// be read: callers must then assume anything.
 pub(crate) fn main_thread_children(out: &mut Vec<i32>) -> Option<()> {
     use std::os::unix::fs::FileExt;
-    static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
-    let file = FILE
-        .get_or_init(|| {
-            let pid = std::process::id();
-            std::fs::File::open(format!("/proc/{pid}/task/{pid}/children")).ok()
-        })
-        .as_ref()?;
+    let file = children_file()?;
     let mut buf = [0u8; 1024];
     let mut len = 0;
     loop {

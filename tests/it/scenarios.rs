@@ -550,7 +550,8 @@ fn pods_in_waves_leave_no_child_and_no_descriptor() {
         ..ReplayOptions::default()
     };
     // The call path keeps one descriptor for the life of the process (the main thread's
-    // `children` file, opened at the first call): a first small replay opens it.
+    // `children` file, opened with the supervisor): a first small replay runs the call path
+    // once before the count.
     let warm = Scenario::parse(
         r#"{"name": "w", "pods": [{"namespace": "a", "name": "b"}],
             "steps": [{"start_kubelet": {}}, {"create": ["a/b"]}, {"delete": ["a/b"]}]}"#,
