@@ -13,8 +13,9 @@
 //! The spawn path is `posix_spawn` (`CLONE_VFORK`, no `fork`, as `std::process::Command`
 //! would do it, minus what `std` adds per spawn: a `/dev/null` opened in the parent, a second
 //! write end) with one pipe. Output and exit are awaited on the calling thread alone (no
-//! thread per call): `poll` on the pipe; a call that outlives [`PIPE_ONLY`] is watched through
-//! a pidfd as well. Measured against a bare `posix_spawn` in `benches/README.md`.
+//! thread per call): a blocking `read` to EOF and a blocking `waitpid`, as a bare spawn does,
+//! bounded by the thread's alarm; a call that outlives [`PIPE_ONLY`] goes on with `poll` on the
+//! pipe and a pidfd. Measured against a bare `posix_spawn` in `benches/README.md`.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -451,8 +452,8 @@ fn supervise(
     // blocking `read` to EOF and then a blocking `waitpid`, the thread's alarm bounding both.
     // Arming and disarming the alarm are atomic stores (its watchdog thread signals a call that
     // outlasts it), so this costs no system call beyond the floor's, and leaves no exit to
-    // catch by yielding. Anything that outlasts the
-    // alarm continues in the loop below, which starts from where this left off.
+    // catch by yielding. Anything that outlasts the alarm continues in the loop below, which
+    // starts from where this left off.
     let fast = sys::Alarm::with(|alarm| {
         let alarm = alarm?;
         let period = policy.timeout.map_or(PIPE_ONLY, |t| t.min(PIPE_ONLY));
