@@ -387,7 +387,13 @@ impl Supervisor<'_> {
             Ok(n) => {
                 self.output_bytes += n as u64;
                 let room = self.policy.output_cap.saturating_sub(self.output.len());
-                self.output.extend_from_slice(&chunk[..n.min(room)]);
+                let kept = &chunk[..n.min(room)];
+                if self.output.is_empty() {
+                    // Most output arrives in one read: one exact allocation.
+                    self.output = kept.to_vec();
+                } else {
+                    self.output.extend_from_slice(kept);
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => self.eof = true,

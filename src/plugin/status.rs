@@ -234,25 +234,30 @@ fn skip_ws(d: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A string literal at `i` of printable ASCII without escapes: its text and the index after it.
-fn plain_string(d: &[u8], i: usize) -> Option<(&str, usize)> {
+/// A string literal at byte `i` of `doc`, of printable ASCII without escapes: its text and the
+/// index after it.
+fn plain_string(doc: &str, i: usize) -> Option<(&str, usize)> {
+    let d = doc.as_bytes();
     if d.get(i) != Some(&b'"') {
         return None;
     }
-    let rest = &d[i + 1..];
-    let n = rest.iter().position(|&c| c == b'"')?;
-    let text = &rest[..n];
+    let n = d[i + 1..].iter().position(|&c| c == b'"')?;
+    // Between two ASCII quotes: char boundaries.
+    let text = doc.get(i + 1..i + 1 + n)?;
     if !text
-        .iter()
-        .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\')
+        .bytes()
+        .all(|c| (0x20..0x7f).contains(&c) && c != b'\\')
     {
         return None;
     }
-    Some((std::str::from_utf8(text).ok()?, i + n + 2))
+    Some((text, i + n + 2))
 }
 
 /// [`Plain`] when `output` has that shape.
-fn plain_status(d: &[u8]) -> Option<Plain<'_>> {
+fn plain_status(output: &[u8]) -> Option<Plain<'_>> {
+    // Validated once here; the usual shape is ASCII anyway.
+    let doc = std::str::from_utf8(output).ok()?;
+    let d = output;
     let mut i = skip_ws(d, 0);
     if d.get(i) != Some(&b'{') {
         return None;
@@ -267,12 +272,12 @@ fn plain_status(d: &[u8]) -> Option<Plain<'_>> {
         i += 1;
     } else {
         loop {
-            let (key, after) = plain_string(d, i)?;
+            let (key, after) = plain_string(doc, i)?;
             i = skip_ws(d, after);
             if d.get(i) != Some(&b':') {
                 return None;
             }
-            let (value, after) = plain_string(d, skip_ws(d, i + 1))?;
+            let (value, after) = plain_string(doc, skip_ws(d, i + 1))?;
             match key {
                 "kind" => plain.kind = value,
                 "apiVersion" => plain.api_version = value,
