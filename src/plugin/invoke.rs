@@ -170,9 +170,10 @@ pub struct RawCall {
     /// execnet's own failure (no descriptor, process or thread left): the call says nothing
     /// about the plugin. The message names the limit that was hit.
     pub host_error: Option<Box<str>>,
-    /// Proven when the call ended: nothing it started was alive (execnet, a child subreaper,
-    /// had no child at all; see [`sys::childless_subreaper`]). `false` proves nothing.
-    pub(crate) tree_gone: bool,
+    /// Proven when the call ended: no orphan of it was re-parented to execnet (a child
+    /// subreaper with no child at all; see [`sys::childless_subreaper`]), so there is no need
+    /// to read the main thread's children. `false` proves nothing.
+    pub(crate) no_orphans: bool,
 }
 
 /// How the manager's calls are run: plainly ([`Direct`]) or through a supervisor that adds
@@ -309,7 +310,7 @@ pub fn run_watched(
                 pid: None,
                 leftovers: Box::default(),
                 host_error: host_error.map(String::into_boxed_str),
-                tree_gone: false,
+                no_orphans: false,
             };
         }
     };
@@ -601,10 +602,11 @@ fn supervise(
         }
     }
 
-    // As a child subreaper with no child at all, nothing the call started is alive, its group
-    // included: one `waitid` instead of `kill(-pgid, 0)` and the supervisor's children scan.
-    let tree_gone = sys::childless_subreaper();
-    let group_survived = !tree_gone && sys::group_exists(pgid);
+    // The group is asked directly: a member in another PID namespace is re-parented there,
+    // never to execnet. As a child subreaper with no child at all, no orphan of the call came
+    // here: one `waitid` instead of the supervisor's read of the children file.
+    let group_survived = sys::group_exists(pgid);
+    let no_orphans = sys::childless_subreaper();
     if group_survived && term_sent_at.is_some() {
         // A timeout kills the whole group (what execnet adds); anything else the call left is
         // the supervisor's to judge.
@@ -632,7 +634,7 @@ fn supervise(
         pid: Some(pgid),
         leftovers: Box::default(),
         host_error,
-        tree_gone,
+        no_orphans,
     }
 }
 

@@ -377,15 +377,14 @@ impl Supervisor {
     /// the kernel re-parented to execnet's main thread. So when the group is empty, the pipe
     /// was not leaked and every child of the main thread is a call in flight, the call left
     /// nothing and the table walk (which also reaps orphans that exited) is skipped. When
-    /// execnet had no child at all as the call ended (`tree_gone`) that is already proven,
-    /// without reading the children file. Any doubt (no subreaper, the children file
-    /// unreadable) walks.
+    /// execnet had no child at all as the call ended (`no_orphans`), the children file need not
+    /// be read. Any doubt (no subreaper, the children file unreadable) walks.
     fn may_have_left(&self, raw: &RawCall) -> bool {
-        if raw.tree_gone {
-            return false;
-        }
         if raw.group_survived || raw.leaked || self.containment != Containment::Subreaper {
             return true;
+        }
+        if raw.no_orphans {
+            return false;
         }
         let mut children = Vec::new();
         match sys::main_thread_children(&mut children) {
@@ -582,7 +581,7 @@ fn not_run(executable: &Path, args: &[&str]) -> RawCall {
         pid: None,
         leftovers: Box::default(),
         host_error: None,
-        tree_gone: false,
+        no_orphans: false,
     }
 }
 

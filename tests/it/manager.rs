@@ -715,3 +715,111 @@ mod spawn_errors {
         expect_spawn_error(tmp.path(), "dir", "permission denied");
     }
 }
+
+/// The alarm that bounds a call's blocking wait is a standard signal: with no room for a queued
+/// signal (`RLIMIT_SIGPENDING` 0, where a real-time signal's `tgkill` is refused) a call that
+/// hangs past its timeout is still cut at the timeout rather than waited for.
+#[test]
+fn a_call_times_out_with_no_room_for_queued_signals() {
+    use std::os::unix::process::CommandExt;
+    let dir = util::bash_plugin("slow", r#"[ "$1" = status ] && exec sleep 5; exit 0"#);
+    let mut cmd = std::process::Command::new(util::execnet_path());
+    cmd.args(["call", "--format", "json", "--plugin-dir"])
+        .arg(dir.path())
+        .args([
+            "--plugin",
+            "slow",
+            "--timeout",
+            "300ms",
+            "status",
+            "n",
+            "p",
+            ID,
+        ]);
+    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::setrlimit(libc::RLIMIT_SIGPENDING, &none) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = cmd.output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(doc["timed_out"], true, "{doc}");
+}
+
+/// A process the plugin leaves in its process group but in another PID namespace is re-parented
+/// to that namespace's init, never to execnet: execnet then has no child at all, and only
+/// asking the group (`kill(-pgid, 0)`) finds it. It is reported as left running.
+#[test]
+fn a_group_member_left_in_another_pid_namespace_is_found() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: entering a PID namespace needs root");
+        return;
+    }
+    // The namespace is held by `unshare … sleep 600`, started through a shell that exits at
+    // once, so it is nobody's child here (this test process is not yet a subreaper): execnet
+    // may then have no child at all when the call ends, the case that must still find it.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "unshare --pid --fork sleep 600 </dev/null >/dev/null 2>&1 & echo $!",
+        ])
+        .output()
+        .unwrap();
+    let holder: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    // The namespace's init: the `sleep 600` unshare forked.
+    let mut init = 0;
+    let children = format!("/proc/{holder}/task/{holder}/children");
+    assert!(
+        util::eventually(5, || {
+            init = std::fs::read_to_string(&children)
+                .ok()
+                .and_then(|c| c.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0);
+            init > 0
+        }),
+        "the namespace's init"
+    );
+    let tmp = tempfile::TempDir::new().unwrap();
+    let pids = tmp.path().join("pids");
+    let dir = util::bash_plugin(
+        "nsdaemon",
+        &format!(
+            "if [ \"$1\" = setup ]; then nsenter -t {init} -p sh -c 'sleep 31 </dev/null >/dev/null 2>&1 &'; \
+             until pgrep -g $$ -x sleep >/dev/null; do sleep 0.01; done; pgrep -g $$ -x sleep > {}; fi",
+            pids.display()
+        ),
+    );
+    let sup = Supervisor::new(Leftovers::Report, None);
+    let rec = supervised(dir.path(), "nsdaemon", CallPolicy::default(), &sup).call(
+        Action::Setup,
+        "n",
+        "p",
+        ID,
+    );
+    let left: Vec<i32> = pids_in(&pids);
+    // Killing the namespace's init ends everything in it, the plugin's sleep included.
+    for &pid in left.iter().chain([&init, &holder]) {
+        // SAFETY: kill of processes this test started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(rec.succeeded(), "{:?}", rec.outcome());
+    assert_eq!(left.len(), 1, "the plugin saw its sleep: {left:?}");
+    assert!(rec.raw.group_survived, "the group was asked");
+    assert!(
+        rec.raw.leftovers.iter().any(|l| l.pid == left[0]),
+        "leftovers {:?} must name {}",
+        rec.raw.leftovers,
+        left[0]
+    );
+}
