@@ -237,8 +237,8 @@ impl Step {
         }
     }
 
-    /// The pod references of the step (none for `repeat`: its steps have their own).
-    pub fn pod_refs(&self) -> Vec<&str> {
+    /// The pod list of a step that is one (`create`, `crash`, `delete`…).
+    fn pod_list(&self) -> Option<&[String]> {
         match self {
             Step::Create(v)
             | Step::Crash(v)
@@ -246,14 +246,26 @@ impl Step {
             | Step::Delete(v)
             | Step::FailStatus(v)
             | Step::RecoverStatus(v)
-            | Step::CrashApp(v) => v.iter().map(String::as_str).collect(),
-            Step::RestartKubelet(r) => r.deleted_while_down.iter().map(String::as_str).collect(),
-            Step::RestartDuringDelete(p) => vec![p.as_str()],
+            | Step::CrashApp(v) => Some(v),
             Step::StartKubelet(_)
             | Step::Sync(_)
             | Step::Wait(_)
             | Step::DockerRestart(_)
-            | Step::Repeat(_) => Vec::new(),
+            | Step::RestartKubelet(_)
+            | Step::RestartDuringDelete(_)
+            | Step::Repeat(_) => None,
+        }
+    }
+
+    /// The pod references of the step (none for `repeat`: its steps have their own).
+    pub fn pod_refs(&self) -> Vec<&str> {
+        if let Some(v) = self.pod_list() {
+            return v.iter().map(String::as_str).collect();
+        }
+        match self {
+            Step::RestartKubelet(r) => r.deleted_while_down.iter().map(String::as_str).collect(),
+            Step::RestartDuringDelete(p) => vec![p.as_str()],
+            _ => Vec::new(),
         }
     }
 }
@@ -515,15 +527,7 @@ fn check_step(
         Step::Wait(w) if w.ms == 0 => {
             return Err("ms must be at least 1".into());
         }
-        Step::Create(v)
-        | Step::Crash(v)
-        | Step::FailSetup(v)
-        | Step::Delete(v)
-        | Step::FailStatus(v)
-        | Step::RecoverStatus(v)
-        | Step::CrashApp(v)
-            if v.is_empty() =>
-        {
+        _ if step.pod_list().is_some_and(<[String]>::is_empty) => {
             return Err("names no pods".into());
         }
         _ => {}

@@ -328,10 +328,6 @@ fn call_argv(executable: &Path, args: &[&str]) -> Vec<String> {
     argv
 }
 
-/// The most arguments a plugin call has (`<action> <ns> <name> <id>`): argv is built on the
-/// stack up to this.
-const ARGS_ON_STACK: usize = 8;
-
 /// Spawn the plugin. An error is paired with whether it happened in execnet's own preparation
 /// (descriptors, pipe) rather than in starting the executable.
 fn spawn(
@@ -340,22 +336,9 @@ fn spawn(
 ) -> Result<(u32, std::io::PipeReader), (std::io::Error, bool)> {
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
-    let mut stack: [&[u8]; ARGS_ON_STACK + 1] = [&[]; ARGS_ON_STACK + 1];
-    let heap: Vec<&[u8]>;
-    let argv: &[&[u8]] = if args.len() <= ARGS_ON_STACK {
-        stack[0] = executable.as_os_str().as_bytes();
-        for (slot, a) in stack[1..].iter_mut().zip(args) {
-            *slot = a.as_bytes();
-        }
-        &stack[..=args.len()]
-    } else {
-        heap = std::iter::once(executable.as_os_str().as_bytes())
-            .chain(args.iter().map(|a| a.as_bytes()))
-            .collect();
-        &heap
-    };
     let (reader, writer) = std::io::pipe().map_err(ours)?;
-    let pid = sys::spawn_plugin(argv, writer.as_fd()).map_err(|e| (e, false))?;
+    let pid = sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
+        .map_err(|e| (e, false))?;
     // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.
     drop(writer);
     Ok((pid, reader))

@@ -629,18 +629,21 @@ pub(crate) fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, 
 /// signal would survive `exec`). Every other descriptor is close-on-exec (see
 /// [`mark_inherited_fds_cloexec`]). The environment is this process's (`environ`); nothing in
 /// execnet modifies it while calls run. Returns the child's pid; an error is the errno of the
-/// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…); `EINVAL` for an empty argv or
-/// an argument with a NUL byte, which cannot reach `exec` (Go's `os/exec` refused it so too).
+/// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…); `EINVAL` for a path or an
+/// argument with a NUL byte, which cannot reach `exec` (Go's `os/exec` refused it so too).
 ///
 /// The NUL-terminated strings are packed into one buffer kept per thread and the pointer array
 /// is on the stack: a call allocates nothing here.
-pub fn spawn_plugin(argv: &[&[u8]], out: BorrowedFd<'_>) -> io::Result<u32> {
-    if argv.is_empty() || argv.iter().any(|a| a.contains(&0)) {
+pub fn spawn_plugin(program: &[u8], args: &[&str], out: BorrowedFd<'_>) -> io::Result<u32> {
+    // argv: the program path, then the arguments.
+    let argv = || std::iter::once(program).chain(args.iter().map(|a| a.as_bytes()));
+    if argv().any(|a| a.contains(&0)) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
+    let n = args.len() + 1;
     ARGV_BYTES.with_borrow_mut(|bytes| {
         bytes.clear();
-        for a in argv {
+        for a in argv() {
             bytes.extend_from_slice(a);
             bytes.push(0);
         }
@@ -648,15 +651,15 @@ pub fn spawn_plugin(argv: &[&[u8]], out: BorrowedFd<'_>) -> io::Result<u32> {
         const ON_STACK: usize = 16;
         let mut stack = [std::ptr::null_mut::<libc::c_char>(); ON_STACK];
         let mut heap = Vec::new();
-        let ptrs: &mut [*mut libc::c_char] = if argv.len() < ON_STACK {
-            &mut stack[..=argv.len()]
+        let ptrs: &mut [*mut libc::c_char] = if n < ON_STACK {
+            &mut stack[..=n]
         } else {
-            heap.resize(argv.len() + 1, std::ptr::null_mut());
+            heap.resize(n + 1, std::ptr::null_mut());
             &mut heap
         };
         let base = bytes.as_mut_ptr();
         let mut at = 0;
-        for (p, a) in ptrs.iter_mut().zip(argv) {
+        for (p, a) in ptrs.iter_mut().zip(argv()) {
             // SAFETY: `at` is the start of argument `a` in `bytes` (each is followed by its NUL).
             *p = unsafe { base.add(at) }.cast();
             at += a.len() + 1;
