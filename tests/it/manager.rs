@@ -823,3 +823,29 @@ fn a_group_member_left_in_another_pid_namespace_is_found() {
         left[0]
     );
 }
+
+/// argv is packed for `posix_spawn` without allocating: an argument with a NUL byte cannot
+/// reach `exec` (Go's `os/exec` refused it with EINVAL too), and an argv longer than the
+/// pointers kept on the stack is passed whole.
+#[test]
+fn argv_with_a_nul_is_refused_and_a_long_one_is_passed_whole() {
+    use execnet::plugin::invoke;
+    let policy = CallPolicy::default();
+    let echo = std::path::Path::new("/bin/echo");
+    let bad = invoke::run(echo, &["status", "n\0s", "p", ID], &policy);
+    assert_eq!(
+        bad.outcome,
+        Outcome::SpawnFailed {
+            message: "fork/exec /bin/echo: invalid argument".into()
+        }
+    );
+    let many: Vec<String> = (0..40).map(|i| format!("a{i}")).collect();
+    let args: Vec<&str> = many.iter().map(String::as_str).collect();
+    let ok = invoke::run(echo, &args, &policy);
+    assert_eq!(ok.outcome, Outcome::Success);
+    assert_eq!(
+        String::from_utf8_lossy(&ok.output),
+        format!("{}\n", many.join(" "))
+    );
+    assert_eq!(ok.argv.len(), 41);
+}
