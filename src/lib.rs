@@ -24,3 +24,5 @@ pub mod plugin;
 pub mod report;
 pub mod runtime;
 pub mod supervise;
+#[allow(unsafe_code)]
+pub mod sys;

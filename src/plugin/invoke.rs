@@ -29,8 +29,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::gotext;
 use super::policy::CallPolicy;
-use super::sys;
+use crate::sys;
 
 /// The four actions of the exec plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,7 +100,7 @@ impl Outcome {
                 core_dumped,
             } => Some(format!(
                 "signal: {}{}",
-                sys::go_signal_description(*signal),
+                gotext::go_signal_description(*signal),
                 if *core_dumped { " (core dumped)" } else { "" }
             )),
             Outcome::TimedOut { after } => Some(format!(
@@ -298,7 +299,7 @@ pub fn run_watched(
                     message: format!(
                         "fork/exec {}: {}",
                         executable.display(),
-                        sys::go_errno_text(&err)
+                        gotext::go_errno_text(&err)
                     ),
                 },
                 output: Vec::new(),

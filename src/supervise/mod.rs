@@ -25,6 +25,8 @@
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 
+// Its `flock` goes when the lock becomes `std::fs::File::lock` (a change of its own).
+#[allow(unsafe_code)]
 pub mod lock;
 pub mod signals;
 
@@ -36,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
 use crate::plugin::policy::CallPolicy;
-use crate::plugin::sys::{self, ProcStat};
+use crate::sys::{self, ProcStat};
 
 /// What happens to what a call leaves running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,8 +478,7 @@ pub fn preflight() -> Result<(), String> {
             "RLIMIT_NOFILE is {nofile} (hard limit too): execnet needs at least {MIN_DESCRIPTORS} descriptors to run plugins; raise `ulimit -Hn`"
         ));
     }
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = sys::geteuid();
     if uid == 0 {
         return Ok(());
     }

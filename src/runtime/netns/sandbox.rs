@@ -237,7 +237,7 @@ impl Sandbox {
         // A fresh sysfs showing this namespace's interfaces, as `ip netns exec` mounts it
         // (iproute2 `lib/namespace.c` `netns_switch`: umount2("/sys", MNT_DETACH), then mount).
         let sys_dir = Path::new("/sys");
-        let _ = umount_detach(sys_dir);
+        let _ = crate::sys::umount_detach(sys_dir);
         sys::mount("sysfs", sys_dir, Some("sysfs"), 0, None).map_err(os("mount /sys"))?;
         let run = Path::new("/run");
         sys::mount(
@@ -398,11 +398,10 @@ impl Sandbox {
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
             super::signals::set_active(None);
-            let name = std::ffi::CString::new(format!("{}.json", self.run_id)).unwrap_or_default();
-            // SAFETY: unlinkat with a valid directory descriptor and NUL-terminated name.
-            unsafe {
-                libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0);
-            }
+            crate::sys::unlink_at(
+                std::os::fd::AsFd::as_fd(&dir),
+                &format!("{}.json", self.run_id),
+            );
         }
         killed
     }
@@ -411,18 +410,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-fn umount_detach(path: &Path) -> io::Result<()> {
-    let c = std::ffi::CString::new(path.to_string_lossy().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: a valid NUL-terminated path.
-    let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
     }
 }
 
