@@ -17,10 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub use super::record::{RUNS_DIR, RunRecord};
 use super::sys;
 
-/// Where run records live on the machine (outside every sandbox).
-pub const RUNS_DIR: &str = "/run/execnet/runs";
 /// Inside the sandbox: execnet's own directory on the sandbox's `/run`.
 pub const SANDBOX_DIR: &str = "/run/execnet";
 /// Inside the sandbox: the file holding the run id (gc checks it through `/proc/PID/root`).
@@ -108,17 +107,6 @@ pub fn new_run_id() -> String {
         .and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
     let mixed = u32::from_le_bytes(bytes) ^ std::process::id().rotate_left(16);
     format!("{mixed:08x}")
-}
-
-/// The record of a run kept on the machine for `execnet gc`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RunRecord {
-    pub run_id: String,
-    /// The process that owns the sandbox, and its start time (pid reuse).
-    pub owner_pid: u32,
-    pub owner_start: u64,
-    pub netns: u64,
-    pub mntns: u64,
 }
 
 /// The node sandbox this thread is in.

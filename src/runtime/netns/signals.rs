@@ -4,10 +4,8 @@
 //! so in the machine's namespaces); [`install`] adds the sandbox's removal to what it does.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
-use super::sandbox::{RUNS_DIR, RunRecord};
-use super::sys;
+use super::record::{RunRecord, remove_run};
 
 /// The sandbox of this process, while it exists.
 static ACTIVE: Mutex<Option<RunRecord>> = Mutex::new(None);
@@ -30,36 +28,4 @@ fn remove_active() {
     if let Some(r) = record {
         remove_run(&r);
     }
-}
-
-/// SIGKILL every other process of a run's sandbox and delete its record.
-pub(crate) fn remove_run(r: &RunRecord) -> Vec<u32> {
-    let mut killed = Vec::new();
-    let guard_mnt = sys::ns_inode(1, "mnt").ok();
-    let guard_net = sys::ns_inode(1, "net").ok();
-    if guard_mnt != Some(r.mntns) && guard_net != Some(r.netns) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let left: Vec<u32> = sys::all_pids()
-                .into_iter()
-                .filter(|&p| {
-                    sys::ns_inode(p, "mnt").is_ok_and(|i| i == r.mntns)
-                        || sys::ns_inode(p, "net").is_ok_and(|i| i == r.netns)
-                })
-                .collect();
-            if left.is_empty() || std::time::Instant::now() >= deadline {
-                break;
-            }
-            for p in left {
-                sys::kill(p, libc::SIGKILL);
-                sys::try_reap(p);
-                if !killed.contains(&p) {
-                    killed.push(p);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    let _ = std::fs::remove_file(std::path::Path::new(RUNS_DIR).join(format!("{}.json", r.run_id)));
-    killed
 }
