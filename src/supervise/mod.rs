@@ -225,10 +225,13 @@ const KILL_ROUNDS: u32 = 60;
 
 /// execnet's own long-lived processes (the netns runtime's pause processes, Open vSwitch
 /// daemons, what the node setup left): never a call's leftovers, never killed as one.
-static OWN: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// Process-wide (`sys::scope`): they are children of the process, whatever supervises calls.
+fn own_set() -> MutexGuard<'static, BTreeSet<i32>> {
+    lock(&sys::scope().own)
+}
 
 fn own() -> BTreeSet<i32> {
-    lock(&OWN).clone()
+    own_set().clone()
 }
 
 /// Hold this while execnet's own runtime starts or ends processes (an infra container's pause
@@ -240,12 +243,12 @@ pub fn own_processes() -> std::sync::RwLockReadGuard<'static, ()> {
 
 /// `pid` is execnet's own (see [`own_processes`]).
 pub fn register_own(pid: u32) {
-    lock(&OWN).insert(pid as i32);
+    own_set().insert(pid as i32);
 }
 
 /// `pid` was reaped: its number may be reused by anyone.
 pub fn forget_own(pid: u32) {
-    lock(&OWN).remove(&(pid as i32));
+    own_set().remove(&(pid as i32));
 }
 
 /// Every descendant execnet has now is its own (call before any plugin runs: after the node
@@ -258,7 +261,7 @@ pub fn adopt_descendants() -> std::io::Result<()> {
         children.entry(p.ppid).or_default().push(p);
     }
     let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
-    let mut own = lock(&OWN);
+    let mut own = own_set();
     while let Some(p) = stack.pop() {
         if !p.is_zombie() && own.insert(p.pid) {
             stack.extend(children.get(&p.pid).into_iter().flatten());
@@ -392,7 +395,7 @@ impl Supervisor {
         match sys::main_thread_children(&mut children) {
             // execnet's own processes (the netns runtime's) are no call's.
             Some(()) => {
-                let own = lock(&OWN);
+                let own = own_set();
                 children
                     .iter()
                     .any(|&pid| !invoke::is_leader(pid) && !own.contains(&pid))

@@ -13,8 +13,10 @@
 //! - [`ns`], [`pause`]: the netns runtime's namespace and mount calls and its pause processes.
 //! - [`perf`]: the bench's CPU clocks and instruction counter.
 //!
-//! Process-wide state lives here only where a signal handler or the kernel's per-process facts
-//! require it; each such static says why.
+//! Process-wide state lives here only where a signal handler, the signal thread or the kernel's
+//! per-process facts require it, each static saying why: [`scope`] (the process's children and
+//! what the signal thread does), the alarm's watchdog and its handler's flag ([`alarm`]), the
+//! subreaper bit and the kept `children` file ([`proc`]).
 
 pub mod alarm;
 pub mod fs;
@@ -24,6 +26,7 @@ pub mod pause;
 pub mod perf;
 pub mod proc;
 pub mod process;
+pub mod scope;
 pub mod signal;
 pub mod spawn;
 
@@ -40,5 +43,6 @@ pub use process::{
     Ready, Waited, geteuid, getpid, group_exists, kill_group, kill_pid, pidfd_open, poll2,
     reap_nohang, wait_pid, wait_pid_interruptible, yield_now,
 };
+pub use scope::{ProcessScope, scope};
 pub use signal::{block_signals, exit_now, wait_signal};
 pub use spawn::{die_with_parent, mark_inherited_fds_cloexec, posix_spawn_floor, spawn_plugin};

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use super::record::{RUNS_DIR, RunRecord};
 use super::sys;
+use crate::supervise::signals::OnSignal;
 
 /// Inside the sandbox: execnet's own directory on the sandbox's `/run`.
 pub const SANDBOX_DIR: &str = "/run/execnet";
@@ -118,6 +119,8 @@ pub struct Sandbox {
     /// `/run/execnet/runs` on the machine, opened before the sandbox hid it.
     runs_dir: Option<OwnedFd>,
     overlays: Vec<PathBuf>,
+    /// The run's removal when a signal ends execnet, while the sandbox exists.
+    on_signal: Option<OnSignal>,
 }
 
 /// Run a command, failing with its output.
@@ -197,13 +200,14 @@ impl Sandbox {
             mntns,
             runs_dir: Some(runs_dir),
             overlays: Vec::new(),
+            on_signal: None,
         };
         sandbox.write_record()?;
         sandbox.mount_node(node_files)?;
         Ok(sandbox)
     }
 
-    fn write_record(&self) -> Result<(), SandboxError> {
+    fn write_record(&mut self) -> Result<(), SandboxError> {
         let me = std::process::id();
         let record = RunRecord {
             run_id: self.run_id.clone(),
@@ -213,7 +217,7 @@ impl Sandbox {
             mntns: self.mntns,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
-        super::signals::set_active(Some(record));
+        self.on_signal = Some(super::signals::remove_on_signal(record));
         let path = Path::new(RUNS_DIR).join(format!("{}.json", self.run_id));
         std::fs::write(&path, text).map_err(os(format!("write {}", path.display())))
     }
@@ -385,7 +389,7 @@ impl Sandbox {
     pub fn close(&mut self) -> Vec<u32> {
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
-            super::signals::set_active(None);
+            self.on_signal = None;
             crate::sys::unlink_at(
                 std::os::fd::AsFd::as_fd(&dir),
                 &format!("{}.json", self.run_id),
