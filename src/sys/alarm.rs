@@ -11,7 +11,8 @@ fn alarm_signal() -> libc::c_int {
 }
 
 thread_local! {
-    /// Set by the alarm's handler; cleared when the alarm is armed.
+    /// Set by the alarm's handler; cleared when the alarm is armed. A thread-local static
+    /// because a signal handler can reach nothing else (and a `const` one is async-signal-safe).
     static ALARM_FIRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// This thread's alarm, made on first use (`None` if the system refused one).
     static ALARM: Option<Alarm> = Alarm::new();
@@ -30,6 +31,8 @@ const SENDING: u64 = 1;
 const FIRST_TIME: u64 = 2;
 const SIGNALED: u64 = 1 << 63;
 
+/// The origin of alarm times, shared by the watchdog and every thread (one per process, as the
+/// watchdog is).
 fn epoch() -> std::time::Instant {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     *EPOCH.get_or_init(std::time::Instant::now)
@@ -62,6 +65,8 @@ struct Watchdog {
     cv: std::sync::Condvar,
 }
 
+/// The watchdog, started on the first alarm: one per process, because the alarm signal's
+/// disposition is the process's (installed once) and one thread serves every thread's alarm.
 fn watchdog() -> Option<&'static Watchdog> {
     static WATCHDOG: std::sync::OnceLock<Option<&'static Watchdog>> = std::sync::OnceLock::new();
     *WATCHDOG.get_or_init(|| {

@@ -14,7 +14,7 @@
 //! - [`perf`]: the bench's CPU clocks and instruction counter.
 //!
 //! Process-wide state lives here only where a signal handler, the signal thread or the kernel's
-//! per-process facts require it, each static saying why: [`scope`] (the process's children and
+//! per-process facts require it, each static saying why: [`scope()`] (the process's children and
 //! what the signal thread does), the alarm's watchdog and its handler's flag ([`alarm`]), the
 //! subreaper bit and the kept `children` file ([`proc`]).
 

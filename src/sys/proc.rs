@@ -3,7 +3,8 @@
 
 use std::io;
 
-/// Set once this process is a child subreaper (execnet never unsets it).
+/// Set once this process is a child subreaper (execnet never unsets it): a mirror of the
+/// kernel's per-process bit, so a static like the bit itself.
 static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether this process has no child at all, of any thread, live or zombie: `waitid(P_ALL,
@@ -127,6 +128,7 @@ fn last_pid() -> Option<i32> {
         .ok()
 }
 
+/// The kernel's `pid_max`, read once (a fact of the machine).
 fn pid_max() -> i32 {
     static MAX: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
     *MAX.get_or_init(|| {
@@ -229,7 +231,8 @@ pub fn cmdline(pid: i32) -> String {
 }
 
 /// The main thread's `children` file, opened once (when this process becomes a child
-/// subreaper, or at first use) and kept for the life of the process.
+/// subreaper, or at first use) and kept for the life of the process: it names the process's
+/// main thread, so one per process.
 fn children_file() -> Option<&'static std::fs::File> {
     static FILE: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
     FILE.get_or_init(|| {
