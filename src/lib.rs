@@ -44,3 +44,6 @@ pub mod plugin;
 pub mod report;
 pub mod runtime;
 pub mod supervise;
+// Every `unsafe` of the crate, behind small safe functions; `unsafe_code` is denied elsewhere.
+#[allow(unsafe_code)]
+pub mod sys;

@@ -1,4 +1,4 @@
-//! `sys::childless_subreaper` in a process of its own: this binary holds this one test, so no
+//! `execnet::sys::childless_subreaper` in a process of its own: this binary holds this one test, so no
 //! other test's children can make "no child at all" false (libtest runs tests of one binary as
 //! threads of one process).
 
@@ -6,7 +6,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use execnet::plugin::sys::{childless_subreaper, set_child_subreaper};
+use execnet::sys::{childless_subreaper, kill_pid, reap_nohang, set_child_subreaper};
 
 /// As a child subreaper, "no child at all" is seen, and so is the orphan a finished child left
 /// (re-parented here after a `setsid`): what lets a call skip reading the children file.
@@ -28,13 +28,9 @@ fn childless_sees_an_orphan_the_child_left() {
     assert!(sh.wait().unwrap().success());
     let orphan: i32 = out.trim().parse().unwrap();
     assert!(!childless_subreaper(), "the orphan {orphan} is a child now");
-    // SAFETY: kill and waitpid on the orphan this test started.
-    unsafe {
-        assert_eq!(libc::kill(orphan, libc::SIGKILL), 0);
-        let mut status = 0;
-        while libc::waitpid(orphan, &mut status, libc::WNOHANG) != orphan {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    assert!(kill_pid(orphan, libc::SIGKILL));
+    while !reap_nohang(orphan) {
+        std::thread::sleep(Duration::from_millis(1));
     }
     assert!(childless_subreaper());
 }

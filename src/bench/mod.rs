@@ -10,7 +10,7 @@
 //! measures throughput scaling: rounds alternating one worker and J workers doing the same
 //! number of calls each, for the manager and for the floor.
 
-pub mod os;
+pub use crate::sys::perf as os;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::plugin::{Action, ExecPlugin, sys};
+use crate::plugin::{Action, ExecPlugin};
 use crate::supervise::Supervisor;
+use crate::sys;
 
 use os::{Clock, CounterScope, InstructionCounter};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::kubelet::{CallPurpose, PodRef, Transcript};
-use crate::plugin::{CallRecord, Outcome, StatusResult, sys};
+use crate::plugin::{CallRecord, Outcome, StatusResult, gotext};
 
 /// Output up to this many bytes and lines is kept whole in `output_head`.
 const WHOLE_BYTES: usize = 2048;
@@ -206,7 +206,7 @@ impl CallEvidence {
             action: call.action.as_str().to_string(),
             argv: raw.argv.clone(),
             exit_code: raw.outcome.exit_code(),
-            signal: raw.outcome.signal().map(sys::signal_name),
+            signal: raw.outcome.signal().map(gotext::signal_name),
             timed_out: matches!(raw.outcome, Outcome::TimedOut { .. }),
             error: raw.outcome.error(),
             duration_ms: raw.duration.as_secs_f64() * 1000.0,

@@ -38,6 +38,8 @@ macro_rules! errln {
 mod bench;
 mod call;
 mod certify;
+// Its `set_var` goes when the netns environment travels in the call policy (a change of its own).
+#[allow(unsafe_code)]
 mod netns;
 mod opts;
 mod output;
@@ -149,7 +151,7 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // As Go's runtime and nextest do: execnet's own descriptors must not run out first.
-    let _ = execnet::plugin::sys::raise_nofile_limit();
+    let _ = execnet::sys::raise_nofile_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

@@ -45,20 +45,11 @@ fn is_stdout(path: &Path) -> bool {
     let Ok(target) = fs::metadata(path) else {
         return false;
     };
-    // SAFETY: fstat on fd 1 into a zeroed struct we own.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(1, &mut st) } == 0)
-        && target.dev() == st.st_dev
-        && target.ino() == st.st_ino
+    execnet::sys::stdout_identity() == Some((target.dev(), target.ino()))
 }
 
 fn access_w(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    execnet::sys::access(path, libc::W_OK)
 }
 
 /// Check `path` before the run: decide how it will be written and prove the directory takes a

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
+use super::gotext;
 use super::invoke::{Action, Outcome, RawCall};
 use super::status::StatusResult;
-use super::sys;
 
 /// One call through the reference manager.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ impl Serialize for CallRecord {
         s.serialize_field("action", self.action.as_str())?;
         s.serialize_field("argv", &raw.argv)?;
         s.serialize_field("exit_code", &raw.outcome.exit_code())?;
-        s.serialize_field("signal", &raw.outcome.signal().map(sys::signal_name))?;
+        s.serialize_field("signal", &raw.outcome.signal().map(gotext::signal_name))?;
         s.serialize_field("error", &raw.outcome.error())?;
         s.serialize_field("output", &self.output_text())?;
         s.serialize_field("truncated", &raw.truncated)?;

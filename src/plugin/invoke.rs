@@ -24,13 +24,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::ExitStatus;
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::gotext;
 use super::policy::CallPolicy;
-use super::sys;
+use crate::sys;
 
 /// The four actions of the exec plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,7 +100,7 @@ impl Outcome {
                 core_dumped,
             } => Some(format!(
                 "signal: {}{}",
-                sys::go_signal_description(*signal),
+                gotext::go_signal_description(*signal),
                 if *core_dumped { " (core dumped)" } else { "" }
             )),
             Outcome::TimedOut { after } => Some(format!(
@@ -199,24 +200,22 @@ impl Runner for Direct {
     }
 }
 
-/// Spawning and registering a leader happen under a shared hold of this gate; reaping orphans
-/// and killing everything take it exclusively.
-static GATE: RwLock<()> = RwLock::new(());
-/// Spawned and not yet reaped plugin processes (each is its own process group). A vector: a
-/// handful of entries, and no allocation per call once it has grown.
-static LEADERS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
+/// The leaders in flight, process-wide (`sys::scope`: every supervisor's and every plain
+/// manager's, as the kernel re-parents every orphan to the process).
 fn leaders_lock() -> MutexGuard<'static, Vec<i32>> {
-    LEADERS.lock().unwrap_or_else(|e| e.into_inner())
+    sys::scope()
+        .leaders
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Hold the gate exclusively: no leader is being spawned or is unregistered meanwhile.
 pub(crate) fn gate_exclusive() -> RwLockWriteGuard<'static, ()> {
-    GATE.write().unwrap_or_else(|e| e.into_inner())
+    sys::scope().gate.write().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) fn gate_shared() -> RwLockReadGuard<'static, ()> {
-    GATE.read().unwrap_or_else(|e| e.into_inner())
+    sys::scope().gate.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The leaders now in flight (spawned, not yet reaped).
@@ -298,7 +297,7 @@ pub fn run_watched(
                     message: format!(
                         "fork/exec {}: {}",
                         executable.display(),
-                        sys::go_errno_text(&err)
+                        gotext::go_errno_text(&err)
                     ),
                 },
                 output: Vec::new(),

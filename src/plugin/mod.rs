@@ -4,13 +4,13 @@
 pub mod call;
 pub mod goip;
 pub mod gojson;
+pub mod gotext;
 pub mod invoke;
 pub mod name;
 pub mod policy;
 pub mod probe;
 pub mod select;
 pub mod status;
-pub mod sys;
 
 pub use call::CallRecord;
 pub use invoke::{Action, Direct, Leftover, Outcome, RawCall, Runner};

@@ -5,8 +5,6 @@
 //! (`utilerrors.NewAggregate`). On init failure the plugin is still returned together with the
 //! error, as the kubelet did.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -97,11 +95,7 @@ pub fn aggregate(errors: &[SelectionError]) -> Option<String> {
 
 /// access(2) with X_OK: real uid, follows symlinks, a directory passes, root passes on any x bit.
 pub fn is_executable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: c is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+    crate::sys::access(path, libc::X_OK)
 }
 
 /// An exec plugin the manager calls.

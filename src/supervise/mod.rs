@@ -25,6 +25,8 @@
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 
+// Its `flock` goes when the lock becomes `std::fs::File::lock` (a change of its own).
+#[allow(unsafe_code)]
 pub mod lock;
 pub mod signals;
 
@@ -36,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::plugin::invoke::{self, Action, Leftover, Outcome, RawCall, Runner};
 use crate::plugin::policy::CallPolicy;
-use crate::plugin::sys::{self, ProcStat};
+use crate::sys::{self, ProcStat};
 
 /// What happens to what a call leaves running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,10 +225,13 @@ const KILL_ROUNDS: u32 = 60;
 
 /// execnet's own long-lived processes (the netns runtime's pause processes, Open vSwitch
 /// daemons, what the node setup left): never a call's leftovers, never killed as one.
-static OWN: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// Process-wide (`sys::scope`): they are children of the process, whatever supervises calls.
+fn own_set() -> MutexGuard<'static, BTreeSet<i32>> {
+    lock(&sys::scope().own)
+}
 
 fn own() -> BTreeSet<i32> {
-    lock(&OWN).clone()
+    own_set().clone()
 }
 
 /// Hold this while execnet's own runtime starts or ends processes (an infra container's pause
@@ -238,12 +243,12 @@ pub fn own_processes() -> std::sync::RwLockReadGuard<'static, ()> {
 
 /// `pid` is execnet's own (see [`own_processes`]).
 pub fn register_own(pid: u32) {
-    lock(&OWN).insert(pid as i32);
+    own_set().insert(pid as i32);
 }
 
 /// `pid` was reaped: its number may be reused by anyone.
 pub fn forget_own(pid: u32) {
-    lock(&OWN).remove(&(pid as i32));
+    own_set().remove(&(pid as i32));
 }
 
 /// Every descendant execnet has now is its own (call before any plugin runs: after the node
@@ -256,7 +261,7 @@ pub fn adopt_descendants() -> std::io::Result<()> {
         children.entry(p.ppid).or_default().push(p);
     }
     let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
-    let mut own = lock(&OWN);
+    let mut own = own_set();
     while let Some(p) = stack.pop() {
         if !p.is_zombie() && own.insert(p.pid) {
             stack.extend(children.get(&p.pid).into_iter().flatten());
@@ -390,7 +395,7 @@ impl Supervisor {
         match sys::main_thread_children(&mut children) {
             // execnet's own processes (the netns runtime's) are no call's.
             Some(()) => {
-                let own = lock(&OWN);
+                let own = own_set();
                 children
                     .iter()
                     .any(|&pid| !invoke::is_leader(pid) && !own.contains(&pid))
@@ -476,8 +481,7 @@ pub fn preflight() -> Result<(), String> {
             "RLIMIT_NOFILE is {nofile} (hard limit too): execnet needs at least {MIN_DESCRIPTORS} descriptors to run plugins; raise `ulimit -Hn`"
         ));
     }
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = sys::geteuid();
     if uid == 0 {
         return Ok(());
     }

@@ -11,28 +11,46 @@
 //! Plugins do not inherit the blocked mask: `std` resets it in every spawned child.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::plugin::invoke;
-use crate::plugin::sys;
+use crate::sys;
+use crate::sys::scope::HookEntry;
 
 /// The signals that end a run.
 pub const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-static CLEANUP: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-static OUTPUT: Mutex<()> = Mutex::new(());
-static HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
-/// `install`'s outcome (errno on failure): it runs once per process.
-static INSTALLED: std::sync::OnceLock<Result<(), i32>> = std::sync::OnceLock::new();
+/// A registration made by [`on_signal`]; dropping it unregisters the hook.
+#[derive(Debug)]
+#[must_use = "dropping the registration unregisters the hook"]
+pub struct OnSignal(u64);
 
-/// Run `hook` first when a signal ends the run (before the process tree is killed).
-pub fn on_signal(hook: fn()) {
-    HOOKS.lock().unwrap_or_else(|e| e.into_inner()).push(hook);
+impl Drop for OnSignal {
+    fn drop(&mut self) {
+        hooks().retain(|(id, _)| *id != self.0);
+    }
+}
+
+// What this module shares with the signal thread is the process's (`sys::scope` says why).
+fn hooks() -> MutexGuard<'static, Vec<(u64, HookEntry)>> {
+    sys::scope().hooks.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run `hook` first when a signal ends the run (before the process tree is killed), until the
+/// returned registration is dropped.
+pub fn on_signal(hook: impl Fn() + Send + 'static) -> OnSignal {
+    let id = sys::scope().next_hook.fetch_add(1, Ordering::Relaxed);
+    hooks().push((id, HookEntry(Box::new(hook))));
+    OnSignal(id)
 }
 
 fn cleanup_list() -> MutexGuard<'static, Vec<PathBuf>> {
-    CLEANUP.lock().unwrap_or_else(|e| e.into_inner())
+    sys::scope()
+        .cleanup
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Remove `path` (a file or a directory tree) if the run is ended by a signal.
@@ -48,14 +66,17 @@ pub fn forget(path: &Path) {
 /// Hold this while writing a report: a signal waits for the write to finish (up to a bound),
 /// and after a signal no write starts.
 pub fn output_lock() -> MutexGuard<'static, ()> {
-    OUTPUT.lock().unwrap_or_else(|e| e.into_inner())
+    sys::scope()
+        .output
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// Block the signals in this thread (call it first in `main`, before any other thread
 /// exists, so that every thread inherits the mask) and start the thread that handles them.
 /// Only the first call does anything; later ones return its outcome.
 pub fn install() -> std::io::Result<()> {
-    let outcome = INSTALLED.get_or_init(|| {
+    let outcome = sys::scope().signals_installed.get_or_init(|| {
         sys::block_signals(&SIGNALS).map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL))?;
         std::thread::Builder::new()
             .name("execnet-signals".into())
@@ -75,7 +96,7 @@ fn terminate(sig: libc::c_int) -> ! {
     // 1. No report starts after this; one being written gets 2 s to finish.
     let started = Instant::now();
     let _output = loop {
-        match OUTPUT.try_lock() {
+        match sys::scope().output.try_lock() {
             Ok(g) => break Some(g),
             Err(std::sync::TryLockError::Poisoned(e)) => break Some(e.into_inner()),
             Err(std::sync::TryLockError::WouldBlock)
@@ -86,8 +107,9 @@ fn terminate(sig: libc::c_int) -> ! {
             Err(std::sync::TryLockError::WouldBlock) => break None,
         }
     };
-    let hooks: Vec<fn()> = HOOKS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for hook in hooks {
+    // Held until the exit: a registration dropped meanwhile waits, its hook having run.
+    let hooks = hooks();
+    for (_, HookEntry(hook)) in hooks.iter() {
         hook();
     }
     // 2. Calls in flight first (their groups), then the whole tree. The gate stays held until

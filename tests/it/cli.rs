@@ -327,6 +327,7 @@ fn a_100_mb_plugin_output_keeps_execnet_memory_bounded() {
     // SAFETY: rusage is plain data; wait4 reaps our own child and fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 on our own child, writing into locals we own.
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid);
     let v = json(&out);

@@ -696,6 +696,7 @@ fn one_certification_per_plugin_directory() {
         util::eventually(30, || read_pids(&pids).len() >= before + 3),
         "the waiting run never started once the lock was free"
     );
+    // SAFETY: signalling our own child.
     unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
     assert_eq!(wait_bounded(&mut second, 20).code(), Some(143));
     for pid in read_pids(&pids) {

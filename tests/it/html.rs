@@ -64,6 +64,7 @@ fn run_chromium(exe: &Path, profile: &Path, extra: &[&str], url: &str) -> String
         }
         if start.elapsed() > Duration::from_secs(120) {
             // The whole group: chromium's helper processes too.
+            // SAFETY: kill(2) of our own child's process group; no memory is involved.
             unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
             let _ = child.wait();
             panic!("chromium did not finish within 120 s on {url}");

@@ -284,6 +284,7 @@ fn the_plain_manager_kills_nothing_a_call_leaves() {
         "the plain manager does not look"
     );
     assert!(util::pid_alive(pid), "the plain manager killed the daemon");
+    // SAFETY: kill(2) of the daemon this test's plugin left; no memory is involved.
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }
 
@@ -608,19 +609,24 @@ fn execnet_running_out_of_descriptors_is_its_own_failure() {
     let p = supervised(dir.path(), "ok", CallPolicy::default(), &sup);
     // SAFETY: getrlimit/setrlimit on this test's own process (nextest runs one per test).
     let mut old: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit fills the struct we own.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
     // Leave no room: the limit is the lowest free descriptor number, so the call's first new
     // descriptor (its pipe) cannot be had. (Counting open descriptors is not enough: a hole
     // below the highest one leaves room for a pipe, and the spawn needs nothing more.)
+    // SAFETY: fcntl duplicates fd 0 (always open under nextest) into a descriptor we own.
     let lowest_free = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 0) };
     assert!(lowest_free > 0);
+    // SAFETY: closing the duplicate made just above, used nowhere else.
     unsafe { libc::close(lowest_free) };
     let tight = libc::rlimit {
         rlim_cur: lowest_free as libc::rlim_t,
         rlim_max: old.rlim_max,
     };
+    // SAFETY: setrlimit reads the struct we own.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &tight) }, 0);
     let rec = p.call(Action::Setup, "n", "p", ID);
+    // SAFETY: setrlimit reads the struct we own.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) }, 0);
     assert!(
         matches!(rec.outcome(), Outcome::SpawnFailed { .. }),

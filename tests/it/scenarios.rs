@@ -597,6 +597,7 @@ fn pods_in_waves_leave_no_child_and_no_descriptor() {
         "(open fds, children) before and after the replay"
     );
     let mut status = 0;
+    // SAFETY: waitpid with WNOHANG writes only `status`.
     let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
     let errno = std::io::Error::last_os_error().raw_os_error();
     assert_eq!(

@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::sandbox::{RUN_ID_FILE, RUNS_DIR, RunRecord};
+use super::record::{RUNS_DIR, RunRecord};
+use super::sandbox::RUN_ID_FILE;
 use super::sys;
 
 /// What one collection did.

@@ -2,7 +2,7 @@
 //! `--read-only-port`, v1.1.1–v1.5.0 `pkg/kubelet/server/server.go` `InstallDefaultHandlers`:
 //! `/pods` and `/healthz`): `GET /pods` is a v1 `PodList` of the pods the kubelet runs (metadata
 //! name, namespace, uid, annotations; `spec.hostNetwork`; `status.phase`, `status.podIP`), which
-//! OpenContrail's plugin read for annotations. Served by [`super::docker::api::Servers`].
+//! OpenContrail's plugin read for annotations. Served by `netns::servers`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -12,7 +12,9 @@ pub mod infra;
 pub mod kubeapi;
 pub mod observe;
 pub mod ovs;
+pub mod record;
 pub mod sandbox;
+pub mod servers;
 pub mod signals;
 pub mod sys;
 
@@ -118,7 +120,7 @@ pub struct NetnsRuntime {
     lifeline_read: OwnedFd,
     // Held open for the pause processes: its close (this process ending) is their end.
     _lifeline_write: OwnedFd,
-    servers: Option<docker::api::Servers>,
+    servers: Option<servers::Servers>,
     ovs: Option<ovs::Ovs>,
     // Dropped last: kills what is left and removes the run record.
     sandbox: Sandbox,
@@ -152,7 +154,7 @@ impl NetnsRuntime {
         let bridge_preexisting = infra::ensure_bridge(&options.docker_bridge, &options.pod_cidr)?;
         let registry = Arc::new(Mutex::new(Registry::default()));
         let servers = if options.serve_apis {
-            Some(docker::api::Servers::start(registry.clone()).map_err(os("start the APIs"))?)
+            Some(servers::Servers::start(registry.clone()).map_err(os("start the APIs"))?)
         } else {
             None
         };

@@ -7,7 +7,6 @@
 //! Both daemons are children of execnet that die with it (`PR_SET_PDEATHSIG`) and stop with the
 //! run.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,14 +33,9 @@ fn daemon(program: &str, args: &[&str]) -> Result<Child, SandboxError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: prctl is async-signal-safe; it makes the daemon die with the thread that started
-    // it (the run's main thread, which outlives the run).
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            Ok(())
-        });
-    }
+    // The daemon dies with the thread that started it (the run's main thread, which outlives
+    // the run).
+    crate::sys::die_with_parent(&mut cmd);
     cmd.spawn().map_err(|e| SandboxError::Command {
         command: program.to_string(),
         output: format!("{e} (is Debian's openvswitch-switch installed?)"),

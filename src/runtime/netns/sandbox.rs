@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub use super::record::{RUNS_DIR, RunRecord};
 use super::sys;
+use crate::supervise::signals::OnSignal;
 
-/// Where run records live on the machine (outside every sandbox).
-pub const RUNS_DIR: &str = "/run/execnet/runs";
 /// Inside the sandbox: execnet's own directory on the sandbox's `/run`.
 pub const SANDBOX_DIR: &str = "/run/execnet";
 /// Inside the sandbox: the file holding the run id (gc checks it through `/proc/PID/root`).
@@ -110,17 +110,6 @@ pub fn new_run_id() -> String {
     format!("{mixed:08x}")
 }
 
-/// The record of a run kept on the machine for `execnet gc`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RunRecord {
-    pub run_id: String,
-    /// The process that owns the sandbox, and its start time (pid reuse).
-    pub owner_pid: u32,
-    pub owner_start: u64,
-    pub netns: u64,
-    pub mntns: u64,
-}
-
 /// The node sandbox this thread is in.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -130,6 +119,8 @@ pub struct Sandbox {
     /// `/run/execnet/runs` on the machine, opened before the sandbox hid it.
     runs_dir: Option<OwnedFd>,
     overlays: Vec<PathBuf>,
+    /// The run's removal when a signal ends execnet, while the sandbox exists.
+    on_signal: Option<OnSignal>,
 }
 
 /// Run a command, failing with its output.
@@ -209,13 +200,14 @@ impl Sandbox {
             mntns,
             runs_dir: Some(runs_dir),
             overlays: Vec::new(),
+            on_signal: None,
         };
         sandbox.write_record()?;
         sandbox.mount_node(node_files)?;
         Ok(sandbox)
     }
 
-    fn write_record(&self) -> Result<(), SandboxError> {
+    fn write_record(&mut self) -> Result<(), SandboxError> {
         let me = std::process::id();
         let record = RunRecord {
             run_id: self.run_id.clone(),
@@ -225,7 +217,7 @@ impl Sandbox {
             mntns: self.mntns,
         };
         let text = serde_json::to_string(&record).unwrap_or_default();
-        super::signals::set_active(Some(record));
+        self.on_signal = Some(super::signals::remove_on_signal(record));
         let path = Path::new(RUNS_DIR).join(format!("{}.json", self.run_id));
         std::fs::write(&path, text).map_err(os(format!("write {}", path.display())))
     }
@@ -237,7 +229,7 @@ impl Sandbox {
         // A fresh sysfs showing this namespace's interfaces, as `ip netns exec` mounts it
         // (iproute2 `lib/namespace.c` `netns_switch`: umount2("/sys", MNT_DETACH), then mount).
         let sys_dir = Path::new("/sys");
-        let _ = umount_detach(sys_dir);
+        let _ = crate::sys::umount_detach(sys_dir);
         sys::mount("sysfs", sys_dir, Some("sysfs"), 0, None).map_err(os("mount /sys"))?;
         let run = Path::new("/run");
         sys::mount(
@@ -397,12 +389,11 @@ impl Sandbox {
     pub fn close(&mut self) -> Vec<u32> {
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
-            super::signals::set_active(None);
-            let name = std::ffi::CString::new(format!("{}.json", self.run_id)).unwrap_or_default();
-            // SAFETY: unlinkat with a valid directory descriptor and NUL-terminated name.
-            unsafe {
-                libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0);
-            }
+            self.on_signal = None;
+            crate::sys::unlink_at(
+                std::os::fd::AsFd::as_fd(&dir),
+                &format!("{}.json", self.run_id),
+            );
         }
         killed
     }
@@ -411,18 +402,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-fn umount_detach(path: &Path) -> io::Result<()> {
-    let c = std::ffi::CString::new(path.to_string_lossy().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: a valid NUL-terminated path.
-    let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
     }
 }
 

@@ -1,5 +1,4 @@
 //! The parent's own cost, for `execnet bench`: CPU clocks and a hardware instruction counter.
-//! Bench-only raw OS calls live here rather than in `plugin::sys`, which holds the spawn path.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
