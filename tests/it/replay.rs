@@ -593,6 +593,116 @@ fn every_shipped_scenario_is_in_the_matrix() {
     );
 }
 
+/// The compiled recorder the calls tables use (tests/plugins/recorder.rs) is the sample's Python
+/// recorder, byte for byte: the same record line, stdout, stderr and exit code for the same
+/// call, over hex and non-hex ids, escapes, non-ASCII and non-UTF-8 arguments, bad usage and
+/// shared or separate stdout/stderr.
+#[test]
+fn compiled_recorder_answers_and_records_like_the_python_one() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins/recorder/recorder");
+    let compiled = kubelet_util::compiled_recorder();
+    let id = crate::util::ID;
+    let calls: Vec<Vec<OsString>> = [
+        vec![b"init".to_vec()],
+        vec![
+            b"setup".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            id.into(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            id.into(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"FfA0".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"abc".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"a".to_vec(),
+            b"b".to_vec(),
+            b"not-hex-at-all".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            "\u{e9}\u{2603}\u{1d11e}".into(),
+            b"q\"b\\t\tn\nc\x01d\x7fe".to_vec(),
+            b"\xff\xfe\xe2\x82z".to_vec(),
+        ],
+        vec![
+            b"teardown".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"x".to_vec(),
+        ],
+        vec![b"status".to_vec(), b"ns".to_vec()],
+        vec![b"reset".to_vec(), b"it's".to_vec()],
+        vec![b"it's".to_vec()],
+        vec![],
+    ]
+    .into_iter()
+    .map(|argv| argv.into_iter().map(OsString::from_vec).collect())
+    .collect();
+    let cwd = tempfile::TempDir::new().unwrap();
+    let run = |exe: &std::path::Path, argv: &[OsString], shared: bool| {
+        let record = cwd.path().join("record.jsonl");
+        let _ = std::fs::remove_file(&record);
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(argv)
+            .current_dir(cwd.path())
+            .env("EXECNET_RECORD", &record)
+            .stdin(std::process::Stdio::null());
+        let (status, stdout, stderr) = if shared {
+            // One pipe for stdout and stderr, as the kubelet gives.
+            let (mut reader, writer) = std::io::pipe().unwrap();
+            cmd.stdout(writer.try_clone().unwrap()).stderr(writer);
+            let mut child = cmd.spawn().unwrap();
+            drop(cmd);
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut reader, &mut out).unwrap();
+            (child.wait().unwrap(), out, Vec::new())
+        } else {
+            let out = cmd.output().unwrap();
+            (out.status, out.stdout, out.stderr)
+        };
+        let line = std::fs::read_to_string(&record).unwrap_or_default();
+        (
+            status.code(),
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
+            crate::util::redact(&line, cwd.path()),
+        )
+    };
+    for argv in &calls {
+        for shared in [false, true] {
+            let want = run(&python, argv, shared);
+            let got = run(&compiled, argv, shared);
+            assert!(
+                want.3.ends_with('\n'),
+                "the Python recorder recorded {argv:?}"
+            );
+            assert_eq!(
+                got, want,
+                "{argv:?} (stdout and stderr shared: {shared}): compiled (left) and Python (right)"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- the done-when behaviours
 
 fn pod(ns: &str, name: &str) -> PodRef {
