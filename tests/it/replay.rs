@@ -20,6 +20,7 @@ use rstest::rstest;
 use crate::kubelet_util::{
     self, Plugins, redact, redacted_render, redacted_text, run, sample_plugins,
 };
+use crate::util::{assert_lines_eq, assert_seq_eq};
 
 // ---------------------------------------------------------------- the calls table
 
@@ -504,10 +505,12 @@ fn calls_table(
         // The recorder confirms the transcript: the same calls, argv for argv.
         let transcript_argvs: Vec<Vec<String>> =
             t.calls().map(|(.., c)| c.args().to_vec()).collect();
-        assert_eq!(
-            sorted_argvs(plugins.recorded()),
-            sorted_argvs(transcript_argvs),
-            "{scenario} under {profile}: the recorder's log and the transcript disagree"
+        assert_seq_eq(
+            &sorted_argvs(plugins.recorded()),
+            &sorted_argvs(transcript_argvs),
+            format!(
+                "{scenario} under {profile}: the recorder's log (left) and the transcript (right), sorted"
+            ),
         );
         // And the table states them.
         let (inits, rows) = table(scenario, group(profile));
@@ -533,10 +536,10 @@ fn calls_table(
         by_profile.insert(profile, t);
     }
     // Profiles that share behaviour give identical transcripts.
-    assert_eq!(
-        comparable(&by_profile["1.2"], &plugins),
-        comparable(&by_profile["1.3"], &plugins),
-        "{scenario}: 1.2 and 1.3 must agree"
+    assert_lines_eq(
+        &comparable(&by_profile["1.2"], &plugins),
+        &comparable(&by_profile["1.3"], &plugins),
+        format!("{scenario}: 1.2 (left) and 1.3 (right) must agree"),
     );
     let churn = scenario.starts_with("status-failure");
     let same_14_15 =
@@ -949,7 +952,11 @@ fn same_seed_same_transcript() {
     let (a, b) = (sample_plugins(), sample_plugins());
     let ta = run(&a, "reference", "crash-without-teardown", "1.5", 42, None);
     let tb = run(&b, "reference", "crash-without-teardown", "1.5", 42, None);
-    assert_eq!(redacted_text(&ta, &a.path), redacted_text(&tb, &b.path));
+    assert_lines_eq(
+        &redacted_text(&ta, &a.path),
+        &redacted_text(&tb, &b.path),
+        "the same seed twice",
+    );
     let other = run(&a, "reference", "basic-lifecycle", "1.5", 43, None);
     let again = run(&b, "reference", "basic-lifecycle", "1.5", 42, None);
     assert_ne!(
@@ -968,7 +975,11 @@ fn parallel_workers_do_not_change_the_transcript(#[case] scenario: &str) {
     let (a, c) = (sample_plugins(), sample_plugins());
     let four = run(&a, "recorder", scenario, "1.5", 7, Some(4));
     let one = run(&c, "recorder", scenario, "1.5", 7, Some(1));
-    assert_eq!(redacted_text(&four, &a.path), redacted_text(&one, &c.path));
+    assert_lines_eq(
+        &redacted_text(&four, &a.path),
+        &redacted_text(&one, &c.path),
+        format!("{scenario}: four workers (left) and one (right)"),
+    );
 }
 
 fn infra_ids(t: &Transcript) -> Vec<String> {
