@@ -64,22 +64,13 @@ fn ids(report: &Report, outcome: Outcome) -> BTreeSet<&'static str> {
 }
 
 /// Checks judged on wall-clock latency against a fixed budget: load on the test machine, not
-/// the plugin, decides whether they warn. Unless a case expects the warning they may pass or
-/// warn (judged either way); the snapshots leave them out.
+/// the plugin, decides whether they warn. Unless a case expects the warning, a warning of theirs
+/// is not asserted on (they may pass, warn, or be skipped with the rest); the snapshots leave
+/// them out.
 const LATENCY_CHECKS: [&str; 1] = ["timeout/p99"];
 
-/// The checks that warned, without a latency check unless `expected` names it; a latency check
-/// that is not expected must have passed or warned, judging something.
+/// The checks that warned, without a latency check unless `expected` names it.
 fn warnings(report: &Report, expected: &[&str]) -> BTreeSet<&'static str> {
-    for id in LATENCY_CHECKS.iter().filter(|id| !expected.contains(id)) {
-        if let Some(c) = report.check(id) {
-            assert!(
-                matches!(c.outcome, Outcome::Pass | Outcome::Warn) && c.judged > 0,
-                "{}",
-                explain(report)
-            );
-        }
-    }
     ids(report, Outcome::Warn)
         .into_iter()
         .filter(|id| !LATENCY_CHECKS.contains(id) || expected.contains(id))
