@@ -1,8 +1,9 @@
 //! Helpers for the simulated-kubelet tests: a private copy of `sample-plugins/` (plugins write
 //! state beside themselves), scenario loading, replay, and the one place where transcripts are
-//! redacted before they are compared or snapshotted. The recorder in the copy writes its
-//! JSON lines to `<copy>/../record.jsonl` (a wrapper sets `EXECNET_RECORD`; the test process's
-//! environment is never changed).
+//! redacted before they are compared or snapshotted. The recorder in the copy is the compiled
+//! one ([`compiled_recorder`]: the same calls and answers as the Python sample, a fraction of the
+//! cost per call) and writes its JSON lines to `<copy>/../record.jsonl` (a wrapper sets
+//! `EXECNET_RECORD`; the test process's environment is never changed).
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +61,8 @@ pub fn sample_plugins() -> Plugins {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins"),
         &path,
     );
-    // The recorder records into the temp root, through a wrapper that sets its variable.
+    // The recorder records into the temp root, through a wrapper that sets its variable and
+    // runs the compiled recorder (the Python one stays beside it, unused).
     let rec = path.join("recorder");
     std::fs::rename(rec.join("recorder"), rec.join("recorder.py")).expect("rename recorder");
     let record = dir.path().join("record.jsonl");
@@ -68,13 +70,65 @@ pub fn sample_plugins() -> Plugins {
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nEXECNET_RECORD='{}' exec /usr/bin/python3 -S \"$(dirname \"$0\")/recorder.py\" \"$@\"\n",
-            record.display()
+            "#!/bin/sh\nEXECNET_RECORD='{}' exec '{}' \"$@\"\n",
+            record.display(),
+            compiled_recorder().display()
         ),
     )
     .expect("write recorder wrapper");
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     Plugins { _dir: dir, path }
+}
+
+/// `tests/plugins/recorder.rs` compiled with the toolchain's `rustc` into the target directory's
+/// temp dir, once per source text (the file name carries a hash of it; a lock keeps parallel
+/// test processes from compiling it side by side). A build step of the tests rather than a
+/// cargo target: a `[[bin]]` would be installed with execnet, and an example is not built when
+/// only the test target is (`cargo nextest run --test it`).
+pub fn compiled_recorder() -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/recorder.rs");
+        let text = std::fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let exe = dir.join(format!("execnet-recorder-{:016x}", h.finish()));
+        if exe.exists() {
+            return exe;
+        }
+        let lock = std::fs::File::create(dir.join("execnet-recorder.lock")).expect("lock file");
+        lock.lock().expect("lock");
+        if !exe.exists() {
+            let tmp = exe.with_extension(format!("tmp{}", std::process::id()));
+            let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+            let out = std::process::Command::new(&rustc)
+                .args([
+                    "--edition",
+                    "2024",
+                    "-C",
+                    "opt-level=1",
+                    "-C",
+                    "strip=debuginfo",
+                ])
+                .arg("-o")
+                .arg(&tmp)
+                .arg(&src)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", rustc.to_string_lossy()));
+            assert!(
+                out.status.success(),
+                "compiling {}: {}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::rename(&tmp, &exe).expect("rename the compiled recorder");
+        }
+        exe
+    })
+    .clone()
 }
 
 impl Plugins {

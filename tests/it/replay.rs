@@ -20,6 +20,7 @@ use rstest::rstest;
 use crate::kubelet_util::{
     self, Plugins, redact, redacted_render, redacted_text, run, sample_plugins,
 };
+use crate::util::{assert_lines_eq, assert_seq_eq};
 
 // ---------------------------------------------------------------- the calls table
 
@@ -504,10 +505,12 @@ fn calls_table(
         // The recorder confirms the transcript: the same calls, argv for argv.
         let transcript_argvs: Vec<Vec<String>> =
             t.calls().map(|(.., c)| c.args().to_vec()).collect();
-        assert_eq!(
-            sorted_argvs(plugins.recorded()),
-            sorted_argvs(transcript_argvs),
-            "{scenario} under {profile}: the recorder's log and the transcript disagree"
+        assert_seq_eq(
+            &sorted_argvs(plugins.recorded()),
+            &sorted_argvs(transcript_argvs),
+            format!(
+                "{scenario} under {profile}: the recorder's log (left) and the transcript (right), sorted"
+            ),
         );
         // And the table states them.
         let (inits, rows) = table(scenario, group(profile));
@@ -533,10 +536,10 @@ fn calls_table(
         by_profile.insert(profile, t);
     }
     // Profiles that share behaviour give identical transcripts.
-    assert_eq!(
-        comparable(&by_profile["1.2"], &plugins),
-        comparable(&by_profile["1.3"], &plugins),
-        "{scenario}: 1.2 and 1.3 must agree"
+    assert_lines_eq(
+        &comparable(&by_profile["1.2"], &plugins),
+        &comparable(&by_profile["1.3"], &plugins),
+        format!("{scenario}: 1.2 (left) and 1.3 (right) must agree"),
     );
     let churn = scenario.starts_with("status-failure");
     let same_14_15 =
@@ -591,6 +594,116 @@ fn every_shipped_scenario_is_in_the_matrix() {
         shipped, listed,
         "add new scenarios to SCENARIOS, the calls table and the calls_table cases"
     );
+}
+
+/// The compiled recorder the calls tables use (tests/plugins/recorder.rs) is the sample's Python
+/// recorder, byte for byte: the same record line, stdout, stderr and exit code for the same
+/// call, over hex and non-hex ids, escapes, non-ASCII and non-UTF-8 arguments, bad usage and
+/// shared or separate stdout/stderr.
+#[test]
+fn compiled_recorder_answers_and_records_like_the_python_one() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-plugins/recorder/recorder");
+    let compiled = kubelet_util::compiled_recorder();
+    let id = crate::util::ID;
+    let calls: Vec<Vec<OsString>> = [
+        vec![b"init".to_vec()],
+        vec![
+            b"setup".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            id.into(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            id.into(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"FfA0".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"abc".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            b"a".to_vec(),
+            b"b".to_vec(),
+            b"not-hex-at-all".to_vec(),
+        ],
+        vec![
+            b"status".to_vec(),
+            "\u{e9}\u{2603}\u{1d11e}".into(),
+            b"q\"b\\t\tn\nc\x01d\x7fe".to_vec(),
+            b"\xff\xfe\xe2\x82z".to_vec(),
+        ],
+        vec![
+            b"teardown".to_vec(),
+            b"ns".to_vec(),
+            b"pod".to_vec(),
+            b"x".to_vec(),
+        ],
+        vec![b"status".to_vec(), b"ns".to_vec()],
+        vec![b"reset".to_vec(), b"it's".to_vec()],
+        vec![b"it's".to_vec()],
+        vec![],
+    ]
+    .into_iter()
+    .map(|argv| argv.into_iter().map(OsString::from_vec).collect())
+    .collect();
+    let cwd = tempfile::TempDir::new().unwrap();
+    let run = |exe: &std::path::Path, argv: &[OsString], shared: bool| {
+        let record = cwd.path().join("record.jsonl");
+        let _ = std::fs::remove_file(&record);
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(argv)
+            .current_dir(cwd.path())
+            .env("EXECNET_RECORD", &record)
+            .stdin(std::process::Stdio::null());
+        let (status, stdout, stderr) = if shared {
+            // One pipe for stdout and stderr, as the kubelet gives.
+            let (mut reader, writer) = std::io::pipe().unwrap();
+            cmd.stdout(writer.try_clone().unwrap()).stderr(writer);
+            let mut child = cmd.spawn().unwrap();
+            drop(cmd);
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut reader, &mut out).unwrap();
+            (child.wait().unwrap(), out, Vec::new())
+        } else {
+            let out = cmd.output().unwrap();
+            (out.status, out.stdout, out.stderr)
+        };
+        let line = std::fs::read_to_string(&record).unwrap_or_default();
+        (
+            status.code(),
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
+            crate::util::redact(&line, cwd.path()),
+        )
+    };
+    for argv in &calls {
+        for shared in [false, true] {
+            let want = run(&python, argv, shared);
+            let got = run(&compiled, argv, shared);
+            assert!(
+                want.3.ends_with('\n'),
+                "the Python recorder recorded {argv:?}"
+            );
+            assert_eq!(
+                got, want,
+                "{argv:?} (stdout and stderr shared: {shared}): compiled (left) and Python (right)"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------- the done-when behaviours
@@ -839,7 +952,11 @@ fn same_seed_same_transcript() {
     let (a, b) = (sample_plugins(), sample_plugins());
     let ta = run(&a, "reference", "crash-without-teardown", "1.5", 42, None);
     let tb = run(&b, "reference", "crash-without-teardown", "1.5", 42, None);
-    assert_eq!(redacted_text(&ta, &a.path), redacted_text(&tb, &b.path));
+    assert_lines_eq(
+        &redacted_text(&ta, &a.path),
+        &redacted_text(&tb, &b.path),
+        "the same seed twice",
+    );
     let other = run(&a, "reference", "basic-lifecycle", "1.5", 43, None);
     let again = run(&b, "reference", "basic-lifecycle", "1.5", 42, None);
     assert_ne!(
@@ -858,7 +975,11 @@ fn parallel_workers_do_not_change_the_transcript(#[case] scenario: &str) {
     let (a, c) = (sample_plugins(), sample_plugins());
     let four = run(&a, "recorder", scenario, "1.5", 7, Some(4));
     let one = run(&c, "recorder", scenario, "1.5", 7, Some(1));
-    assert_eq!(redacted_text(&four, &a.path), redacted_text(&one, &c.path));
+    assert_lines_eq(
+        &redacted_text(&four, &a.path),
+        &redacted_text(&one, &c.path),
+        format!("{scenario}: four workers (left) and one (right)"),
+    );
 }
 
 fn infra_ids(t: &Transcript) -> Vec<String> {
