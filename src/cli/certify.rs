@@ -208,6 +208,18 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         })?),
         _ => None,
     };
+    if let Some(exe) = args
+        .target
+        .get()
+        .and_then(|(dir, name)| lock::executable_outside(dir, name))
+    {
+        errln!(
+            "execnet: note: the plugin's executable is {}, outside the plugin directory; the \
+             directory is locked, the executable is not: another run on a directory linking to it \
+             shares its state",
+            exe.display()
+        );
+    }
     let target = args.target.get();
     let reporter = args
         .progress

@@ -639,7 +639,6 @@ fn output_to_stdout_prints_the_report_once() {
 
 #[test]
 fn one_certification_per_plugin_directory() {
-    let locks = TempDir::new().unwrap();
     let state = TempDir::new().unwrap();
     let pids = state.path().join("pids");
     let dir = hanging_plugin(&pids);
@@ -649,7 +648,6 @@ fn one_certification_per_plugin_directory() {
             .arg(dir.path())
             .args(["--plugin", "hang", "--timeout", "60s"])
             .args(extra)
-            .env("EXECNET_LOCK_DIR", locks.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -704,4 +702,65 @@ fn one_certification_per_plugin_directory() {
             "{pid} survived"
         );
     }
+}
+
+/// FNV-1a, 64 bits: the lock file name older releases derived from the plugin directory.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn a_symlink_planted_in_the_lock_directory_is_never_followed() {
+    // Another user plants `<predictable name>.lock -> victim` in the shared lock directory.
+    let locks = TempDir::new().unwrap();
+    let victim_dir = TempDir::new().unwrap();
+    let victim = victim_dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let dir = util::bash_plugin("ok", r#"[ "$1" = status ] && exit 0; exit 0"#);
+    let real = std::fs::canonicalize(dir.path()).unwrap();
+    let planted = locks.path().join(format!(
+        "{:016x}.lock",
+        fnv1a(real.as_os_str().as_encoded_bytes())
+    ));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "ok"])
+        .env("EXECNET_LOCK_DIR", locks.path())
+        .env_remove("XDG_RUNTIME_DIR")
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(
+        entries(locks.path()),
+        vec![planted],
+        "no lock file is made at all"
+    );
+    assert_eq!(
+        entries(dir.path()).len(),
+        1,
+        "nothing written into the plugin dir"
+    );
+}
+
+#[test]
+fn an_executable_outside_the_plugin_dir_is_said_to_be_unlocked() {
+    let exe_dir = util::bash_plugin("ok", "exit 0");
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("ok")).unwrap();
+    let exe = std::fs::canonicalize(exe_dir.path().join("ok/ok")).unwrap();
+    std::os::unix::fs::symlink(&exe, dir.path().join("ok/ok")).unwrap();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "ok"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "the plugin's executable is {}, outside the plugin directory",
+            exe.display()
+        )));
 }
