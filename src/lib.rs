@@ -24,3 +24,4 @@ pub mod plugin;
 pub mod report;
 pub mod runtime;
 pub mod supervise;
+pub mod sys;

@@ -120,13 +120,16 @@ pub fn sandbox(args: SandboxArgs) -> Result<Verdict> {
         Some((p, r)) => (p.clone(), r.to_vec()),
         None => ("sh".to_string(), Vec::new()),
     };
-    let status = std::process::Command::new(&program)
+    let mut command = std::process::Command::new(&program);
+    command
         .args(&rest)
         .envs(rt.exec_env())
         .env("EXECNET_RUN_ID", rt.run_id())
         .env("EXECNET_INFRA_IDS", ids.join(" "))
-        .env("EXECNET_INFRA_PIDS", pids.join(" "))
-        .status()
+        .env("EXECNET_INFRA_PIDS", pids.join(" "));
+    // In the sandbox's PID namespace, as plugins run.
+    let status = execnet::sys::pidns::spawn_inside(|| command.spawn())
+        .and_then(|mut child| child.wait())
         .with_context(|| format!("run {program}"))?;
     drop(rt);
     Ok(if status.success() {

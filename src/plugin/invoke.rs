@@ -337,8 +337,11 @@ fn spawn(
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
     let (reader, writer) = std::io::pipe().map_err(ours)?;
-    let pid = sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
-        .map_err(|e| (e, false))?;
+    // In the node sandbox's PID namespace when there is one (`crate::sys::pidns`).
+    let pid = crate::sys::pidns::spawn_inside(|| {
+        sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
+    })
+    .map_err(|e| (e, false))?;
     // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.
     drop(writer);
     Ok((pid, reader))

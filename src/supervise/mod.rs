@@ -241,6 +241,27 @@ pub fn register_own(pid: u32) {
     lock(&OWN).insert(pid as i32);
 }
 
+/// Inits of PID namespaces execnet made (the node sandbox's): a plugin's orphans there are
+/// re-parented to the init, never to execnet (the kernel looks for a subreaper only inside the
+/// namespace), so the init's children are searched like execnet's own orphans.
+static REAPERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn reapers() -> BTreeSet<i32> {
+    lock(&REAPERS).clone()
+}
+
+/// `pid` is the init of a PID namespace of execnet's: execnet's own, and an adopter of orphans.
+pub fn register_reaper(pid: u32) {
+    lock(&OWN).insert(pid as i32);
+    lock(&REAPERS).insert(pid as i32);
+}
+
+/// The init `pid` is gone.
+pub fn forget_reaper(pid: u32) {
+    lock(&REAPERS).remove(&(pid as i32));
+    lock(&OWN).remove(&(pid as i32));
+}
+
 /// `pid` was reaped: its number may be reused by anyone.
 pub fn forget_own(pid: u32) {
     lock(&OWN).remove(&(pid as i32));
@@ -256,9 +277,10 @@ pub fn adopt_descendants() -> std::io::Result<()> {
         children.entry(p.ppid).or_default().push(p);
     }
     let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
+    let reapers = reapers();
     let mut own = lock(&OWN);
     while let Some(p) = stack.pop() {
-        if !p.is_zombie() && own.insert(p.pid) {
+        if !p.is_zombie() && (own.insert(p.pid) || reapers.contains(&p.pid)) {
             stack.extend(children.get(&p.pid).into_iter().flatten());
         }
     }
@@ -381,6 +403,10 @@ impl Supervisor {
     /// be read. Any doubt (no subreaper, the children file unreadable) walks.
     fn may_have_left(&self, raw: &RawCall) -> bool {
         if raw.group_survived || raw.leaked || self.containment != Containment::Subreaper {
+            return true;
+        }
+        // Orphans in the sandbox's PID namespace go to its init, not to execnet.
+        if !lock(&REAPERS).is_empty() {
             return true;
         }
         if raw.no_orphans {
@@ -610,6 +636,7 @@ fn attribute(
         children.entry(p.ppid).or_default().push(p);
     }
     let own = own();
+    let reapers = reapers();
     let excluded = |p: &ProcStat| {
         p.pid == me
             || leaders.contains(&p.pid)
@@ -619,7 +646,10 @@ fn attribute(
     let mut stack: Vec<&ProcStat> = table
         .iter()
         .filter(|p| !excluded(p))
-        .filter(|p| p.pgid == pgid || (p.ppid == me && !leaders.contains(&p.pgid)))
+        .filter(|p| {
+            p.pgid == pgid
+                || ((p.ppid == me || reapers.contains(&p.ppid)) && !leaders.contains(&p.pgid))
+        })
         .collect();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -657,6 +687,7 @@ pub(crate) fn kill_descendants_gated(
             // execnet's own processes end with their runtime, except on the signal path
             // (`leaders_too`), where everything goes.
             let own = if leaders_too { BTreeSet::new() } else { own() };
+            let reapers = reapers();
             let table = sys::process_table()?;
             reap_orphans(&table, me, &leaders);
             let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
@@ -667,10 +698,14 @@ pub(crate) fn kill_descendants_gated(
             let mut found = Vec::new();
             let mut seen = BTreeSet::new();
             while let Some(p) = stack.pop() {
-                if !seen.insert(p.pid)
-                    || (!leaders_too && leaders.contains(&p.pid))
-                    || own.contains(&p.pid)
-                {
+                if !seen.insert(p.pid) || (!leaders_too && leaders.contains(&p.pid)) {
+                    continue;
+                }
+                if own.contains(&p.pid) {
+                    // A PID namespace's init is kept; what was re-parented to it is searched.
+                    if reapers.contains(&p.pid) {
+                        stack.extend(children.get(&p.pid).into_iter().flatten());
+                    }
                     continue;
                 }
                 if !p.is_zombie() {

@@ -863,3 +863,42 @@ fn netns_bridge_passes_the_whole_suite_on_real_infra_containers() {
         .count();
     assert_eq!(network, 6);
 }
+
+#[test]
+fn pid_1_in_the_sandbox_is_the_sandbox_s_own_init() {
+    if !privileged() {
+        return;
+    }
+    let (a, b) = (
+        format!("xa{}", std::process::id() % 100_000),
+        format!("xb{}", std::process::id() % 100_000),
+    );
+    let before = host_view();
+    // `netns 1` names PID 1's network namespace: on the machine, the machine's own.
+    let script = format!(
+        "ip link add {a} type veth peer name {b} netns 1 && ip link set {a} netns 1 && \
+         ls /sys/class/net && echo pid=$$"
+    );
+    let out = Command::new(execnet_path())
+        .args(["sandbox", "--pods", "0", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Inside: both ends stayed in the sandbox, and the shell is no low PID of the machine's.
+    assert!(
+        stdout.lines().any(|l| l == a) && stdout.lines().any(|l| l == b),
+        "{stdout}"
+    );
+    let host = links();
+    assert!(
+        !host.contains(&a) && !host.contains(&b),
+        "a link reached the machine's namespace: {host:?}"
+    );
+    assert_eq!(host_view(), before, "the machine's links or mounts changed");
+}

@@ -130,6 +130,8 @@ pub struct Sandbox {
     /// `/run/execnet/runs` on the machine, opened before the sandbox hid it.
     runs_dir: Option<OwnedFd>,
     overlays: Vec<PathBuf>,
+    /// The init of the sandbox's PID namespace, where plugins run (`crate::sys::pidns`).
+    init: Option<crate::sys::pidns::Init>,
 }
 
 /// Run a command, failing with its output.
@@ -209,7 +211,11 @@ impl Sandbox {
             mntns,
             runs_dir: Some(runs_dir),
             overlays: Vec::new(),
+            init: None,
         };
+        let init = crate::sys::pidns::start().map_err(os("PID namespace"))?;
+        crate::supervise::register_reaper(init.pid);
+        sandbox.init = Some(init);
         sandbox.write_record()?;
         sandbox.mount_node(node_files)?;
         Ok(sandbox)
@@ -395,6 +401,7 @@ impl Sandbox {
 
     /// Kill everything and remove the run record: the end of the run.
     pub fn close(&mut self) -> Vec<u32> {
+        crate::sys::pidns::stop();
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
             super::signals::set_active(None);
@@ -403,6 +410,9 @@ impl Sandbox {
             unsafe {
                 libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0);
             }
+        }
+        if let Some(init) = self.init.take() {
+            crate::supervise::forget_reaper(init.pid);
         }
         killed
     }
