@@ -157,7 +157,15 @@ pub fn gc(args: GcArgs) -> Result<Verdict> {
                 outln!("left run {id} (its execnet is alive)");
             }
             outln!("{} process(es) killed", report.killed.len());
+            for what in &report.not_done {
+                errln!("execnet gc: not done: {what}");
+            }
         }
     }
-    Ok(Verdict::Ok)
+    // Honest: a collection that could not do everything is no success.
+    Ok(if report.not_done.is_empty() {
+        Verdict::Ok
+    } else {
+        Verdict::Failed
+    })
 }

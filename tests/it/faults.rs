@@ -764,3 +764,85 @@ fn an_executable_outside_the_plugin_dir_is_said_to_be_unlocked() {
             exe.display()
         )));
 }
+
+#[test]
+fn daemons_of_a_plugin_that_killed_execnet_are_collected_by_gc() {
+    let tag = format!("77{}", std::process::id() % 100_000);
+    let dir = util::bash_plugin(
+        "k",
+        &format!(
+            r#"case "$1" in
+  setup) setsid sleep {tag} </dev/null >/dev/null 2>&1 & sleep 0.2; kill -9 $PPID; exit 0;;
+  *) exit 0;;
+esac"#
+        ),
+    );
+    let status = Command::new(util::execnet_path())
+        .args([
+            "certify",
+            "--timeout",
+            "10s",
+            "--plugin",
+            "k",
+            "--plugin-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the plugin killed execnet"
+    );
+    let daemons = || -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c == format!("sleep\0{tag}\0").as_bytes())
+            })
+            .collect()
+    };
+    let left = daemons();
+    // Calls run in parallel: each setup that ran before execnet died left one.
+    assert!(!left.is_empty(), "no daemon outlived execnet");
+    let out = util::execnet().args(["gc"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        util::eventually(5, || left.iter().all(|&p| !util::pid_alive(p))),
+        "gc left a daemon: {stdout}"
+    );
+    if nix_root() {
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+    }
+}
+
+fn nix_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+#[test]
+fn gc_as_an_ordinary_user_says_what_it_could_not_do() {
+    if !nix_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to become nobody");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(util::execnet_path())
+        .arg("gc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not done:") && stderr.contains("could not be inspected"),
+        "{stderr}"
+    );
+}
