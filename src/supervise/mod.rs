@@ -670,6 +670,12 @@ fn attribute(
 /// what is execnet's to reap, in rounds until none is left. Returns what was found alive first.
 /// With `held`, the spawn gate is already held by the caller for the whole time (the signal
 /// path: no call may start in between rounds).
+/// Kill everything execnet started that is still running but its own runtime's processes
+/// (after a bench, whose floor calls have no per-call containment). Returns what was found.
+pub fn kill_left_behind() -> std::io::Result<Vec<Leftover>> {
+    kill_descendants(false)
+}
+
 pub(crate) fn kill_descendants(leaders_too: bool) -> std::io::Result<Vec<Leftover>> {
     kill_descendants_gated(leaders_too, false)
 }

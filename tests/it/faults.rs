@@ -846,3 +846,48 @@ fn gc_as_an_ordinary_user_says_what_it_could_not_do() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bench_leaves_nothing_a_status_started() {
+    let tag = format!("78{}", std::process::id() % 100_000);
+    let dir = util::bash_plugin(
+        "d",
+        &format!(
+            r#"[ "$1" = status ] && {{ setsid sleep {tag} </dev/null >/dev/null 2>&1 & }}
+exit 0"#
+        ),
+    );
+    let out = util::execnet()
+        .args(["bench", "--calls", "5", "--plugin", "d", "--plugin-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("left") && stderr.contains(&tag), "{stderr}");
+    let alive = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c == format!("sleep\0{tag}\0").as_bytes())
+        })
+        .count();
+    assert_eq!(alive, 0, "bench left daemons");
+}
+
+#[rstest::rstest]
+#[case("18446744073709551615")]
+#[case("100000000000")]
+#[case("1e9")]
+fn bench_refuses_absurd_call_counts(#[case] calls: &str) {
+    let dir = util::bash_plugin("ok", "exit 0");
+    util::execnet()
+        .args(["bench", "--plugin", "ok", "--calls", calls, "--plugin-dir"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--calls").and(predicate::str::contains("panicked").not()),
+        );
+}
