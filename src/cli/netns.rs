@@ -156,6 +156,9 @@ pub fn gc(args: GcArgs) -> Result<Verdict> {
             for id in &report.live {
                 outln!("left run {id} (its execnet is alive)");
             }
+            for dir in &report.removed {
+                outln!("removed {dir}");
+            }
             outln!("{} process(es) killed", report.killed.len());
             for what in &report.not_done {
                 errln!("execnet gc: not done: {what}");

@@ -891,3 +891,50 @@ fn bench_refuses_absurd_call_counts(#[case] calls: &str) {
             predicate::str::contains("--calls").and(predicate::str::contains("panicked").not()),
         );
 }
+
+#[test]
+fn a_bundled_plugin_dir_left_by_a_killed_run_is_removed_by_gc_and_the_next_run() {
+    let tmpdir = TempDir::new().unwrap();
+    // A run killed with no chance to clean up (SIGKILL, as an abort on an allocation failure).
+    let kill_once_installed = || {
+        let mut child = Command::new(util::execnet_path())
+            .args(["certify", "--timeout", "5s"])
+            .env("TMPDIR", tmpdir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn execnet");
+        assert!(
+            util::eventually(20, || entries(tmpdir.path())
+                .iter()
+                .any(|p| p.join("reference/reference").exists())),
+            "the bundled plugin was never installed under TMPDIR"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        wait_bounded(&mut child, 20);
+        entries(tmpdir.path())
+    };
+    let left = kill_once_installed();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let out = util::execnet()
+        .arg("gc")
+        .env("TMPDIR", tmpdir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("removed {}", left[0].display())),
+        "{stdout}"
+    );
+    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
+    // The next run removes it too.
+    let left = kill_once_installed();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection"])
+        .env("TMPDIR", tmpdir.path())
+        .assert()
+        .code(0);
+    assert!(!left[0].exists(), "the next run left {left:?}");
+    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
+}

@@ -26,6 +26,8 @@ pub struct GcReport {
     pub live: Vec<String>,
     /// Processes killed.
     pub killed: Vec<u32>,
+    /// Temp directories of dead runs removed (the bundled reference plugin's).
+    pub removed: Vec<String>,
     /// What could not be done, one sentence each.
     pub not_done: Vec<String>,
 }
@@ -80,6 +82,10 @@ pub fn collect() -> GcReport {
         }
     }
     collect_marked(&mut report);
+    report.removed = crate::certify::embedded::sweep_stale_references(&std::env::temp_dir())
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect();
     report
 }
 
