@@ -192,7 +192,14 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     let opts = CertifyOptions {
         netns: match args.runtime {
             super::netns::RuntimeKind::Sim => None,
-            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+            super::netns::RuntimeKind::Netns => {
+                let mut netns = args.netns.clone();
+                // The node setup is part of the run: --deadline bounds it too.
+                if let Some(d) = args.deadline {
+                    netns.node_setup_timeout = netns.node_setup_timeout.min(d);
+                }
+                Some(std::sync::Arc::new(netns.start()?))
+            }
         },
         ..opts
     };

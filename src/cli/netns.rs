@@ -36,9 +36,20 @@ pub struct NetnsArgs {
     /// EXECNET_POD_GATEWAY, EXECNET_POD_PREFIX, EXECNET_DOCKER_BRIDGE in its environment.
     #[arg(long, value_name = "CMD")]
     node_setup: Option<String>,
+    /// How long --node-setup may run before it is killed and the run fails (with certify's
+    /// --deadline, at most that).
+    #[arg(long, value_name = "DUR", default_value = "2m", value_parser = parse_positive)]
+    pub node_setup_timeout: std::time::Duration,
     /// Start Open vSwitch (ovsdb-server, ovs-vswitchd, userspace datapath) in the sandbox.
     #[arg(long)]
     ovs: bool,
+}
+
+fn parse_positive(text: &str) -> Result<std::time::Duration, String> {
+    match execnet::plugin::policy::parse_duration(text)? {
+        Some(d) => Ok(d),
+        None => Err("must be a positive duration (e.g. 30s)".into()),
+    }
 }
 
 impl NetnsArgs {
@@ -57,6 +68,7 @@ impl NetnsArgs {
             pod_cidr,
             node_files,
             node_setup: self.node_setup.clone(),
+            node_setup_timeout: self.node_setup_timeout,
             ovs: self.ovs,
             docker_cli: Some(std::env::current_exe().context("locate execnet's own binary")?),
             ..NetnsOptions::default()

@@ -497,6 +497,8 @@ fn supervise(
         if status.is_none() {
             if term_sent_at.is_none() && deadline.is_some_and(|d| now >= d) {
                 sys::kill_group(pgid, libc::SIGTERM);
+                // A stopped group (`kill -STOP $$`) gets to handle it.
+                sys::kill_group(pgid, libc::SIGCONT);
                 term_sent_at = Some(now);
             }
             if let Some(t) = term_sent_at

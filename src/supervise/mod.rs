@@ -384,8 +384,12 @@ impl Supervisor {
     /// The policy for the next call of `action`: shortened once that action has timed out.
     fn policy_for(&self, action: Action, base: &CallPolicy) -> CallPolicy {
         match self.leash(action) {
+            // The grace is paid once: a later call of an action that has timed out is SIGKILLed
+            // at its leash (a plugin that ignores SIGTERM or stops itself would otherwise cost
+            // the leash plus the whole grace on every call).
             Some(short) => CallPolicy {
                 timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
+                grace: Duration::ZERO,
                 ..*base
             },
             None => *base,
@@ -789,5 +793,25 @@ mod tests {
             vec![260],
             "known leftovers and their trees are not reported again"
         );
+    }
+
+    #[test]
+    fn the_grace_is_paid_once_per_action() {
+        let sup = Supervisor::certify(Duration::from_millis(500));
+        let base = CallPolicy::default();
+        assert!(!base.grace.is_zero());
+        assert_eq!(sup.policy_for(Action::Setup, &base).grace, base.grace);
+        lock(&sup.actions)
+            .entry(Action::Setup)
+            .or_default()
+            .timed_out = true;
+        let later = sup.policy_for(Action::Setup, &base);
+        assert_eq!(later.grace, Duration::ZERO, "SIGKILL at the leash");
+        assert!(
+            later
+                .timeout
+                .is_some_and(|t| t <= Duration::from_millis(500))
+        );
+        assert_eq!(sup.policy_for(Action::Teardown, &base).grace, base.grace);
     }
 }

@@ -189,10 +189,18 @@ impl Sandbox {
             return Err(SandboxError::MissingPrivileges(missing.join(" and ")));
         }
         for f in node_files {
-            std::fs::metadata(&f.source).map_err(|source| SandboxError::NodeFileSource {
-                path: f.source.clone(),
-                source,
-            })?;
+            let meta =
+                std::fs::metadata(&f.source).map_err(|source| SandboxError::NodeFileSource {
+                    path: f.source.clone(),
+                    source,
+                })?;
+            // A FIFO or a device would block the copy (or never end): regular files only.
+            if !meta.is_file() {
+                return Err(SandboxError::BadNodeFile {
+                    spec: format!("{}:{}", f.source.display(), f.dest.display()),
+                    why: format!("{} is not a regular file", f.source.display()),
+                });
+            }
         }
         std::fs::create_dir_all(RUNS_DIR).map_err(os(format!("create {RUNS_DIR}")))?;
         let runs_dir: OwnedFd = std::fs::OpenOptions::new()
