@@ -938,3 +938,46 @@ fn a_bundled_plugin_dir_left_by_a_killed_run_is_removed_by_gc_and_the_next_run()
     assert!(!left[0].exists(), "the next run left {left:?}");
     assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
 }
+
+#[test]
+fn a_plugin_s_control_bytes_never_reach_the_terminal_or_the_page_raw() {
+    // status prints NUL, an ANSI colour, a form feed, DEL, a C1 CSI and a carriage return.
+    let dir = util::bash_plugin(
+        "ctl",
+        r#"[ "$1" = status ] && { printf 'a\000b\033[31mRED\014c\177d\302\233e\rf'; exit 1; }
+exit 0"#,
+    );
+    let tmp = TempDir::new().unwrap();
+    let html = tmp.path().join("r.html");
+    let run = |extra: &[&str]| {
+        let out = util::execnet()
+            .args([
+                "certify",
+                "--timeout",
+                "5s",
+                "--plugin",
+                "ctl",
+                "--plugin-dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        out.stdout
+    };
+    let text = run(&[]);
+    let shown = String::from_utf8_lossy(&text);
+    assert!(shown.contains(r"\x1b[31mRED"), "{shown}");
+    let raw: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|&b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
+        .collect();
+    assert!(raw.is_empty(), "raw control bytes {raw:?} in:\n{shown}");
+    assert!(!shown.contains('\u{9b}'), "a raw C1 CSI");
+    run(&["--format", "html", "--output", html.to_str().unwrap()]);
+    let page = std::fs::read(&html).unwrap();
+    assert!(!page.contains(&0), "a raw NUL in the page");
+    assert!(!page.contains(&0x1b), "a raw ESC in the page");
+}
