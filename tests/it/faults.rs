@@ -981,3 +981,48 @@ exit 0"#,
     assert!(!page.contains(&0), "a raw NUL in the page");
     assert!(!page.contains(&0x1b), "a raw ESC in the page");
 }
+
+#[test]
+fn probe_says_what_cannot_run_and_refuses_a_missing_dir() {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("dir/dir")).unwrap();
+    util::write_plugin(root, "empty", "empty", "");
+    util::write_plugin(root, "crlf", "crlf", "#!/bin/sh\r\nexit 0\r\n");
+    util::write_plugin(root, "nointerp", "nointerp", "#!/nonexistent/sh\nexit 0\n");
+    std::fs::create_dir(root.join("loop")).unwrap();
+    std::os::unix::fs::symlink("loop2", root.join("loop/loop")).unwrap();
+    std::os::unix::fs::symlink("loop", root.join("loop/loop2")).unwrap();
+    let out = util::execnet()
+        .args(["probe", "--plugin-dir"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for expected in [
+        "FAIL dir",
+        "dir/dir is a directory",
+        "FAIL empty",
+        "empty/empty is empty",
+        "FAIL crlf",
+        "ends in a carriage return",
+        "FAIL nointerp",
+        "interpreter /nonexistent/sh does not exist",
+        "loop/loop is a symlink loop",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("ok "), "{stdout}");
+    for missing in [
+        root.join("nope"),
+        root.join("dir/dir/..").join("../empty/empty"),
+    ] {
+        util::execnet()
+            .args(["probe", "--plugin-dir"])
+            .arg(&missing)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot read plugin directory"));
+    }
+}
