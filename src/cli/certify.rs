@@ -149,6 +149,7 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
     if listed.is_empty() {
         return Err(certify::CertifyError::NothingSelected {
             focus: opts.focus.clone(),
+            skip: opts.skip.clone(),
         }
         .into());
     }

@@ -132,7 +132,9 @@ pub fn format_duration(d: Duration) -> String {
     if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms >= 1000 {
-        format!("{}s", d.as_secs_f64())
+        // Whole milliseconds, trailing zeros dropped: 2.97s, never 2.9699999999999998s.
+        let frac = format!("{:03}", ms % 1000);
+        format!("{}.{}s", ms / 1000, frac.trim_end_matches('0'))
     } else {
         format!("{ms}ms")
     }

@@ -1026,3 +1026,24 @@ fn probe_says_what_cannot_run_and_refuses_a_missing_dir() {
             .stderr(predicate::str::contains("cannot read plugin directory"));
     }
 }
+
+#[test]
+fn skip_everything_says_so_and_tiny_timeouts_are_refused_alike() {
+    util::execnet()
+        .args(["certify", "--skip", "*"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--skip * leaves no check to run")
+                .and(predicate::str::contains("--focus").not()),
+        );
+    for tiny in ["1ns", "1us"] {
+        util::execnet()
+            .args(["certify", "--timeout", tiny])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid duration '{tiny}': below 1ms"
+            )));
+    }
+}
