@@ -1047,3 +1047,38 @@ fn skip_everything_says_so_and_tiny_timeouts_are_refused_alike() {
             )));
     }
 }
+
+#[test]
+fn a_deleted_executable_is_not_blamed_on_descriptors() {
+    // init deletes the executable: every later call fails to start.
+    let dir = util::bash_plugin("del", r#"[ "$1" = init ] && rm -f "$0"; exit 0"#);
+    let out = util::execnet()
+        .args([
+            "certify",
+            "--timeout",
+            "5s",
+            "--format",
+            "json",
+            "--plugin",
+            "del",
+        ])
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["outcome"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        outcome("lifecycle/setup-status-teardown").as_deref(),
+        Some("fail")
+    );
+    assert_ne!(outcome("fds/stdio-only").as_deref(), Some("fail"));
+}
