@@ -1082,3 +1082,16 @@ fn a_deleted_executable_is_not_blamed_on_descriptors() {
     );
     assert_ne!(outcome("fds/stdio-only").as_deref(), Some("fail"));
 }
+
+#[test]
+fn an_error_says_its_cause_once() {
+    let tmp = TempDir::new().unwrap();
+    let out = util::execnet()
+        .arg("replay")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches("Is a directory").count(), 1, "{stderr}");
+}
