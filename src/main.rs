@@ -12,5 +12,7 @@ fn main() -> std::process::ExitCode {
         let code = execnet::runtime::netns::docker::cli::main(&rest);
         return std::process::ExitCode::from(code.clamp(0, 255) as u8);
     }
+    // Every process of the run carries the mark, for `execnet gc` after a hard kill.
+    execnet::sys::marker::mark();
     cli::main()
 }

@@ -99,8 +99,12 @@ pub struct BundledReference(PathBuf, Option<tempfile::TempDir>);
 
 impl BundledReference {
     pub fn install() -> std::io::Result<Self> {
+        // Those of runs that died without cleaning up (an abort, SIGKILL) go first.
+        sweep_stale_references(&std::env::temp_dir());
+        let me = std::process::id();
+        let start = crate::runtime::netns::sys::start_time(me).unwrap_or(0);
         let dir = tempfile::Builder::new()
-            .prefix("execnet-reference-")
+            .prefix(&format!("{REFERENCE_PREFIX}{me}-{start}-"))
             .tempdir()?;
         signals::remove_on_signal(dir.path());
         let me = BundledReference(dir.path().to_path_buf(), Some(dir));
@@ -121,6 +125,47 @@ impl Drop for BundledReference {
         }
         signals::forget(&self.0);
     }
+}
+
+/// The bundled reference's temp directories: `execnet-reference-PID-START-XXXXXX`, naming the
+/// run that made it (pid and start time), so that a later run or `execnet gc` can remove those
+/// whose run is gone (a memory-limit abort or SIGKILL skips every cleanup).
+pub const REFERENCE_PREFIX: &str = "execnet-reference-";
+
+/// Remove the bundled reference directories in `tmp` whose run is gone: only real directories
+/// (never a symlink) owned by this user. Returns those removed.
+pub fn sweep_stale_references(tmp: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return Vec::new();
+    };
+    // `/proc/self` belongs to the process's effective user.
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(REFERENCE_PREFIX)) else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, '-');
+        let (Some(Ok(pid)), Some(Ok(start))) = (
+            parts.next().map(str::parse::<u32>),
+            parts.next().map(str::parse::<u64>),
+        ) else {
+            continue;
+        };
+        if crate::runtime::netns::sys::start_time(pid).is_some_and(|t| t == start) {
+            continue;
+        }
+        let path = entry.path();
+        let ours = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        if ours && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 /// Write the reference plugin as `dir/reference/reference` (mode 0755).

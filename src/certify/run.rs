@@ -74,8 +74,11 @@ pub enum CertifyError {
         dir: PathBuf,
         found: String,
     },
-    #[error("no check matches --focus {}{}", .focus.join(","), suggestion(.focus))]
-    NothingSelected { focus: Vec<String> },
+    #[error("{}", nothing_selected(.focus, .skip))]
+    NothingSelected {
+        focus: Vec<String>,
+        skip: Vec<String>,
+    },
     #[error("bundled scenario {name}: {message}")]
     Suite { name: String, message: String },
     #[error("cannot install the bundled reference plugin: {0}")]
@@ -203,6 +206,7 @@ pub fn certify(
     if chosen.is_empty() && !network_selected {
         return Err(CertifyError::NothingSelected {
             focus: opts.focus.clone(),
+            skip: opts.skip.clone(),
         });
     }
     let needed: Vec<&str> = ALL_SCENARIOS
@@ -662,6 +666,32 @@ fn run_round(
 
 /// `--focus` patterns that matched nothing, with the closest check id or category for each
 /// (by edit distance), as `; did you mean …?`.
+/// Which option left nothing to judge: --focus matching nothing, or --skip taking every check
+/// --focus left (or every check, without --focus).
+fn nothing_selected(focus: &[String], skip: &[String]) -> String {
+    let focus_matches = focus.is_empty()
+        || CATALOGUE
+            .iter()
+            .any(|d| focus.iter().any(|f| glob_match(f, d.id)));
+    if focus_matches && !skip.is_empty() {
+        let among = if focus.is_empty() {
+            String::new()
+        } else {
+            format!(" of those --focus {} selects", focus.join(","))
+        };
+        format!(
+            "--skip {} leaves no check to run: it skips every check{among}",
+            skip.join(",")
+        )
+    } else {
+        format!(
+            "no check matches --focus {}{}",
+            focus.join(","),
+            suggestion(focus)
+        )
+    }
+}
+
 fn suggestion(focus: &[String]) -> String {
     let candidates: Vec<String> = CATALOGUE
         .iter()

@@ -24,7 +24,7 @@ pub struct Args {
     target: PluginTarget,
     /// Status calls per side: N through the manager and N through the bare posix_spawn floor,
     /// interleaved in rounds of 10 that alternate which side goes first.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = parse_calls)]
     calls: usize,
     /// Parallel workers, each making its share of the calls on both sides. Above 1 the bench
     /// also measures throughput scaling: rounds alternating 1 and J workers, for the manager
@@ -37,6 +37,17 @@ pub struct Args {
     side: SideArg,
     #[command(flatten)]
     format: FormatArg,
+}
+
+/// The most `--calls`: the samples of both sides are kept (16 bytes a call each).
+const MAX_CALLS: usize = 10_000_000;
+
+fn parse_calls(text: &str) -> Result<usize, String> {
+    match text.parse::<u128>() {
+        Ok(n) if n <= MAX_CALLS as u128 => Ok(n as usize),
+        Ok(_) => Err(format!("at most {MAX_CALLS} calls per side")),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -77,8 +88,23 @@ pub fn run(args: Args) -> Result<Verdict> {
             SideArg::Floor => Side::Floor,
         },
     };
-    let report = execnet::bench::run(exec, opts)
-        .with_context(|| format!("benchmarking {}", exec.executable.display()))?;
+    let report = execnet::bench::run(exec, opts);
+    // The floor's calls have no per-call containment: whatever the plugin left (execnet is a
+    // child subreaper, so its orphans are execnet's) goes now, said.
+    match execnet::supervise::kill_left_behind() {
+        Ok(left) if !left.is_empty() => errln!(
+            "execnet: the plugin's calls left {} process(es) running; killed: {}",
+            left.len(),
+            left.iter()
+                .take(5)
+                .map(|l| format!("{} ({})", l.pid, l.cmdline))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Ok(_) => {}
+        Err(e) => errln!("execnet: cannot look for processes the calls left: {e}"),
+    }
+    let report = report.with_context(|| format!("benchmarking {}", exec.executable.display()))?;
     match args.format.format {
         Format::Json => print_json(&report)?,
         Format::Text => print_text(&report, &exec.executable.display().to_string()),

@@ -149,6 +149,7 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
     if listed.is_empty() {
         return Err(certify::CertifyError::NothingSelected {
             focus: opts.focus.clone(),
+            skip: opts.skip.clone(),
         }
         .into());
     }
@@ -192,7 +193,14 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     let opts = CertifyOptions {
         netns: match args.runtime {
             super::netns::RuntimeKind::Sim => None,
-            super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
+            super::netns::RuntimeKind::Netns => {
+                let mut netns = args.netns.clone();
+                // The node setup is part of the run: --deadline bounds it too.
+                if let Some(d) = args.deadline {
+                    netns.node_setup_timeout = netns.node_setup_timeout.min(d);
+                }
+                Some(std::sync::Arc::new(netns.start()?))
+            }
         },
         ..opts
     };
@@ -208,6 +216,18 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         })?),
         _ => None,
     };
+    if let Some(exe) = args
+        .target
+        .get()
+        .and_then(|(dir, name)| lock::executable_outside(dir, name))
+    {
+        errln!(
+            "execnet: note: the plugin's executable is {}, outside the plugin directory; the \
+             directory is locked, the executable is not: another run on a directory linking to it \
+             shares its state",
+            exe.display()
+        );
+    }
     let target = args.target.get();
     let reporter = args
         .progress

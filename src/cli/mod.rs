@@ -174,7 +174,7 @@ pub fn main() -> ExitCode {
         Ok(Ok(Verdict::Ok)) => 0,
         Ok(Ok(Verdict::Failed)) => 1,
         Ok(Err(err)) => {
-            errln!("execnet: error: {err:#}");
+            errln!("execnet: error: {}", error_text(&err));
             2
         }
         Err(_) => {
@@ -187,6 +187,23 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     ExitCode::from(code)
+}
+
+/// An error and its causes, `outer: inner`, each said once: a cause whose text its parent
+/// already holds (an error that prints its own source) is not repeated.
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// `pid cmdline; pid cmdline` for messages.

@@ -36,9 +36,20 @@ pub struct NetnsArgs {
     /// EXECNET_POD_GATEWAY, EXECNET_POD_PREFIX, EXECNET_DOCKER_BRIDGE in its environment.
     #[arg(long, value_name = "CMD")]
     node_setup: Option<String>,
+    /// How long --node-setup may run before it is killed and the run fails (with certify's
+    /// --deadline, at most that).
+    #[arg(long, value_name = "DUR", default_value = "2m", value_parser = parse_positive)]
+    pub node_setup_timeout: std::time::Duration,
     /// Start Open vSwitch (ovsdb-server, ovs-vswitchd, userspace datapath) in the sandbox.
     #[arg(long)]
     ovs: bool,
+}
+
+fn parse_positive(text: &str) -> Result<std::time::Duration, String> {
+    match execnet::plugin::policy::parse_duration(text)? {
+        Some(d) => Ok(d),
+        None => Err("must be a positive duration (e.g. 30s)".into()),
+    }
 }
 
 impl NetnsArgs {
@@ -57,6 +68,7 @@ impl NetnsArgs {
             pod_cidr,
             node_files,
             node_setup: self.node_setup.clone(),
+            node_setup_timeout: self.node_setup_timeout,
             ovs: self.ovs,
             docker_cli: Some(std::env::current_exe().context("locate execnet's own binary")?),
             ..NetnsOptions::default()
@@ -120,13 +132,16 @@ pub fn sandbox(args: SandboxArgs) -> Result<Verdict> {
         Some((p, r)) => (p.clone(), r.to_vec()),
         None => ("sh".to_string(), Vec::new()),
     };
-    let status = std::process::Command::new(&program)
+    let mut command = std::process::Command::new(&program);
+    command
         .args(&rest)
         .envs(rt.exec_env())
         .env("EXECNET_RUN_ID", rt.run_id())
         .env("EXECNET_INFRA_IDS", ids.join(" "))
-        .env("EXECNET_INFRA_PIDS", pids.join(" "))
-        .status()
+        .env("EXECNET_INFRA_PIDS", pids.join(" "));
+    // In the sandbox's PID namespace, as plugins run.
+    let status = execnet::sys::pidns::spawn_inside(|| command.spawn())
+        .and_then(|mut child| child.wait())
         .with_context(|| format!("run {program}"))?;
     drop(rt);
     Ok(if status.success() {
@@ -153,8 +168,19 @@ pub fn gc(args: GcArgs) -> Result<Verdict> {
             for id in &report.live {
                 outln!("left run {id} (its execnet is alive)");
             }
+            for dir in &report.removed {
+                outln!("removed {dir}");
+            }
             outln!("{} process(es) killed", report.killed.len());
+            for what in &report.not_done {
+                errln!("execnet gc: not done: {what}");
+            }
         }
     }
-    Ok(Verdict::Ok)
+    // Honest: a collection that could not do everything is no success.
+    Ok(if report.not_done.is_empty() {
+        Verdict::Ok
+    } else {
+        Verdict::Failed
+    })
 }

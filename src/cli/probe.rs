@@ -51,11 +51,20 @@ pub fn run(args: Args) -> Result<Verdict> {
             name: &p.name,
             directory: p.directory.display().to_string(),
             executable: p.executable.display().to_string(),
-            problems,
+            // What the kubelet's validation let through but cannot run.
+            problems: if problems.is_empty() {
+                p.exec_problem().into_iter().collect()
+            } else {
+                problems
+            },
         })
         .collect();
     let failed = entries.iter().any(|e| !e.problems.is_empty());
     if let Some(why) = &probe.unreadable {
+        // Not there, not a directory: a bad argument, never "no plugins, all fine".
+        if !args.plugin_dir.is_dir() {
+            anyhow::bail!("cannot read plugin directory {why}");
+        }
         errln!("execnet: note: cannot read plugin directory {why}; the kubelet sees no plugins");
     }
     match args.format.format {

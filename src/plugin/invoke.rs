@@ -133,7 +133,9 @@ pub fn format_duration(d: Duration) -> String {
     if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms >= 1000 {
-        format!("{}s", d.as_secs_f64())
+        // Whole milliseconds, trailing zeros dropped: 2.97s, never 2.9699999999999998s.
+        let frac = format!("{:03}", ms % 1000);
+        format!("{}.{}s", ms / 1000, frac.trim_end_matches('0'))
     } else {
         format!("{ms}ms")
     }
@@ -336,8 +338,11 @@ fn spawn(
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
     let (reader, writer) = std::io::pipe().map_err(ours)?;
-    let pid = sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
-        .map_err(|e| (e, false))?;
+    // In the node sandbox's PID namespace when there is one (`crate::sys::pidns`).
+    let pid = crate::sys::pidns::spawn_inside(|| {
+        sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
+    })
+    .map_err(|e| (e, false))?;
     // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.
     drop(writer);
     Ok((pid, reader))
@@ -493,6 +498,8 @@ fn supervise(
         if status.is_none() {
             if term_sent_at.is_none() && deadline.is_some_and(|d| now >= d) {
                 sys::kill_group(pgid, libc::SIGTERM);
+                // A stopped group (`kill -STOP $$`) gets to handle it.
+                sys::kill_group(pgid, libc::SIGCONT);
                 term_sent_at = Some(now);
             }
             if let Some(t) = term_sent_at

@@ -64,11 +64,12 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
         "" | "s" => 1.0,
         "ms" => 1e-3,
         "us" | "µs" => 1e-6,
+        "ns" => 1e-9,
         "m" => 60.0,
         "h" => 3600.0,
         _ => {
             return Err(format!(
-                "invalid duration '{text}': unknown unit '{unit}' (use ms, s, m or h)"
+                "invalid duration '{text}': unknown unit '{unit}' (use ns, us, ms, s, m or h)"
             ));
         }
     };
@@ -78,6 +79,13 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>, String> {
     }
     if secs == 0.0 {
         return Ok(None);
+    }
+    // Timeouts are kept and reported in milliseconds: a shorter one would be reported as
+    // "0ms" (or silently become another value).
+    if secs < 1e-3 {
+        return Err(format!(
+            "invalid duration '{text}': below 1ms (execnet's timeouts count milliseconds)"
+        ));
     }
     Ok(Some(Duration::from_secs_f64(secs)))
 }
@@ -99,5 +107,20 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(None));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("3 weeks").is_err());
+        for tiny in ["1ns", "1us", "999us", "0.5ms"] {
+            let err = parse_duration(tiny).unwrap_err();
+            assert!(err.contains("below 1ms"), "{tiny}: {err}");
+        }
+        assert_eq!(parse_duration("1000us"), Ok(Some(Duration::from_millis(1))));
+        let shown = |ms| crate::plugin::invoke::format_duration(Duration::from_millis(ms));
+        assert_eq!(shown(2970), "2.97s");
+        assert_eq!(shown(2500), "2.5s");
+        assert_eq!(shown(1001), "1.001s");
+        assert_eq!(shown(3000), "3s");
+        assert_eq!(shown(5), "5ms");
+        assert_eq!(
+            crate::plugin::invoke::format_duration(Duration::from_secs_f64(2.97)),
+            "2.97s"
+        );
     }
 }

@@ -46,6 +46,11 @@ impl ProbedPlugin {
         let exe = file_name(&self.executable);
         let expected = format!("{dir}/{exe}");
         if std::fs::symlink_metadata(&self.executable).is_ok() {
+            if std::fs::metadata(&self.executable)
+                .is_err_and(|e| e.raw_os_error() == Some(libc::ELOOP))
+            {
+                return Some(format!("{expected} is a symlink loop"));
+            }
             return Some(format!(
                 "{expected} is a symlink to a file that does not exist"
             ));
@@ -84,6 +89,60 @@ impl ProbedPlugin {
             format!("{dir}/ holds no file")
         };
         Some(format!("{expected} not found; {hint}"))
+    }
+}
+
+impl ProbedPlugin {
+    /// Why an executable the kubelet's validation accepts (it only asked access(2) for X_OK)
+    /// still cannot run: a directory, an empty file, a `#!` line ending in a carriage return
+    /// (CRLF line endings: the interpreter `/bin/sh\r` does not exist), an interpreter that is
+    /// not there. `None` when nothing of the kind is seen (or the executable is missing, which
+    /// [`Self::missing_executable`] words).
+    pub fn exec_problem(&self) -> Option<String> {
+        use std::io::Read;
+        let dir = file_name(&self.directory);
+        let exe = format!("{dir}/{}", file_name(&self.executable));
+        let meta = std::fs::metadata(&self.executable).ok()?;
+        if meta.is_dir() {
+            return Some(format!(
+                "{exe} is a directory, not an executable file: every call fails (permission denied)"
+            ));
+        }
+        if !meta.is_file() {
+            return Some(format!("{exe} is not a regular file"));
+        }
+        if meta.len() == 0 {
+            return Some(format!(
+                "{exe} is empty: every call fails (exec format error)"
+            ));
+        }
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(&self.executable)
+            .and_then(|f| f.take(256).read(&mut head))
+            .ok()?;
+        let head = &head[..n];
+        let line = head.strip_prefix(b"#!")?;
+        let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+        let text = String::from_utf8_lossy(line);
+        let interpreter = text.trim_start_matches([' ', '\t']);
+        let interpreter = interpreter.split([' ', '\t']).next().unwrap_or_default();
+        if interpreter.ends_with('\r') {
+            return Some(format!(
+                "{exe}'s #! line ends in a carriage return (CRLF line endings): its interpreter \
+                 {:?} does not exist, every call fails (no such file or directory)",
+                interpreter
+            ));
+        }
+        if interpreter.is_empty() {
+            return Some(format!("{exe}'s #! line names no interpreter"));
+        }
+        if !Path::new(interpreter).exists() {
+            return Some(format!(
+                "{exe}'s interpreter {interpreter} does not exist: every call fails (no such \
+                 file or directory)"
+            ));
+        }
+        None
     }
 }
 

@@ -30,6 +30,11 @@ pub(crate) fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // A plugin's control bytes (NUL, ESC…) are shown, never put raw in the page.
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {
+                out.push_str(&super::escape_controls(c.encode_utf8(&mut [0; 4]), &[]))
+            }
             _ => out.push(c),
         }
     }

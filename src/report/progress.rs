@@ -221,7 +221,7 @@ impl Shared {
         }
         line.push_str(&format!(
             "{dim}{counter:>counter_width$}{dim:#} {bold}{}{bold:#}",
-            r.name
+            super::escape_controls(&r.name, &[])
         ));
         if verb != "start" {
             let pad = 24usize.saturating_sub(r.name.chars().count());

@@ -30,6 +30,28 @@ pub fn color_for_stdout() -> bool {
 
 /// Render `report`; `color` adds ANSI colours (only when writing to a terminal).
 pub fn render(report: &Report, color: bool) -> String {
+    // Plugin output quoted in the report is escaped; only execnet's own colours stay.
+    let keep: Vec<String> = if color {
+        [
+            GREEN,
+            GREEN_BOLD,
+            RED_BOLD,
+            YELLOW,
+            YELLOW_BOLD,
+            MAGENTA_BOLD,
+            DIMMED,
+        ]
+        .iter()
+        .flat_map(|s| [format!("{s}"), format!("{s:#}")])
+        .filter(|s| !s.is_empty())
+        .collect()
+    } else {
+        Vec::new()
+    };
+    super::escape_controls(&render_raw(report, color), &keep)
+}
+
+fn render_raw(report: &Report, color: bool) -> String {
     let paint = |style: Style, s: &str| {
         if color {
             format!("{style}{s}{style:#}")

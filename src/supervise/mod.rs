@@ -25,8 +25,6 @@
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 
-// Its `flock` goes when the lock becomes `std::fs::File::lock` (a change of its own).
-#[allow(unsafe_code)]
 pub mod lock;
 pub mod signals;
 
@@ -246,6 +244,23 @@ pub fn register_own(pid: u32) {
     own_set().insert(pid as i32);
 }
 
+fn reapers() -> BTreeSet<i32> {
+    lock(&sys::scope().reapers).clone()
+}
+
+/// `pid` is the init of a PID namespace of execnet's (see `sys::ProcessScope::reapers`):
+/// execnet's own, and an adopter of orphans.
+pub fn register_reaper(pid: u32) {
+    own_set().insert(pid as i32);
+    lock(&sys::scope().reapers).insert(pid as i32);
+}
+
+/// The init `pid` is gone.
+pub fn forget_reaper(pid: u32) {
+    lock(&sys::scope().reapers).remove(&(pid as i32));
+    own_set().remove(&(pid as i32));
+}
+
 /// `pid` was reaped: its number may be reused by anyone.
 pub fn forget_own(pid: u32) {
     own_set().remove(&(pid as i32));
@@ -261,9 +276,10 @@ pub fn adopt_descendants() -> std::io::Result<()> {
         children.entry(p.ppid).or_default().push(p);
     }
     let mut stack: Vec<&ProcStat> = children.get(&me).cloned().unwrap_or_default();
+    let reapers = reapers();
     let mut own = own_set();
     while let Some(p) = stack.pop() {
-        if !p.is_zombie() && own.insert(p.pid) {
+        if !p.is_zombie() && (own.insert(p.pid) || reapers.contains(&p.pid)) {
             stack.extend(children.get(&p.pid).into_iter().flatten());
         }
     }
@@ -367,8 +383,12 @@ impl Supervisor {
     /// The policy for the next call of `action`: shortened once that action has timed out.
     fn policy_for(&self, action: Action, base: &CallPolicy) -> CallPolicy {
         match self.leash(action) {
+            // The grace is paid once: a later call of an action that has timed out is SIGKILLed
+            // at its leash (a plugin that ignores SIGTERM or stops itself would otherwise cost
+            // the leash plus the whole grace on every call).
             Some(short) => CallPolicy {
                 timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
+                grace: Duration::ZERO,
                 ..*base
             },
             None => *base,
@@ -386,6 +406,10 @@ impl Supervisor {
     /// be read. Any doubt (no subreaper, the children file unreadable) walks.
     fn may_have_left(&self, raw: &RawCall) -> bool {
         if raw.group_survived || raw.leaked || self.containment != Containment::Subreaper {
+            return true;
+        }
+        // Orphans in the sandbox's PID namespace go to its init, not to execnet.
+        if !lock(&sys::scope().reapers).is_empty() {
             return true;
         }
         if raw.no_orphans {
@@ -614,6 +638,7 @@ fn attribute(
         children.entry(p.ppid).or_default().push(p);
     }
     let own = own();
+    let reapers = reapers();
     let excluded = |p: &ProcStat| {
         p.pid == me
             || leaders.contains(&p.pid)
@@ -623,7 +648,10 @@ fn attribute(
     let mut stack: Vec<&ProcStat> = table
         .iter()
         .filter(|p| !excluded(p))
-        .filter(|p| p.pgid == pgid || (p.ppid == me && !leaders.contains(&p.pgid)))
+        .filter(|p| {
+            p.pgid == pgid
+                || ((p.ppid == me || reapers.contains(&p.ppid)) && !leaders.contains(&p.pgid))
+        })
         .collect();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -644,6 +672,12 @@ fn attribute(
 /// what is execnet's to reap, in rounds until none is left. Returns what was found alive first.
 /// With `held`, the spawn gate is already held by the caller for the whole time (the signal
 /// path: no call may start in between rounds).
+/// Kill everything execnet started that is still running but its own runtime's processes
+/// (after a bench, whose floor calls have no per-call containment). Returns what was found.
+pub fn kill_left_behind() -> std::io::Result<Vec<Leftover>> {
+    kill_descendants(false)
+}
+
 pub(crate) fn kill_descendants(leaders_too: bool) -> std::io::Result<Vec<Leftover>> {
     kill_descendants_gated(leaders_too, false)
 }
@@ -661,6 +695,7 @@ pub(crate) fn kill_descendants_gated(
             // execnet's own processes end with their runtime, except on the signal path
             // (`leaders_too`), where everything goes.
             let own = if leaders_too { BTreeSet::new() } else { own() };
+            let reapers = reapers();
             let table = sys::process_table()?;
             reap_orphans(&table, me, &leaders);
             let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
@@ -671,10 +706,14 @@ pub(crate) fn kill_descendants_gated(
             let mut found = Vec::new();
             let mut seen = BTreeSet::new();
             while let Some(p) = stack.pop() {
-                if !seen.insert(p.pid)
-                    || (!leaders_too && leaders.contains(&p.pid))
-                    || own.contains(&p.pid)
-                {
+                if !seen.insert(p.pid) || (!leaders_too && leaders.contains(&p.pid)) {
+                    continue;
+                }
+                if own.contains(&p.pid) {
+                    // A PID namespace's init is kept; what was re-parented to it is searched.
+                    if reapers.contains(&p.pid) {
+                        stack.extend(children.get(&p.pid).into_iter().flatten());
+                    }
                     continue;
                 }
                 if !p.is_zombie() {
@@ -752,5 +791,25 @@ mod tests {
             vec![260],
             "known leftovers and their trees are not reported again"
         );
+    }
+
+    #[test]
+    fn the_grace_is_paid_once_per_action() {
+        let sup = Supervisor::certify(Duration::from_millis(500));
+        let base = CallPolicy::default();
+        assert!(!base.grace.is_zero());
+        assert_eq!(sup.policy_for(Action::Setup, &base).grace, base.grace);
+        lock(&sup.actions)
+            .entry(Action::Setup)
+            .or_default()
+            .timed_out = true;
+        let later = sup.policy_for(Action::Setup, &base);
+        assert_eq!(later.grace, Duration::ZERO, "SIGKILL at the leash");
+        assert!(
+            later
+                .timeout
+                .is_some_and(|t| t <= Duration::from_millis(500))
+        );
+        assert_eq!(sup.policy_for(Action::Teardown, &base).grace, base.grace);
     }
 }

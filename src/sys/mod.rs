@@ -12,6 +12,8 @@
 //! - [`fs`]: `access(2)` and the identity of stdout.
 //! - [`ns`], [`pause`]: the netns runtime's namespace and mount calls and its pause processes.
 //! - [`perf`]: the bench's CPU clocks and instruction counter.
+//! - [`pidns`]: the node sandbox's PID namespace and its init; [`marker`]: the mark every process
+//!   of a run inherits, so that `gc` finds what a killed execnet left.
 //!
 //! Process-wide state lives here only where a signal handler, the signal thread or the kernel's
 //! per-process facts require it, each static saying why: [`scope()`] (the process's children and
@@ -21,9 +23,11 @@
 pub mod alarm;
 pub mod fs;
 pub mod limits;
+pub mod marker;
 pub mod ns;
 pub mod pause;
 pub mod perf;
+pub mod pidns;
 pub mod proc;
 pub mod process;
 pub mod scope;

@@ -29,6 +29,10 @@ pub struct ProcessScope {
     /// execnet's own long-lived processes (the netns runtime's pause processes, Open vSwitch
     /// daemons, what the node setup left): never a call's leftovers.
     pub own: Mutex<BTreeSet<i32>>,
+    /// Inits of PID namespaces execnet made (the node sandbox's): a plugin's orphans there are
+    /// re-parented to the init, never to execnet (the kernel looks for a subreaper only inside
+    /// the namespace), so the leftover scan searches the init's children like execnet's own.
+    pub reapers: Mutex<BTreeSet<i32>>,
     /// Temp files and directories to remove when a signal ends the run.
     pub cleanup: Mutex<Vec<PathBuf>>,
     /// Held while a report is written: a signal waits for the write to finish.
@@ -54,6 +58,7 @@ static SCOPE: ProcessScope = ProcessScope {
     gate: RwLock::new(()),
     leaders: Mutex::new(Vec::new()),
     own: Mutex::new(BTreeSet::new()),
+    reapers: Mutex::new(BTreeSet::new()),
     cleanup: Mutex::new(Vec::new()),
     output: Mutex::new(()),
     hooks: Mutex::new(Vec::new()),

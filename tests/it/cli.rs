@@ -203,11 +203,14 @@ fn probe_json_lists_plugins_with_problems_and_exit_code() {
         .arg(clean.path())
         .assert()
         .code(0);
+    // A plugin dir that is not there is a bad argument (hostile round two), not "no plugins".
     util::execnet()
         .args(["probe", "--plugin-dir", "/nonexistent/x"])
         .assert()
-        .code(0)
-        .stderr(predicate::str::contains("the kubelet sees no plugins"));
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read plugin directory /nonexistent/x",
+        ));
 }
 
 /// Run `execnet call … setup` with `fd 7` open and *not* close-on-exec, inherited from here.

@@ -639,7 +639,6 @@ fn output_to_stdout_prints_the_report_once() {
 
 #[test]
 fn one_certification_per_plugin_directory() {
-    let locks = TempDir::new().unwrap();
     let state = TempDir::new().unwrap();
     let pids = state.path().join("pids");
     let dir = hanging_plugin(&pids);
@@ -649,7 +648,6 @@ fn one_certification_per_plugin_directory() {
             .arg(dir.path())
             .args(["--plugin", "hang", "--timeout", "60s"])
             .args(extra)
-            .env("EXECNET_LOCK_DIR", locks.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -705,4 +703,396 @@ fn one_certification_per_plugin_directory() {
             "{pid} survived"
         );
     }
+}
+
+/// FNV-1a, 64 bits: the lock file name older releases derived from the plugin directory.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn a_symlink_planted_in_the_lock_directory_is_never_followed() {
+    // Another user plants `<predictable name>.lock -> victim` in the shared lock directory.
+    let locks = TempDir::new().unwrap();
+    let victim_dir = TempDir::new().unwrap();
+    let victim = victim_dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let dir = util::bash_plugin("ok", r#"[ "$1" = status ] && exit 0; exit 0"#);
+    let real = std::fs::canonicalize(dir.path()).unwrap();
+    let planted = locks.path().join(format!(
+        "{:016x}.lock",
+        fnv1a(real.as_os_str().as_encoded_bytes())
+    ));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "ok"])
+        .env("EXECNET_LOCK_DIR", locks.path())
+        .env_remove("XDG_RUNTIME_DIR")
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(
+        entries(locks.path()),
+        vec![planted],
+        "no lock file is made at all"
+    );
+    assert_eq!(
+        entries(dir.path()).len(),
+        1,
+        "nothing written into the plugin dir"
+    );
+}
+
+#[test]
+fn an_executable_outside_the_plugin_dir_is_said_to_be_unlocked() {
+    let exe_dir = util::bash_plugin("ok", "exit 0");
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("ok")).unwrap();
+    let exe = std::fs::canonicalize(exe_dir.path().join("ok/ok")).unwrap();
+    std::os::unix::fs::symlink(&exe, dir.path().join("ok/ok")).unwrap();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "ok"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "the plugin's executable is {}, outside the plugin directory",
+            exe.display()
+        )));
+}
+
+#[test]
+fn daemons_of_a_plugin_that_killed_execnet_are_collected_by_gc() {
+    let tag = format!("77{}", std::process::id() % 100_000);
+    let dir = util::bash_plugin(
+        "k",
+        &format!(
+            r#"case "$1" in
+  setup) setsid sleep {tag} </dev/null >/dev/null 2>&1 & sleep 0.2; kill -9 $PPID; exit 0;;
+  *) exit 0;;
+esac"#
+        ),
+    );
+    let status = Command::new(util::execnet_path())
+        .args([
+            "certify",
+            "--timeout",
+            "10s",
+            "--plugin",
+            "k",
+            "--plugin-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the plugin killed execnet"
+    );
+    let daemons = || -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c == format!("sleep\0{tag}\0").as_bytes())
+            })
+            .collect()
+    };
+    let left = daemons();
+    // Calls run in parallel: each setup that ran before execnet died left one.
+    assert!(!left.is_empty(), "no daemon outlived execnet");
+    let out = util::execnet().args(["gc"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        util::eventually(5, || left.iter().all(|&p| !util::pid_alive(p))),
+        "gc left a daemon: {stdout}"
+    );
+    if nix_root() {
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+    }
+}
+
+fn nix_root() -> bool {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() == 0 }
+}
+
+#[test]
+fn gc_as_an_ordinary_user_says_what_it_could_not_do() {
+    if !nix_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to become nobody");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(util::execnet_path())
+        .arg("gc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not done:") && stderr.contains("could not be inspected"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_leaves_nothing_a_status_started() {
+    let tag = format!("78{}", std::process::id() % 100_000);
+    let dir = util::bash_plugin(
+        "d",
+        &format!(
+            r#"[ "$1" = status ] && {{ setsid sleep {tag} </dev/null >/dev/null 2>&1 & }}
+exit 0"#
+        ),
+    );
+    let out = util::execnet()
+        .args(["bench", "--calls", "5", "--plugin", "d", "--plugin-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("left") && stderr.contains(&tag), "{stderr}");
+    let alive = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c == format!("sleep\0{tag}\0").as_bytes())
+        })
+        .count();
+    assert_eq!(alive, 0, "bench left daemons");
+}
+
+#[rstest::rstest]
+#[case("18446744073709551615")]
+#[case("100000000000")]
+#[case("1e9")]
+fn bench_refuses_absurd_call_counts(#[case] calls: &str) {
+    let dir = util::bash_plugin("ok", "exit 0");
+    util::execnet()
+        .args(["bench", "--plugin", "ok", "--calls", calls, "--plugin-dir"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--calls").and(predicate::str::contains("panicked").not()),
+        );
+}
+
+#[test]
+fn a_bundled_plugin_dir_left_by_a_killed_run_is_removed_by_gc_and_the_next_run() {
+    let tmpdir = TempDir::new().unwrap();
+    // A run killed with no chance to clean up (SIGKILL, as an abort on an allocation failure).
+    let kill_once_installed = || {
+        let mut child = Command::new(util::execnet_path())
+            .args(["certify", "--timeout", "5s"])
+            .env("TMPDIR", tmpdir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn execnet");
+        assert!(
+            util::eventually(20, || entries(tmpdir.path())
+                .iter()
+                .any(|p| p.join("reference/reference").exists())),
+            "the bundled plugin was never installed under TMPDIR"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        wait_bounded(&mut child, 20);
+        entries(tmpdir.path())
+    };
+    let left = kill_once_installed();
+    assert_eq!(left.len(), 1, "{left:?}");
+    let out = util::execnet()
+        .arg("gc")
+        .env("TMPDIR", tmpdir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("removed {}", left[0].display())),
+        "{stdout}"
+    );
+    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
+    // The next run removes it too.
+    let left = kill_once_installed();
+    util::execnet()
+        .args(["certify", "--focus", "init/selection"])
+        .env("TMPDIR", tmpdir.path())
+        .assert()
+        .code(0);
+    assert!(!left[0].exists(), "the next run left {left:?}");
+    assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_plugin_s_control_bytes_never_reach_the_terminal_or_the_page_raw() {
+    // status prints NUL, an ANSI colour, a form feed, DEL, a C1 CSI and a carriage return.
+    let dir = util::bash_plugin(
+        "ctl",
+        r#"[ "$1" = status ] && { printf 'a\000b\033[31mRED\014c\177d\302\233e\rf'; exit 1; }
+exit 0"#,
+    );
+    let tmp = TempDir::new().unwrap();
+    let html = tmp.path().join("r.html");
+    let run = |extra: &[&str]| {
+        let out = util::execnet()
+            .args([
+                "certify",
+                "--timeout",
+                "5s",
+                "--plugin",
+                "ctl",
+                "--plugin-dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        out.stdout
+    };
+    let text = run(&[]);
+    let shown = String::from_utf8_lossy(&text);
+    assert!(shown.contains(r"\x1b[31mRED"), "{shown}");
+    let raw: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|&b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
+        .collect();
+    assert!(raw.is_empty(), "raw control bytes {raw:?} in:\n{shown}");
+    assert!(!shown.contains('\u{9b}'), "a raw C1 CSI");
+    run(&["--format", "html", "--output", html.to_str().unwrap()]);
+    let page = std::fs::read(&html).unwrap();
+    assert!(!page.contains(&0), "a raw NUL in the page");
+    assert!(!page.contains(&0x1b), "a raw ESC in the page");
+}
+
+#[test]
+fn probe_says_what_cannot_run_and_refuses_a_missing_dir() {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("dir/dir")).unwrap();
+    util::write_plugin(root, "empty", "empty", "");
+    util::write_plugin(root, "crlf", "crlf", "#!/bin/sh\r\nexit 0\r\n");
+    util::write_plugin(root, "nointerp", "nointerp", "#!/nonexistent/sh\nexit 0\n");
+    std::fs::create_dir(root.join("loop")).unwrap();
+    std::os::unix::fs::symlink("loop2", root.join("loop/loop")).unwrap();
+    std::os::unix::fs::symlink("loop", root.join("loop/loop2")).unwrap();
+    let out = util::execnet()
+        .args(["probe", "--plugin-dir"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for expected in [
+        "FAIL dir",
+        "dir/dir is a directory",
+        "FAIL empty",
+        "empty/empty is empty",
+        "FAIL crlf",
+        "ends in a carriage return",
+        "FAIL nointerp",
+        "interpreter /nonexistent/sh does not exist",
+        "loop/loop is a symlink loop",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("ok "), "{stdout}");
+    for missing in [
+        root.join("nope"),
+        root.join("dir/dir/..").join("../empty/empty"),
+    ] {
+        util::execnet()
+            .args(["probe", "--plugin-dir"])
+            .arg(&missing)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot read plugin directory"));
+    }
+}
+
+#[test]
+fn skip_everything_says_so_and_tiny_timeouts_are_refused_alike() {
+    util::execnet()
+        .args(["certify", "--skip", "*"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--skip * leaves no check to run")
+                .and(predicate::str::contains("--focus").not()),
+        );
+    for tiny in ["1ns", "1us"] {
+        util::execnet()
+            .args(["certify", "--timeout", tiny])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid duration '{tiny}': below 1ms"
+            )));
+    }
+}
+
+#[test]
+fn a_deleted_executable_is_not_blamed_on_descriptors() {
+    // init deletes the executable: every later call fails to start.
+    let dir = util::bash_plugin("del", r#"[ "$1" = init ] && rm -f "$0"; exit 0"#);
+    let out = util::execnet()
+        .args([
+            "certify",
+            "--timeout",
+            "5s",
+            "--format",
+            "json",
+            "--plugin",
+            "del",
+        ])
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcome = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["outcome"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        outcome("lifecycle/setup-status-teardown").as_deref(),
+        Some("fail")
+    );
+    assert_ne!(outcome("fds/stdio-only").as_deref(), Some("fail"));
+}
+
+#[test]
+fn an_error_says_its_cause_once() {
+    let tmp = TempDir::new().unwrap();
+    let out = util::execnet()
+        .arg("replay")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches("Is a directory").count(), 1, "{stderr}");
 }

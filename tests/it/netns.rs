@@ -863,3 +863,92 @@ fn netns_bridge_passes_the_whole_suite_on_real_infra_containers() {
         .count();
     assert_eq!(network, 6);
 }
+
+#[test]
+fn pid_1_in_the_sandbox_is_the_sandbox_s_own_init() {
+    if !privileged() {
+        return;
+    }
+    let (a, b) = (
+        format!("xa{}", std::process::id() % 100_000),
+        format!("xb{}", std::process::id() % 100_000),
+    );
+    let before = host_view();
+    // `netns 1` names PID 1's network namespace: on the machine, the machine's own.
+    let script = format!(
+        "ip link add {a} type veth peer name {b} netns 1 && ip link set {a} netns 1 && \
+         ls /sys/class/net && echo pid=$$"
+    );
+    let out = Command::new(execnet_path())
+        .args(["sandbox", "--pods", "0", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Inside: both ends stayed in the sandbox, and the shell is no low PID of the machine's.
+    assert!(
+        stdout.lines().any(|l| l == a) && stdout.lines().any(|l| l == b),
+        "{stdout}"
+    );
+    let host = links();
+    assert!(
+        !host.contains(&a) && !host.contains(&b),
+        "a link reached the machine's namespace: {host:?}"
+    );
+    assert_eq!(host_view(), before, "the machine's links or mounts changed");
+}
+
+#[test]
+fn a_node_setup_that_never_ends_is_killed_at_its_timeout() {
+    if !privileged() {
+        return;
+    }
+    let tag = format!("99{}", std::process::id() % 100_000);
+    let out = Command::new(execnet_path())
+        .args(["sandbox", "--node-setup-timeout", "1s", "--node-setup"])
+        .arg(format!("sleep {tag}"))
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("still running after 1s (--node-setup-timeout), killed"),
+        "{stderr}"
+    );
+    let left = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c == format!("sleep\0{tag}\0").as_bytes())
+        })
+        .count();
+    assert_eq!(left, 0, "the node setup outlived the run");
+}
+
+#[test]
+fn a_fifo_as_node_file_is_refused_not_waited_on() {
+    if !privileged() {
+        return;
+    }
+    let tmp = tempfile::TempDir::new().unwrap();
+    let fifo = tmp.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = Command::new(execnet_path())
+        .args(["sandbox", "--node-file"])
+        .arg(format!("{}:/etc/x", fifo.display()))
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not a regular file"), "{stderr}");
+}

@@ -6,6 +6,7 @@ use crate::certify::Level;
 use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::Transcript;
+use crate::plugin::Outcome;
 
 pub const STDIO_ONLY: CheckDef = CheckDef {
     id: "fds/stdio-only",
@@ -18,7 +19,13 @@ pub const STDIO_ONLY: CheckDef = CheckDef {
 };
 
 fn stdio_only(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
-    let calls = ctx.calls(ts);
+    // A call that never started (the executable deleted, not executable…) ran with no
+    // descriptors at all: other checks name that; it says nothing about fds 0–2.
+    let calls: Vec<_> = ctx
+        .calls(ts)
+        .into_iter()
+        .filter(|c| !matches!(c.call.outcome(), Outcome::SpawnFailed { .. }))
+        .collect();
     let findings = exited_nonzero(&calls)
         .iter()
         .map(|c| {

@@ -44,6 +44,8 @@ pub struct NetnsOptions {
     pub node_files: Vec<NodeFile>,
     /// Run once in the sandbox before the bridge is made and `init` is called.
     pub node_setup: Option<String>,
+    /// How long the node setup may run; then its process group is killed and the run fails.
+    pub node_setup_timeout: std::time::Duration,
     /// Start Open vSwitch (userspace datapath) in the sandbox.
     pub ovs: bool,
     /// The executable that serves as `docker` on the plugins' `PATH` (execnet's own binary,
@@ -92,6 +94,7 @@ impl Default for NetnsOptions {
             },
             node_files: Vec::new(),
             node_setup: None,
+            node_setup_timeout: std::time::Duration::from_secs(120),
             ovs: false,
             docker_cli: None,
             serve_apis: true,
@@ -229,7 +232,14 @@ impl Drop for NetnsRuntime {
 }
 
 fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
-    let out = std::process::Command::new("/bin/sh")
+    use std::os::unix::process::CommandExt;
+    let failed = |source| SandboxError::Os {
+        what: format!("run --node-setup {cmd:?}"),
+        source,
+    };
+    // Its output goes to a file (a pipe would block a daemon it leaves that keeps writing).
+    let log = tempfile::tempfile().map_err(failed)?;
+    let mut child = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(cmd)
         .env("EXECNET_POD_CIDR", options.pod_cidr.to_string())
@@ -241,21 +251,47 @@ fn node_setup(cmd: &str, options: &NetnsOptions) -> Result<(), SandboxError> {
         .env("EXECNET_DOCKER_BRIDGE", &options.docker_bridge)
         .env("EXECNET_RUN_ID", options.run_id.clone().unwrap_or_default())
         .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|source| SandboxError::Os {
-            what: format!("run --node-setup {cmd:?}"),
-            source,
-        })?;
-    if out.status.success() {
-        return Ok(());
+        .stdout(log.try_clone().map_err(failed)?)
+        .stderr(log.try_clone().map_err(failed)?)
+        .process_group(0)
+        .spawn()
+        .map_err(failed)?;
+    let limit = options.node_setup_timeout;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(failed)? {
+            break Some(st);
+        }
+        if started.elapsed() >= limit {
+            // The whole group: the shell and what it started in its foreground.
+            sys::kill(0u32.wrapping_sub(child.id()), libc::SIGKILL);
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut output = String::new();
+    let mut log = log;
+    let _ = std::io::Seek::rewind(&mut log);
+    let _ =
+        std::io::Read::read_to_string(&mut std::io::Read::take(&mut log, 64 * 1024), &mut output);
+    match status {
+        Some(st) if st.success() => Ok(()),
+        Some(st) => Err(SandboxError::NodeSetup {
+            command: cmd.to_string(),
+            status: st.to_string(),
+            output,
+        }),
+        None => Err(SandboxError::NodeSetup {
+            command: cmd.to_string(),
+            status: format!(
+                "still running after {} (--node-setup-timeout), killed",
+                crate::plugin::invoke::format_duration(limit)
+            ),
+            output,
+        }),
     }
-    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-    output.push_str(&String::from_utf8_lossy(&out.stderr));
-    Err(SandboxError::NodeSetup {
-        command: cmd.to_string(),
-        status: out.status.to_string(),
-        output,
-    })
 }
 
 impl NetnsRuntime {

@@ -121,6 +121,8 @@ pub struct Sandbox {
     overlays: Vec<PathBuf>,
     /// The run's removal when a signal ends execnet, while the sandbox exists.
     on_signal: Option<OnSignal>,
+    /// The init of the sandbox's PID namespace, where plugins run (`crate::sys::pidns`).
+    init: Option<crate::sys::pidns::Init>,
 }
 
 /// Run a command, failing with its output.
@@ -178,10 +180,18 @@ impl Sandbox {
             return Err(SandboxError::MissingPrivileges(missing.join(" and ")));
         }
         for f in node_files {
-            std::fs::metadata(&f.source).map_err(|source| SandboxError::NodeFileSource {
-                path: f.source.clone(),
-                source,
-            })?;
+            let meta =
+                std::fs::metadata(&f.source).map_err(|source| SandboxError::NodeFileSource {
+                    path: f.source.clone(),
+                    source,
+                })?;
+            // A FIFO or a device would block the copy (or never end): regular files only.
+            if !meta.is_file() {
+                return Err(SandboxError::BadNodeFile {
+                    spec: format!("{}:{}", f.source.display(), f.dest.display()),
+                    why: format!("{} is not a regular file", f.source.display()),
+                });
+            }
         }
         std::fs::create_dir_all(RUNS_DIR).map_err(os(format!("create {RUNS_DIR}")))?;
         let runs_dir: OwnedFd = std::fs::OpenOptions::new()
@@ -201,7 +211,11 @@ impl Sandbox {
             runs_dir: Some(runs_dir),
             overlays: Vec::new(),
             on_signal: None,
+            init: None,
         };
+        let init = crate::sys::pidns::start().map_err(os("PID namespace"))?;
+        crate::supervise::register_reaper(init.pid);
+        sandbox.init = Some(init);
         sandbox.write_record()?;
         sandbox.mount_node(node_files)?;
         Ok(sandbox)
@@ -387,6 +401,7 @@ impl Sandbox {
 
     /// Kill everything and remove the run record: the end of the run.
     pub fn close(&mut self) -> Vec<u32> {
+        crate::sys::pidns::stop();
         let killed = self.kill_all(Duration::from_secs(5));
         if let Some(dir) = self.runs_dir.take() {
             self.on_signal = None;
@@ -394,6 +409,9 @@ impl Sandbox {
                 std::os::fd::AsFd::as_fd(&dir),
                 &format!("{}.json", self.run_id),
             );
+        }
+        if let Some(init) = self.init.take() {
+            crate::supervise::forget_reaper(init.pid);
         }
         killed
     }
