@@ -400,6 +400,7 @@ pub fn certify(
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
         transcripts: replayed,
+        baseline: BTreeMap::new(),
     })
 }
 

@@ -179,9 +179,13 @@ pub fn render(report: &Report, target: &Target) -> String {
         let replay = target
             .reproduce(&Finding::about(t, None, "", ""))
             .replay_line;
+        // Not ok: a call that failed, or one a finding blames (a status that exits 0 with
+        // output the kubelet's parser refuses is still a call at fault).
         let not_ok = placed
             .iter()
-            .filter(|p| timeline::outcome_class(p.call) != "ok")
+            .filter(|p| {
+                timeline::outcome_class(p.call) != "ok" || !causes_of(&blamed, t, p.call).is_empty()
+            })
             .count();
         let seed = if report.seeds.len() > 1 {
             format!(" · seed {}", t.seed)
@@ -465,3 +469,58 @@ const LEGEND: &str = "<div class=\"legend\">\
 <span>colour: <b style=\"color:var(--ok)\">ok</b> · <b style=\"color:var(--failed)\">exit ≠ 0</b> · <b style=\"color:var(--status-error)\">status unusable</b> · \
 <b style=\"color:var(--timeout)\">timed out</b> · <b style=\"color:var(--signal)\">signal</b> · <b style=\"color:var(--spawn-error)\">could not start</b></span>\
 <span>click a mark for its evidence</span></div>";
+
+/// The HTML report of a run over several releases: the page of release `detail` (its causes,
+/// checks and timelines; `target` re-runs its calls) opened by the matrix of every release
+/// and the summary line.
+pub fn render_matrix(
+    matrix: &crate::certify::matrix::Matrix,
+    detail: usize,
+    target: &Target,
+) -> String {
+    let page = render(&matrix.reports[detail], target);
+    let releases = matrix.releases();
+    let mut section = String::new();
+    let verdict = matrix.verdict().as_str();
+    let _ = write!(
+        section,
+        "<section id=\"matrix\"><p><span class=\"verdict {verdict}\">{}</span> {}</p>\
+         <table class=\"checks\"><thead><tr><th>check</th><th>level</th>",
+        verdict.to_uppercase(),
+        esc(&matrix.summary())
+    );
+    for r in &releases {
+        let _ = write!(section, "<th>kubelet {}</th>", esc(r));
+    }
+    section.push_str("</tr></thead><tbody>");
+    for row in matrix.rows() {
+        let _ = write!(
+            section,
+            "<tr><td class=\"mono\">{}</td><td>{}</td>",
+            esc(row.id),
+            row.level.as_str()
+        );
+        for o in &row.outcomes {
+            match o {
+                Some(c) => {
+                    let _ = write!(section, "<td>{}</td>", outcome_badge(c.outcome));
+                }
+                None => section.push_str("<td class=\"muted\">not run</td>"),
+            }
+        }
+        section.push_str("</tr>");
+    }
+    let _ = write!(
+        section,
+        "</tbody></table><p class=\"muted\">below: kubelet {} in detail (`--kubelet {}` for one release's own page)</p></section>",
+        esc(releases[detail]),
+        esc(releases[detail])
+    );
+    match page.find("<main>") {
+        Some(i) => {
+            let at = i + "<main>".len();
+            format!("{}{section}{}", &page[..at], &page[at..])
+        }
+        None => page,
+    }
+}

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use super::evidence;
+use crate::certify::matrix::Matrix;
 use crate::certify::{Outcome, Report, SkipKind, Verdict};
 
 /// Finding lines shown per check (the rest are counted; `--format json` has them all).
@@ -38,6 +39,8 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     };
     let mut out = String::new();
+    // The verdict first: it is what the reader came for (and the last line repeats it).
+    let _ = writeln!(out, "{}", verdict_line(report, &paint));
     let _ = writeln!(
         out,
         "execnet certify: plugin {} · kubelet {}",
@@ -56,7 +59,8 @@ pub fn render(report: &Report, color: bool) -> String {
                 .join(", ")
         );
     }
-    for note in &report.notes {
+    // How execnet contained the plugin is in JSON and HTML; here it is noise.
+    for note in report.notes.iter().filter(|n| !n.starts_with(CONTAINMENT)) {
         let _ = writeln!(out, "note: {note}");
     }
     let _ = writeln!(out);
@@ -100,6 +104,14 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    // The id column is as wide as the longest id (at least 32).
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(32);
     for c in &report.checks {
         let tag = match c.outcome {
             Outcome::Pass => paint(GREEN, "PASS"),
@@ -108,9 +120,13 @@ pub fn render(report: &Report, color: bool) -> String {
             Outcome::Skip => paint(DIMMED, "SKIP"),
             Outcome::Flaky => paint(MAGENTA_BOLD, "FLKY"),
         };
+        let mark = match report.baseline.get(c.id) {
+            Some(m) => format!(" [{}]", m.as_str()),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{tag} {:<32} {:<6} {} (judged {})",
+            "{tag} {:<width$} {:<6} {} (judged {}){mark}",
             c.id,
             c.level.as_str(),
             c.title,
@@ -149,6 +165,23 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     let _ = writeln!(out);
+    let _ = writeln!(out, "{}", verdict_line(report, &paint));
+    if report.notes.iter().any(|n| n == BUNDLED_NOTE) {
+        let _ = writeln!(
+            out,
+            "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME (--kubelet all for every release)"
+        );
+    }
+    out
+}
+
+/// The start of the run's containment note (`note: containment: …`), kept out of the text.
+const CONTAINMENT: &str = "containment:";
+/// The note of a run that certified the bundled reference plugin.
+pub const BUNDLED_NOTE: &str = "certified the bundled reference plugin";
+
+/// `verdict: FAIL — 23 passed, 1 failed, …`.
+fn verdict_line(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => paint(GREEN_BOLD, "PASS"),
         Verdict::Fail => paint(RED_BOLD, "FAIL"),
@@ -158,14 +191,97 @@ pub fn render(report: &Report, color: bool) -> String {
         0 => String::new(),
         n => format!(", {n} flaky"),
     };
-    let _ = writeln!(
-        out,
-        "verdict: {verdict} — {} passed, {} failed, {} warnings, {} skipped{flaky} ({:.1} s)",
+    let news = report.baseline.values().filter(|m| m.is_new()).count();
+    let since = if report.baseline.is_empty() {
+        String::new()
+    } else {
+        format!("; since the baseline: {news} new")
+    };
+    format!(
+        "verdict: {verdict} — {} passed, {} failed, {} warnings, {} skipped{flaky} ({:.1} s){since}",
         report.count(Outcome::Pass),
         report.count(Outcome::Fail),
         report.count(Outcome::Warn),
         report.count(Outcome::Skip),
         report.duration_ms / 1000.0
+    )
+}
+
+/// Render a run over several releases: the overall verdict and the summary line, the matrix
+/// (the checks that did not pass everywhere, one column per release), then each release's
+/// report.
+pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
+    let mut out = String::new();
+    let releases = matrix.releases();
+    let verdict = matrix.verdict().as_str().to_uppercase();
+    let _ = writeln!(out, "verdict: {verdict} — {}", matrix.summary());
+    let _ = writeln!(
+        out,
+        "execnet certify: plugin {} · kubelet {}",
+        matrix.reports.first().map_or("", |r| r.plugin.as_str()),
+        releases.join(", ")
     );
+    let rows = matrix.rows();
+    let width = rows
+        .iter()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(32);
+    let uneven: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r.outcomes
+                .iter()
+                .any(|o| o.is_none_or(|c| c.outcome != Outcome::Pass))
+        })
+        .collect();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<width$} {:<6} {}",
+        "matrix: check × kubelet",
+        "",
+        releases
+            .iter()
+            .map(|r| format!("{r:<5}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for row in &uneven {
+        let cells: Vec<String> = row
+            .outcomes
+            .iter()
+            .map(|o| {
+                let word = o.map_or("-", |c| c.outcome.as_str());
+                let word = if o.is_some_and(|c| c.fails_verdict()) {
+                    word.to_uppercase()
+                } else {
+                    word.to_string()
+                };
+                format!("{word:<5}")
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<width$} {:<6} {}",
+            row.id,
+            row.level.as_str(),
+            cells.join(" ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "({} of {} checks pass under every release)",
+        rows.len() - uneven.len(),
+        rows.len()
+    );
+    for r in &matrix.reports {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "── kubelet {} ──", r.kubelet);
+        out.push_str(&render(r, color));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "verdict: {verdict} — {}", matrix.summary());
     out
 }
