@@ -163,8 +163,8 @@ pub struct Report {
     /// timelines; not in JSON).
     pub transcripts: Vec<crate::kubelet::Transcript>,
     /// Set with `--baseline`: what changed for each check since that report (checks with no
-    /// change are absent).
-    pub baseline: std::collections::BTreeMap<&'static str, baseline::Mark>,
+    /// change are absent from the map).
+    pub baseline: Option<std::collections::BTreeMap<&'static str, baseline::Mark>>,
 }
 
 impl Report {

@@ -165,6 +165,9 @@ fn load_suite(names: &[&str]) -> Result<Vec<Scenario>, CertifyError> {
         .collect()
 }
 
+/// The note of a run that certified the bundled reference plugin.
+pub const BUNDLED_NOTE: &str = "certified the bundled reference plugin";
+
 /// Certify `plugin` of `plugin_dir`, or the bundled reference plugin when both are `None`.
 pub fn certify(
     target: Option<(&Path, &str)>,
@@ -350,7 +353,7 @@ pub fn certify(
     };
     let mut notes = Vec::new();
     if target.is_none() {
-        notes.push("certified the bundled reference plugin".to_string());
+        notes.push(BUNDLED_NOTE.to_string());
     }
     notes.push(supervisor.containment().describe().to_string());
     if deadline_hit {
@@ -400,7 +403,7 @@ pub fn certify(
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
         transcripts: replayed,
-        baseline: BTreeMap::new(),
+        baseline: None,
     })
 }
 

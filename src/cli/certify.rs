@@ -395,7 +395,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         }
         let mut report = report?;
         if let Some(b) = &baseline {
-            report.baseline = b.marks(&report);
+            report.baseline = Some(b.marks(&report));
         }
         reports.push(report);
     }
@@ -433,9 +433,13 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     }
     let failed = match (args.fail_on, &baseline) {
         (Some(FailOn::New), Some(_)) => run.matrix.reports.iter().any(|r| {
-            r.checks
-                .iter()
-                .any(|c| c.fails_verdict() && r.baseline.get(c.id).is_some_and(|m| m.is_new()))
+            r.checks.iter().any(|c| {
+                c.fails_verdict()
+                    && r.baseline
+                        .as_ref()
+                        .and_then(|b| b.get(c.id))
+                        .is_some_and(|m| m.is_new())
+            })
         }),
         _ => run.matrix.verdict() != Verdict::Pass,
     };

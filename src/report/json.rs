@@ -101,7 +101,7 @@ fn doc(report: &Report) -> JsonReport<'_> {
                 repeats: c.repeats.as_ref(),
                 findings: &c.findings[..c.findings.len().min(FINDINGS_MAX)],
                 findings_omitted: c.findings.len().saturating_sub(FINDINGS_MAX),
-                baseline: report.baseline.get(c.id).copied(),
+                baseline: report.baseline.as_ref().and_then(|b| b.get(c.id)).copied(),
             })
             .collect(),
         causes: &report.causes,

@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::evidence;
 use crate::certify::matrix::Matrix;
+use crate::certify::run::BUNDLED_NOTE;
 use crate::certify::{Outcome, Report, SkipKind, Verdict};
 
 /// Finding lines shown per check (the rest are counted; `--format json` has them all).
@@ -31,6 +32,11 @@ pub fn color_for_stdout() -> bool {
 
 /// Render `report`; `color` adds ANSI colours (only when writing to a terminal).
 pub fn render(report: &Report, color: bool) -> String {
+    render_inner(report, color, false)
+}
+
+/// `compact` (one release of a matrix): no line for a passing check, no "next:" line.
+fn render_inner(report: &Report, color: bool, compact: bool) -> String {
     let paint = |style: Style, s: &str| {
         if color {
             format!("{style}{s}{style:#}")
@@ -113,6 +119,15 @@ pub fn render(report: &Report, color: bool) -> String {
         .unwrap_or(0)
         .max(32);
     for c in &report.checks {
+        if compact
+            && c.outcome == Outcome::Pass
+            && report
+                .baseline
+                .as_ref()
+                .is_none_or(|b| !b.contains_key(c.id))
+        {
+            continue;
+        }
         let tag = match c.outcome {
             Outcome::Pass => paint(GREEN, "PASS"),
             Outcome::Fail => paint(RED_BOLD, "FAIL"),
@@ -120,7 +135,7 @@ pub fn render(report: &Report, color: bool) -> String {
             Outcome::Skip => paint(DIMMED, "SKIP"),
             Outcome::Flaky => paint(MAGENTA_BOLD, "FLKY"),
         };
-        let mark = match report.baseline.get(c.id) {
+        let mark = match report.baseline.as_ref().and_then(|b| b.get(c.id)) {
             Some(m) => format!(" [{}]", m.as_str()),
             None => String::new(),
         };
@@ -166,7 +181,7 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", verdict_line(report, &paint));
-    if report.notes.iter().any(|n| n == BUNDLED_NOTE) {
+    if !compact && report.notes.iter().any(|n| n == BUNDLED_NOTE) {
         let _ = writeln!(
             out,
             "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME (--kubelet all for every release)"
@@ -177,8 +192,6 @@ pub fn render(report: &Report, color: bool) -> String {
 
 /// The start of the run's containment note (`note: containment: …`), kept out of the text.
 const CONTAINMENT: &str = "containment:";
-/// The note of a run that certified the bundled reference plugin.
-pub const BUNDLED_NOTE: &str = "certified the bundled reference plugin";
 
 /// `verdict: FAIL — 23 passed, 1 failed, …`.
 fn verdict_line(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> String {
@@ -191,11 +204,12 @@ fn verdict_line(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> Strin
         0 => String::new(),
         n => format!(", {n} flaky"),
     };
-    let news = report.baseline.values().filter(|m| m.is_new()).count();
-    let since = if report.baseline.is_empty() {
-        String::new()
-    } else {
-        format!("; since the baseline: {news} new")
+    let since = match &report.baseline {
+        None => String::new(),
+        Some(b) => format!(
+            "; since the baseline: {} new",
+            b.values().filter(|m| m.is_new()).count()
+        ),
     };
     format!(
         "verdict: {verdict} — {} passed, {} failed, {} warnings, {} skipped{flaky} ({:.1} s){since}",
@@ -278,10 +292,24 @@ pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
     );
     for r in &matrix.reports {
         let _ = writeln!(out);
-        let _ = writeln!(out, "── kubelet {} ──", r.kubelet);
-        out.push_str(&render(r, color));
+        let _ = writeln!(
+            out,
+            "── kubelet {} (passing checks not listed) ──",
+            r.kubelet
+        );
+        out.push_str(&render_inner(r, color, true));
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "verdict: {verdict} — {}", matrix.summary());
+    if matrix
+        .reports
+        .iter()
+        .any(|r| r.notes.iter().any(|n| n == BUNDLED_NOTE))
+    {
+        let _ = writeln!(
+            out,
+            "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME --kubelet all"
+        );
+    }
     out
 }

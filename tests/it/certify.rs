@@ -933,3 +933,264 @@ exit $rc
         }
     }
 }
+
+/// The outcomes of a JUnit document: suite name → check id → pass/fail/skip.
+fn junit_outcomes(
+    xml: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, &'static str>> {
+    let doc = roxmltree::Document::parse(xml).expect("valid XML");
+    let mut out = std::collections::BTreeMap::new();
+    for suite in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        let suite_time: f64 = suite.attribute("time").unwrap().parse().unwrap();
+        let mut cases = std::collections::BTreeMap::new();
+        for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
+            let t: f64 = case.attribute("time").unwrap().parse().unwrap();
+            assert!(
+                t <= suite_time,
+                "case {:?} takes {t} s in a suite of {suite_time} s",
+                case.attribute("name")
+            );
+            let word = if case.children().any(|n| n.has_tag_name("failure")) {
+                "fail"
+            } else if case.children().any(|n| n.has_tag_name("skipped")) {
+                "skip"
+            } else {
+                "pass"
+            };
+            cases.insert(case.attribute("name").unwrap().to_string(), word);
+        }
+        out.insert(suite.attribute("name").unwrap().to_string(), cases);
+    }
+    out
+}
+
+/// Issue 21: one run over two releases writes JSON, HTML and JUnit (and `--report-dir` every
+/// format) with the same outcomes everywhere, the matrix and its one-line summary.
+#[test]
+fn one_run_writes_every_format_with_the_same_outcomes_and_the_matrix() {
+    let plugins = util::sample_plugins();
+    let out = tempfile::TempDir::new().unwrap();
+    let path = |name: &str| out.path().join(name);
+    let arg = |f: &str, name: &str| format!("{f}={}", path(name).display());
+    let assert = util::execnet()
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(plugins.path())
+        .args([
+            "--plugin",
+            "stderr-noise",
+            "--kubelet",
+            "1.4,1.5",
+            "--timeout",
+            "10s",
+            "--focus",
+            "status-json/*,init/*",
+            "--output",
+            &arg("json", "r.json"),
+            "--output",
+            &arg("html", "r.html"),
+            "--output",
+            &arg("junit", "r.xml"),
+            "--report-dir",
+        ])
+        .arg(path("all"))
+        .assert()
+        .code(1);
+    let summary =
+        "must-checks fail on 1.4–1.5: status-json/parses, status-json/no-status-error-for-live-pod";
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.starts_with(&format!("verdict: FAIL — {summary}\n")),
+        "{stdout}"
+    );
+    let json = std::fs::read_to_string(path("r.json")).unwrap();
+    // Every file from the one result: the directory's JSON is the same document.
+    assert_eq!(
+        std::fs::read_to_string(path("all/report.json")).unwrap(),
+        json
+    );
+    for name in ["report.txt", "report.junit.xml", "report.html"] {
+        assert!(path("all").join(name).is_file(), "{name}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // SPEC 5 keys stay, the matrix is added.
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["kubelet"], "1.4,1.5");
+    assert_eq!(v["matrix"]["summary"], summary);
+    for c in v["checks"].as_array().unwrap() {
+        for key in ["id", "level", "outcome", "evidence"] {
+            assert!(c.get(key).is_some(), "check lacks {key}: {c}");
+        }
+    }
+    let releases = v["releases"].as_array().unwrap();
+    assert_eq!(releases.len(), 2);
+    let junit = std::fs::read_to_string(path("r.xml")).unwrap();
+    validate_junit(&junit).unwrap_or_else(|e| panic!("{e}\n{junit}"));
+    let junit = junit_outcomes(&junit);
+    assert_eq!(junit.len(), 2, "a testsuite per release: {junit:?}");
+    let html = std::fs::read_to_string(path("r.html")).unwrap();
+    let mut compared = 0;
+    for r in releases {
+        let release = r["kubelet"].as_str().unwrap();
+        let suite = &junit[&format!("stderr-noise (kubelet {release})")];
+        for c in r["checks"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let outcome = c["outcome"].as_str().unwrap();
+            assert_eq!(
+                v["matrix"]["checks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|row| row["id"] == id)
+                    .unwrap()["outcomes"][release],
+                outcome,
+                "{id} under {release}: the matrix differs from the release's report"
+            );
+            let junit_word = match outcome {
+                "fail" | "flaky" if c["level"] == "must" => "fail",
+                "skip" => "skip",
+                _ => "pass",
+            };
+            assert_eq!(suite[id], junit_word, "{id} under {release} in JUnit");
+            compared += 1;
+        }
+    }
+    // The HTML matrix: one row per check, one badge per release, the same words.
+    for row in v["matrix"]["checks"].as_array().unwrap() {
+        let id = row["id"].as_str().unwrap();
+        let start = html
+            .find(&format!("<tr><td class=\"mono\">{id}</td>"))
+            .unwrap_or_else(|| panic!("no matrix row for {id}"));
+        let end = start + html[start..].find("</tr>").unwrap();
+        let cells: Vec<&str> = html[start..end]
+            .split("<span class=\"badge ")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        assert_eq!(cells, [&row["outcomes"]["1.4"], &row["outcomes"]["1.5"]]);
+    }
+    assert!(html.contains(summary));
+    assert!(compared >= 10, "compared {compared} outcomes");
+}
+
+/// Issue 21: `--baseline` marks nothing new for the same plugin; a plugin changed to fail one
+/// more check marks exactly that check new, and `--fail-on new` exits 1 only then.
+#[test]
+fn baseline_marks_exactly_the_new_failure_and_fail_on_new_exits_only_then() {
+    let plugins = util::sample_plugins();
+    let dir = tempfile::TempDir::new().unwrap();
+    // A vendor's plugin: the reference plugin, then a version whose status fails.
+    let exe = util::write_plugin(
+        dir.path(),
+        "vendor",
+        "vendor",
+        &format!(
+            "#!/bin/bash\nexec '{}' \"$@\"\n",
+            plugins.path().join("reference/reference").display()
+        ),
+    );
+    let reports = tempfile::TempDir::new().unwrap();
+    let base = reports.path().join("base.json");
+    let certify = |extra: &[&str]| {
+        let mut cmd = util::execnet();
+        cmd.args(["certify", "--progress", "never", "--plugin-dir"])
+            .arg(dir.path())
+            .args([
+                "--plugin",
+                "vendor",
+                "--timeout",
+                "10s",
+                "--focus",
+                "status-json/*",
+            ])
+            .args(extra);
+        cmd
+    };
+    let json_arg = |p: &std::path::Path| format!("json={}", p.display());
+    certify(&["--output", &json_arg(&base)]).assert().code(0);
+    let base_arg = base.display().to_string();
+    let same = reports.path().join("same.json");
+    certify(&[
+        "--baseline",
+        &base_arg,
+        "--fail-on",
+        "new",
+        "--output",
+        &json_arg(&same),
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("since the baseline: 0 new"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&same).unwrap()).unwrap();
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("baseline").is_none()),
+        "{v}"
+    );
+    // Now status fails: one more check fails.
+    std::fs::write(
+        &exe,
+        format!(
+            "#!/bin/bash\n[ \"$1\" = status ] && {{ echo 'vendor: no address'; exit 1; }}\nexec '{}' \"$@\"\n",
+            plugins.path().join("reference/reference").display()
+        ),
+    )
+    .unwrap();
+    let worse = reports.path().join("worse.json");
+    certify(&[
+        "--baseline",
+        &base_arg,
+        "--fail-on",
+        "new",
+        "--output",
+        &json_arg(&worse),
+    ])
+    .assert()
+    .code(1)
+    .stdout(predicate::str::contains("[new-fail]"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&worse).unwrap()).unwrap();
+    let marked: Vec<(&str, &str)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| Some((c["id"].as_str()?, c.get("baseline")?.as_str()?)))
+        .collect();
+    assert_eq!(
+        marked,
+        [("status-json/no-status-error-for-live-pod", "new-fail")],
+        "{v}"
+    );
+    // The same failure against the failing report is still failing: no regression, exit 0
+    // with --fail-on new (and 1 without it: the verdict is FAIL).
+    let worse_arg = worse.display().to_string();
+    certify(&["--baseline", &worse_arg, "--fail-on", "new"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[still-failing]"));
+    certify(&["--baseline", &worse_arg]).assert().code(1);
+    // --rerun-failed runs only what failed there.
+    let rerun = reports.path().join("rerun.json");
+    certify(&["--rerun-failed", &worse_arg, "--output", &json_arg(&rerun)])
+        .assert()
+        .code(1);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rerun).unwrap()).unwrap();
+    let ids: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["status-json/no-status-error-for-live-pod"]);
+    // A baseline that is not a report is a usage error.
+    certify(&["--baseline", "/nonexistent/base.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--baseline /nonexistent/base.json",
+        ));
+}
