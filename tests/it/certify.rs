@@ -1194,3 +1194,76 @@ fn baseline_marks_exactly_the_new_failure_and_fail_on_new_exits_only_then() {
             "--baseline /nonexistent/base.json",
         ));
 }
+
+/// Issue 21, the first screen: the text report opens with the verdict (the containment note
+/// only in JSON), the long id keeps the columns aligned, the HTML heading of a scenario whose
+/// status calls the kubelet refused counts them as not ok, and certifying the bundled plugin
+/// says what to do next.
+#[test]
+fn the_first_screen_opens_with_the_verdict_in_aligned_columns() {
+    let plugins = util::sample_plugins();
+    let opts = CertifyOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        timeout: Some(Duration::from_secs(10)),
+        focus: vec!["status-json/*".into(), "init/*".into()],
+        ..CertifyOptions::default()
+    };
+    let report =
+        certify::certify(Some((plugins.path(), "stderr-noise")), &opts, &mut |_| {}).unwrap();
+    let text = execnet::report::text::render(&report, false);
+    assert!(text.starts_with("verdict: FAIL — "), "{text}");
+    assert!(!text.contains("containment"), "{text}");
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("containment:")),
+        "JSON keeps the containment note: {:?}",
+        report.notes
+    );
+    // Every check row has its level at the same column.
+    let columns: BTreeSet<usize> = text
+        .lines()
+        .filter(|l| {
+            ["PASS ", "FAIL ", "SKIP ", "WARN "]
+                .iter()
+                .any(|t| l.starts_with(t))
+        })
+        .map(|l| {
+            let id_end = 5 + l[5..].find(' ').unwrap();
+            id_end + l[id_end..].find(|c: char| c != ' ').unwrap()
+        })
+        .collect();
+    assert_eq!(columns.len(), 1, "levels at columns {columns:?}:\n{text}");
+    assert!(text.contains("status-json/no-status-error-for-live-pod must "));
+    // HTML: the scenarios whose status output the kubelet refused head with their not-ok calls.
+    let target = execnet::certify::evidence::Target {
+        plugin: Some((plugins.path(), "stderr-noise")),
+        profile: "1.5",
+        timeout: opts.timeout,
+        jobs: None,
+        runtime: &[],
+    };
+    let html = execnet::report::html::render(&report, &target);
+    let not_ok: Vec<usize> = html
+        .split(" not ok</span></h3>")
+        .filter_map(|s| s.rsplit(", ").next()?.parse().ok())
+        .collect();
+    assert!(!not_ok.is_empty(), "no scenario heading");
+    assert!(
+        not_ok.iter().any(|&n| n > 0),
+        "every scenario heading says 0 not ok: {not_ok:?}"
+    );
+    // The bundled plugin: the next step is named.
+    util::execnet()
+        .args([
+            "certify",
+            "--progress",
+            "never",
+            "--focus",
+            "init/selection",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("verdict: PASS"))
+        .stdout(predicate::str::contains(
+            "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME",
+        ));
+}
