@@ -344,7 +344,8 @@ pub fn certify(
         jobs: opts.jobs,
         runtime: &runtime_args,
     };
-    let causes = verdict::causes(&mut checks, &repro);
+    let mut causes = verdict::causes(&mut checks, &repro);
+    super::evidence::rates(&mut causes, &replayed);
     let deadline_hit = supervisor.deadline_hit();
     let verdict = match verdict::verdict(&checks) {
         // Everything judged passed, but not everything was judged: an unfinished run is no pass.

@@ -321,7 +321,7 @@ pub fn render(report: &Report, target: &Target) -> String {
             let _ = write!(
                 out,
                 "<div class=\"cause{}\" id=\"cause-{}\"><h3>{} <span class=\"mono\">{}</span></h3>\
-                 <div class=\"muted\">affects {}; {} finding{}{show}</div>{}</div>",
+                 <div class=\"muted\">affects {}; {} finding{}{show}</div>{}{}</div>",
                 if cause.fails_verdict { "" } else { " warn" },
                 esc(&cause.id),
                 esc(&cause.id),
@@ -329,6 +329,14 @@ pub fn render(report: &Report, target: &Target) -> String {
                 checks.join(", "),
                 cause.findings,
                 if cause.findings == 1 { "" } else { "s" },
+                {
+                    let rate = evidence::rate_lines(cause);
+                    if rate.is_empty() {
+                        String::new()
+                    } else {
+                        pre(&rate)
+                    }
+                },
                 pre(&evidence::block(&cause.example))
             );
         }

@@ -101,6 +101,9 @@ fn render_inner(report: &Report, color: bool, compact: bool) -> String {
                 cause.findings,
                 if cause.findings == 1 { "" } else { "s" }
             );
+            for line in evidence::rate_lines(cause) {
+                let _ = writeln!(out, "   {line}");
+            }
             let mut first = true;
             for line in evidence::block(&cause.example) {
                 let lead = if first { "   e.g. " } else { "        " };

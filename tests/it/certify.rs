@@ -1267,3 +1267,100 @@ fn the_first_screen_opens_with_the_verdict_in_aligned_columns() {
             "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME",
         ));
 }
+
+/// Issue 21: a status that writes a log line to stderr on every fifth call — before the
+/// document on one, after it on the next, so the kubelet's parser words them differently — is
+/// one cause with its rate, said to be intermittent, with a line that repeats the call until
+/// it reproduces.
+#[test]
+fn an_intermittent_status_is_one_cause_with_its_rate_and_a_repeat_line() {
+    let plugins = util::sample_plugins();
+    let dir = tempfile::TempDir::new().unwrap();
+    let reference = plugins.path().join("reference/reference");
+    util::write_plugin(
+        dir.path(),
+        "every5",
+        "every5",
+        &format!(
+            r#"#!/bin/bash
+here=$(dirname "$(readlink -f "$0")")
+[ "$1" = status ] || exec '{ref}' "$@"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+'{ref}' "$@" > "$out" || {{ cat "$out"; exit 1; }}
+exec 9>>"$here/count.lock"
+flock 9
+echo x >> "$here/total"
+# Only a call that prints a document is counted (and every fifth of them gets a log line).
+[ -s "$out" ] || {{ cat "$out"; exit 0; }}
+n=$(( $(cat "$here/count" 2>/dev/null || echo 0) + 1 ))
+echo "$n" > "$here/count"
+flock -u 9
+if (( n % 5 )); then cat "$out"; exit 0; fi
+if (( n % 10 )); then echo "every5: looked up $3" >&2; cat "$out"; else cat "$out"; echo "every5: done with $3" >&2; fi
+"#,
+            ref = reference.display()
+        ),
+    );
+    let opts = CertifyOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        timeout: Some(Duration::from_secs(10)),
+        focus: vec!["status-json/*".into()],
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(Some((dir.path(), "every5")), &opts, &mut |_| {}).unwrap();
+    let parses = report.check("status-json/parses").unwrap();
+    let messages: BTreeSet<String> = parses
+        .findings
+        .iter()
+        .filter_map(|f| match &f.call.as_ref()?.status {
+            Some(execnet::plugin::StatusResult::Error { message }) => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        messages.len() >= 2,
+        "the parser's words should differ between the two kinds of call: {messages:?}"
+    );
+    let causes: Vec<_> = report
+        .causes
+        .iter()
+        .filter(|c| c.checks.contains(&"status-json/parses"))
+        .collect();
+    assert_eq!(causes.len(), 1, "{:#?}", report.causes);
+    let labels: BTreeSet<_> = parses.findings.iter().map(|f| f.cause.clone()).collect();
+    assert_eq!(labels.len(), 1, "every finding names the one cause");
+    let rate = causes[0].rate.as_ref().expect("a rate");
+    assert_eq!(rate.action, "status");
+    // Every fifth status call, counted by the plugin itself (its counter file).
+    let counted: usize = std::fs::read_to_string(dir.path().join("every5/count"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let total = std::fs::read_to_string(dir.path().join("every5/total"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(rate.of, total, "every status call of the run is counted");
+    assert_eq!(rate.calls, counted / 5, "{rate:?}");
+    let tries = execnet::certify::evidence::tries_for_95(rate.calls, rate.of);
+    assert!(tries >= 13, "{tries}");
+    assert_eq!(rate.tries_for_95, Some(tries));
+    let text = execnet::report::text::render(&report, false);
+    assert!(
+        text.contains(&format!(
+            "intermittent: {} of {} `status` calls (about 1 in {:.0})",
+            rate.calls,
+            rate.of,
+            rate.of as f64 / rate.calls as f64
+        )),
+        "{text}"
+    );
+    let until = rate.reproduce_until.as_deref().expect("a repeat line");
+    assert!(
+        until.starts_with(&format!("for i in $(seq 1 {tries}); do execnet call ")),
+        "{until}"
+    );
+    assert!(text.contains(until), "{text}");
+}
