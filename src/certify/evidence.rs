@@ -568,7 +568,8 @@ pub struct Cause {
     pub rate: Option<Rate>,
 }
 
-/// How often a cause showed: `calls` of the run's `of` calls of `action`.
+/// How often a cause showed: in `calls` of the run's `of` calls of `action` made with the
+/// arguments of a call that showed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rate {
     pub action: String,
@@ -592,14 +593,20 @@ pub fn tries_for_95(calls: usize, of: usize) -> usize {
     ((0.05f64).ln() / (1.0 - p).ln()).ceil().max(1.0) as usize
 }
 
-/// Set the rate of every cause that is a call's fault: the calls of the run (`transcripts`,
-/// every repetition) whose root key is the cause's, of all the run's calls of that action.
+/// Set the rate of every cause that is a call's fault: of the run's calls (`transcripts`, every
+/// repetition) made with the same arguments as a call that showed the cause (the same action,
+/// pod and container ID: the kubelet repeats them), how many showed it, the others being
+/// fine. A plugin that fails a call every time fails every repeat of it (`calls == of`); one
+/// that fails some repeats and does fine on the others is intermittent. Calls with other
+/// arguments, and repeats that failed in another way (another cause), are left out: a plugin
+/// whose output differs by pod or by the pod's state is not intermittent for that.
 pub fn rates(causes: &mut [Cause], transcripts: &[Transcript]) {
-    let mut keys: Vec<(String, String)> = Vec::new();
+    // (action, argv, root key, clean)
+    let mut keys: Vec<(String, &[String], String, bool)> = Vec::new();
     for t in transcripts {
         for (purpose, _, _, call) in t.calls() {
             let ev = CallEvidence::from_record(call, purpose, false);
-            keys.push((ev.action.clone(), ev.root_key()));
+            keys.push((ev.action.clone(), call.argv(), ev.root_key(), ev.is_clean()));
         }
     }
     for cause in causes.iter_mut() {
@@ -610,11 +617,13 @@ pub fn rates(causes: &mut [Cause], transcripts: &[Transcript]) {
             continue;
         }
         let root = ev.root_key();
-        let of = keys.iter().filter(|(a, _)| *a == ev.action).count();
-        let calls = keys
+        let showed: std::collections::BTreeSet<&[String]> =
+            keys.iter().filter(|k| k.2 == root).map(|k| k.1).collect();
+        let same_args = keys
             .iter()
-            .filter(|(a, k)| *a == ev.action && *k == root)
-            .count();
+            .filter(|k| k.0 == ev.action && showed.contains(k.1) && (k.2 == root || k.3));
+        let of = same_args.clone().count();
+        let calls = same_args.filter(|k| k.2 == root).count();
         if of == 0 || calls == 0 {
             continue;
         }

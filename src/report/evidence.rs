@@ -223,7 +223,7 @@ pub fn rate_lines(cause: &Cause) -> Vec<String> {
         return Vec::new();
     }
     let mut lines = vec![format!(
-        "intermittent: {} of {} `{}` calls (about 1 in {:.0}); {} tries of the call see it with 95 % chance",
+        "intermittent: {} of {} `{}` calls with the same arguments showed it, the others were fine (about 1 in {:.0}); {} tries of the call see it with 95 % chance",
         r.calls,
         r.of,
         r.action,
