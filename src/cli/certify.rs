@@ -52,7 +52,7 @@ pub enum OutputArg {
 }
 
 /// The value parser of `--output`: `FORMAT=PATH` when the part before `=` names a format.
-fn parse_output(text: &str) -> Result<OutputArg, String> {
+pub fn parse_output(text: &str) -> Result<OutputArg, String> {
     use clap::ValueEnum as _;
     if let Some((f, path)) = text.split_once('=')
         && let Ok(format) = ReportFormat::from_str(f, true)
@@ -66,6 +66,20 @@ fn parse_output(text: &str) -> Result<OutputArg, String> {
         return Err("empty path".into());
     }
     Ok(OutputArg::Plain(PathBuf::from(text)))
+}
+
+/// The value parser of `--partition K/N`: 1 ≤ K ≤ N.
+fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("'{text}': expected K/N with 1 ≤ K ≤ N (e.g. 2/3)");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }
 
 /// `--kubelet` of certify: one release, a list, or all.
@@ -158,6 +172,11 @@ pub struct Args {
     /// in the baseline; `verdict` (the default) exits 1 on any failing verdict.
     #[arg(long, value_name = "WHEN", value_enum, requires = "baseline")]
     fail_on: Option<FailOn>,
+    /// Run the K-th of N shares of the run (for CI machines; `execnet report merge` joins
+    /// their JSON reports): of the releases when there are several, else of the checks (each
+    /// shard replays the scenarios its checks judge, so every check is judged whole).
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
     /// Run only the checks that failed (fail, flaky or warn) in an earlier JSON report.
     #[arg(long, value_name = "REPORT.json")]
     rerun_failed: Option<PathBuf>,
@@ -307,8 +326,9 @@ fn outputs(
 }
 
 pub fn run(args: Args) -> Result<CliVerdict> {
-    let releases: Releases = args.kubelet.kubelet.clone();
+    let mut releases: Releases = args.kubelet.kubelet.clone();
     let mut focus = args.focus.clone();
+    let mut partition_note = None;
     if let Some(path) = &args.rerun_failed {
         let failed = read_report("--rerun-failed", path)?.failed();
         if failed.is_empty() {
@@ -347,6 +367,68 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     if args.list {
         list(&args, &opts)?;
         return Ok(CliVerdict::Ok);
+    }
+    let mut opts = opts;
+    if let Some((k, n)) = args.partition {
+        if releases.len() > 1 {
+            let all: Vec<&str> = releases.iter().map(|p| p.name).collect();
+            releases = releases
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k - 1)
+                .map(|(_, p)| *p)
+                .collect();
+            if releases.is_empty() {
+                bail!(
+                    "--partition {k}/{n}: no release falls in this shard ({} releases for {n} shards)",
+                    all.len()
+                );
+            }
+            partition_note = Some(format!(
+                "{}{k}/{n} of the releases {}: this shard runs {}",
+                execnet::report::merge::PARTITION_NOTE,
+                all.join(", "),
+                releases
+                    .iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else {
+            // The selected checks in catalogue order, every N-th from the K-th.
+            let mut ids: Vec<&str> = CATALOGUE
+                .iter()
+                .filter(|c| certify::run::selected(c, &opts))
+                .map(|c| c.id)
+                .collect();
+            if args.runtime == super::netns::RuntimeKind::Netns {
+                ids.extend(
+                    certify::network::check_ids()
+                        .into_iter()
+                        .filter(|id| certify::run::selected_id(id, &opts)),
+                );
+            }
+            let mine: Vec<String> = ids
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k - 1)
+                .map(|(_, id)| id.to_string())
+                .collect();
+            if mine.is_empty() {
+                bail!(
+                    "--partition {k}/{n}: no check falls in this shard ({} checks selected for {n} shards)",
+                    ids.len()
+                );
+            }
+            partition_note = Some(format!(
+                "{}{k}/{n} of the checks: this shard judges {} of {}",
+                execnet::report::merge::PARTITION_NOTE,
+                mine.len(),
+                ids.len()
+            ));
+            opts.focus = mine;
+            opts.skip = Vec::new();
+        }
     }
     if args.kubelet.timeout().is_none() {
         bail!(
@@ -394,6 +476,9 @@ pub fn run(args: Args) -> Result<CliVerdict> {
             r.finish();
         }
         let mut report = report?;
+        if let Some(note) = &partition_note {
+            report.notes.push(note.clone());
+        }
         if let Some(b) = &baseline {
             report.baseline = Some(b.marks(&report));
         }

@@ -112,142 +112,161 @@ fn doc(report: &Report) -> JsonReport<'_> {
     }
 }
 
-#[derive(Serialize)]
-struct JsonMatrixReport<'a> {
-    plugin: &'a str,
-    /// The releases, comma-separated (`1.1,1.2,…`).
-    kubelet: String,
-    verdict: Verdict,
-    /// Per check, its worst outcome over the releases (fail, flaky, warn, skip, pass) with that
-    /// release's evidence, and `outcomes` per release.
-    checks: Vec<serde_json::Value>,
-    causes: Vec<serde_json::Value>,
-    scenarios: Vec<&'a str>,
-    seeds: &'a [u64],
-    duration_ms: f64,
-    notes: Vec<&'a str>,
-    matrix: JsonMatrix<'a>,
-    /// Each release's whole report, as a single-release run writes it.
-    releases: Vec<JsonReport<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonMatrix<'a> {
-    releases: Vec<&'a str>,
-    summary: String,
-    verdicts: std::collections::BTreeMap<&'a str, Verdict>,
-    checks: Vec<JsonRow<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonRow<'a> {
-    id: &'a str,
-    level: Level,
-    /// Release → outcome (`null`: not run under that release).
-    outcomes: std::collections::BTreeMap<&'a str, Option<Outcome>>,
-}
-
 /// The JSON report of a run over several releases: the keys of a single report (SPEC 5) for
-/// the whole (`verdict` fails if any release fails; each check's worst outcome), plus `matrix`
-/// and `releases` (each release's own report).
+/// the whole (`verdict` fails if any release fails; each check's worst outcome, fail, flaky,
+/// warn, skip, pass, with that release's evidence and `outcomes` per release), plus `matrix`
+/// (releases, the summary line, verdicts, a row per check) and `releases` (each release's own
+/// report).
 pub fn render_matrix(matrix: &Matrix) -> String {
-    let releases = matrix.releases();
-    let first = matrix.reports.first();
-    let rows = matrix.rows();
-    let per_release: Vec<JsonReport> = matrix.reports.iter().map(doc).collect();
-    let checks = rows
+    let per: Vec<serde_json::Value> = matrix
+        .reports
         .iter()
-        .map(|row| {
-            let (i, worst) = row
-                .outcomes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, o)| o.map(|c| (i, c)))
-                .max_by_key(|(_, c)| crate::certify::matrix::severity(c.outcome))
-                .expect("a row has a check");
-            let mut v = serde_json::to_value(
-                per_release[i]
-                    .checks
-                    .iter()
-                    .find(|c| c.id == worst.id)
-                    .expect("the check is in its release's report"),
-            )
-            .unwrap_or_default();
-            if let Some(obj) = v.as_object_mut() {
-                let ev = obj.get("evidence").and_then(|e| e.as_str()).unwrap_or("");
-                let ev = format!("kubelet {}: {ev}", releases[i]);
-                obj.insert("evidence".into(), ev.into());
-                obj.insert(
-                    "outcomes".into(),
-                    serde_json::to_value(outcomes(&releases, row)).unwrap_or_default(),
-                );
-            }
-            v
-        })
+        .map(|r| serde_json::to_value(doc(r)).unwrap_or_default())
         .collect();
-    let mut causes = Vec::new();
-    for r in &matrix.reports {
-        for c in &r.causes {
-            let mut v = serde_json::to_value(c).unwrap_or_default();
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("kubelet".into(), r.kubelet.clone().into());
-            }
-            causes.push(v);
-        }
+    match matrix_value(per) {
+        Ok(v) => pretty(&v),
+        Err(e) => format!("{{\"error\": {e:?}}}"),
     }
-    let mut scenarios: Vec<&str> = Vec::new();
-    let mut notes: Vec<&str> = Vec::new();
-    for r in &matrix.reports {
-        for s in &r.scenarios {
-            if !scenarios.contains(&s.as_str()) {
-                scenarios.push(s);
-            }
-        }
-        for n in &r.notes {
-            if !notes.contains(&n.as_str()) {
-                notes.push(n);
-            }
-        }
-    }
-    let doc = JsonMatrixReport {
-        plugin: first.map_or("", |r| r.plugin.as_str()),
-        kubelet: releases.join(","),
-        verdict: matrix.verdict(),
-        checks,
-        causes,
-        scenarios,
-        seeds: first.map_or(&[], |r| r.seeds.as_slice()),
-        duration_ms: matrix.reports.iter().map(|r| r.duration_ms).sum(),
-        notes,
-        matrix: JsonMatrix {
-            releases: releases.clone(),
-            summary: matrix.summary(),
-            verdicts: matrix
-                .reports
-                .iter()
-                .map(|r| (r.kubelet.as_str(), r.verdict))
-                .collect(),
-            checks: rows
-                .iter()
-                .map(|row| JsonRow {
-                    id: row.id,
-                    level: row.level,
-                    outcomes: outcomes(&releases, row),
-                })
-                .collect(),
-        },
-        releases: per_release,
-    };
-    pretty(&doc)
 }
 
-fn outcomes<'a>(
-    releases: &[&'a str],
-    row: &crate::certify::matrix::Row,
-) -> std::collections::BTreeMap<&'a str, Option<Outcome>> {
-    releases
+fn severity_word(outcome: &str) -> u8 {
+    match outcome {
+        "fail" => 4,
+        "flaky" => 3,
+        "warn" => 2,
+        "skip" => 1,
+        _ => 0,
+    }
+}
+
+/// The matrix document from each release's report (as JSON values, in release order); also
+/// what `report merge` makes of shards over several releases.
+pub fn matrix_value(releases: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+    use serde_json::{Map, Value};
+    let names: Vec<String> = releases
         .iter()
-        .zip(&row.outcomes)
-        .map(|(r, o)| (*r, o.map(|c| c.outcome)))
-        .collect()
+        .map(|r| r["kubelet"].as_str().map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or("a report without \"kubelet\"")?;
+    let mut ids: Vec<(String, Value)> = Vec::new();
+    for r in &releases {
+        for c in r["checks"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or("").to_string();
+            if !ids.iter().any(|(i, _)| *i == id) {
+                ids.push((id, c["level"].clone()));
+            }
+        }
+    }
+    let find = |r: &Value, id: &str| -> Option<Value> {
+        r["checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+    };
+    let mut checks = Vec::new();
+    let mut rows = Vec::new();
+    for (id, level) in &ids {
+        let mut outcomes = Map::new();
+        let mut worst: Option<(u8, usize, Value)> = None;
+        for (i, r) in releases.iter().enumerate() {
+            let c = find(r, id);
+            let word = c
+                .as_ref()
+                .and_then(|c| c["outcome"].as_str())
+                .map(str::to_string);
+            outcomes.insert(
+                names[i].clone(),
+                word.clone().map_or(Value::Null, Value::from),
+            );
+            if let (Some(c), Some(w)) = (c, word) {
+                let sev = severity_word(&w);
+                if worst.as_ref().is_none_or(|(s, _, _)| sev > *s) {
+                    worst = Some((sev, i, c));
+                }
+            }
+        }
+        let Some((_, i, mut c)) = worst else { continue };
+        if let Some(obj) = c.as_object_mut() {
+            let ev = obj.get("evidence").and_then(Value::as_str).unwrap_or("");
+            let ev = format!("kubelet {}: {ev}", names[i]);
+            obj.insert("evidence".into(), ev.into());
+            obj.insert("outcomes".into(), Value::Object(outcomes.clone()));
+        }
+        checks.push(c);
+        let mut row = Map::new();
+        row.insert("id".into(), id.clone().into());
+        row.insert("level".into(), level.clone());
+        row.insert("outcomes".into(), Value::Object(outcomes));
+        rows.push(Value::Object(row));
+    }
+    let mut causes = Vec::new();
+    let mut scenarios: Vec<Value> = Vec::new();
+    let mut notes: Vec<Value> = Vec::new();
+    let mut verdicts = Map::new();
+    let mut summary_rows: Vec<(&str, Verdict, Vec<&str>)> = Vec::new();
+    let mut duration = 0.0;
+    for (i, r) in releases.iter().enumerate() {
+        for c in r["causes"].as_array().into_iter().flatten() {
+            let mut c = c.clone();
+            if let Some(obj) = c.as_object_mut() {
+                obj.insert("kubelet".into(), names[i].clone().into());
+            }
+            causes.push(c);
+        }
+        for s in r["scenarios"].as_array().into_iter().flatten() {
+            if !scenarios.contains(s) {
+                scenarios.push(s.clone());
+            }
+        }
+        for n in r["notes"].as_array().into_iter().flatten() {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
+        duration += r["duration_ms"].as_f64().unwrap_or(0.0);
+        let verdict: Verdict = match r["verdict"].as_str() {
+            Some("pass") => Verdict::Pass,
+            Some("fail") => Verdict::Fail,
+            Some("inconclusive") => Verdict::Inconclusive,
+            _ => return Err(format!("kubelet {}: no verdict", names[i])),
+        };
+        verdicts.insert(names[i].clone(), r["verdict"].clone());
+        let failing: Vec<&str> = r["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["level"] == "must" && matches!(c["outcome"].as_str(), Some("fail" | "flaky"))
+            })
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        summary_rows.push((names[i].as_str(), verdict, failing));
+    }
+    let verdict = crate::certify::matrix::combine_verdicts(summary_rows.iter().map(|r| r.1));
+    let summary = crate::certify::matrix::summary(&summary_rows);
+    let mut matrix = Map::new();
+    matrix.insert(
+        "releases".into(),
+        serde_json::to_value(&names).unwrap_or_default(),
+    );
+    matrix.insert("summary".into(), summary.into());
+    matrix.insert("verdicts".into(), Value::Object(verdicts));
+    matrix.insert("checks".into(), Value::Array(rows));
+    let mut out = Map::new();
+    out.insert("plugin".into(), releases[0]["plugin"].clone());
+    out.insert("kubelet".into(), names.join(",").into());
+    out.insert(
+        "verdict".into(),
+        serde_json::to_value(verdict).unwrap_or_default(),
+    );
+    out.insert("checks".into(), Value::Array(checks));
+    out.insert("causes".into(), Value::Array(causes));
+    out.insert("scenarios".into(), Value::Array(scenarios));
+    out.insert("seeds".into(), releases[0]["seeds"].clone());
+    out.insert("duration_ms".into(), duration.into());
+    out.insert("notes".into(), Value::Array(notes));
+    out.insert("matrix".into(), Value::Object(matrix));
+    out.insert("releases".into(), Value::Array(releases));
+    Ok(Value::Object(out))
 }
