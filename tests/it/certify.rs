@@ -1364,3 +1364,140 @@ if (( n % 10 )); then echo "every5: looked up $3" >&2; cat "$out"; else cat "$ou
     );
     assert!(text.contains(until), "{text}");
 }
+
+/// A JSON report with its wall times zeroed (they differ from run to run).
+fn without_durations(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if k == "duration_ms" {
+                        (k, 0.into())
+                    } else {
+                        (k, without_durations(v))
+                    }
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(without_durations).collect())
+        }
+        v => v,
+    }
+}
+
+/// Run `certify` with `args` plus `--output json=PATH`; its JSON report and exit code.
+fn certify_json(args: &[&str], path: &std::path::Path) -> (serde_json::Value, i32) {
+    let out = util::execnet()
+        .args(["certify", "--progress", "never"])
+        .args(args)
+        .arg("--output")
+        .arg(format!("json={}", path.display()))
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    let v = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    (v, code)
+}
+
+/// `execnet report merge FILES`: the merged JSON (`--json`) and exit code.
+fn merge_json(files: &[std::path::PathBuf]) -> (serde_json::Value, i32) {
+    let out = util::execnet()
+        .args(["report", "merge", "--json"])
+        .args(files)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    (serde_json::from_slice(&out.stdout).unwrap(), code)
+}
+
+/// Issue 21: `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
+/// (wall times aside), verdict and exit code included.
+#[test]
+fn partitioned_runs_merge_into_the_unsharded_report() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let focus = "init/*,status-json/*,lifecycle/*,crash-restart/*";
+    let base = ["--focus", focus, "--jobs", "1"];
+    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let mut files = Vec::new();
+    let mut sizes = Vec::new();
+    for k in 1..=3 {
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/3");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        let (shard, _) = certify_json(&args, &path);
+        sizes.push(shard["checks"].as_array().unwrap().len());
+        files.push(path);
+    }
+    assert!(
+        sizes.iter().all(|&n| n > 0),
+        "every shard judges checks: {sizes:?}"
+    );
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        whole["checks"].as_array().unwrap().len()
+    );
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, whole_code);
+    assert_eq!(without_durations(merged), without_durations(whole));
+    // A check in two shards (the same shard twice) is refused.
+    util::execnet()
+        .args(["report", "merge"])
+        .args([&files[0], &files[0]])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("in two reports"));
+}
+
+/// The same with findings: causes that span checks of different shards are joined by their
+/// key and numbered as the unsharded run numbers them; the plugin's state is cleared between
+/// runs (it carries over otherwise).
+#[test]
+fn partitioned_runs_with_failures_merge_their_causes() {
+    let plugins = util::sample_plugins();
+    let clear = || {
+        for e in std::fs::read_dir(plugins.path()).unwrap().flatten() {
+            let _ = std::fs::remove_dir_all(e.path().join("state"));
+        }
+    };
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = plugins.path().display().to_string();
+    let base = [
+        "--plugin-dir",
+        &dir,
+        "--plugin",
+        "stderr-noise",
+        "--timeout",
+        "10s",
+        "--jobs",
+        "1",
+        // Checks of one scenario, so that the shards are quick; the two that share the cause
+        // of status's stderr line fall in different shards (every second check).
+        "--focus",
+        "init/selection,status-json/ip-present,status-json/kind-version,lifecycle/setup-status-teardown,output/single-document",
+    ];
+    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    assert_eq!(whole_code, 1);
+    let spans = whole["causes"].as_array().unwrap().iter().any(|c| {
+        let checks = c["checks"].as_array().unwrap();
+        checks.contains(&"lifecycle/setup-status-teardown".into())
+            && checks.contains(&"output/single-document".into())
+    });
+    assert!(spans, "a cause spans the two shards: {whole}");
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        clear();
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/2");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        certify_json(&args, &path);
+        files.push(path);
+    }
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, 1);
+    assert_eq!(without_durations(merged), without_durations(whole));
+}
