@@ -682,10 +682,7 @@ fn output_to_a_fifo_with_a_reader_arrives_whole() {
             .unwrap()
             .success()
     );
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
+    let reader = util::fifo_reader(&fifo);
     let mut arg = std::ffi::OsString::from("json=");
     arg.push(&fifo);
     util::execnet()
