@@ -253,6 +253,13 @@ pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
                 .any(|o| o.is_none_or(|c| c.outcome != Outcome::Pass))
         })
         .collect();
+    // A column per release, as wide as its name and the widest outcome word.
+    let cell = releases
+        .iter()
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -261,9 +268,10 @@ pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
         "",
         releases
             .iter()
-            .map(|r| format!("{r:<5}"))
+            .map(|r| format!("{r:<cell$}"))
             .collect::<Vec<_>>()
             .join(" ")
+            .trim_end()
     );
     for row in &uneven {
         let cells: Vec<String> = row
@@ -276,7 +284,7 @@ pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
                 } else {
                     word.to_string()
                 };
-                format!("{word:<5}")
+                format!("{word:<cell$}")
             })
             .collect();
         let _ = writeln!(
@@ -284,7 +292,7 @@ pub fn render_matrix(matrix: &Matrix, color: bool) -> String {
             "{:<width$} {:<6} {}",
             row.id,
             row.level.as_str(),
-            cells.join(" ")
+            cells.join(" ").trim_end()
         );
     }
     let _ = writeln!(
