@@ -412,7 +412,7 @@ pub fn render(report: &Report, target: &Target) -> String {
             }
             let _ = write!(
                 out,
-                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {} · judged {}</span></h3>{}</div>",
+                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {} · judged {}{}</span></h3>{}</div>",
                 c.outcome.as_str(),
                 esc(c.id),
                 outcome_badge(c.outcome),
@@ -420,6 +420,12 @@ pub fn render(report: &Report, target: &Target) -> String {
                 c.level.as_str(),
                 esc(c.title),
                 c.judged,
+                // With --baseline: what changed since that report.
+                report
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| b.get(c.id))
+                    .map_or(String::new(), |m| format!(" · {}", m.as_str())),
                 pre(&lines)
             );
         }
