@@ -157,7 +157,7 @@ pub struct Args {
     /// html; repeatable, every format from the one run), or a plain FILE in --format (then the
     /// text report still goes to stdout). A regular file is replaced atomically (temp file +
     /// rename, mode kept); a device, FIFO or symlink is written in place. Never inside the
-    /// plugin directory.
+    /// plugin directory. (A file whose name starts with FORMAT=: write ./json=x.)
     #[arg(long, value_name = "[FORMAT=]PATH", value_parser = parse_output)]
     output: Vec<OutputArg>,
     /// Write every format into DIR (created if missing): report.txt, report.json,
