@@ -78,6 +78,14 @@ impl Finding {
         }
     }
 
+    /// The key findings are grouped by (see [`CallEvidence::root_key`]).
+    pub fn root_key(&self, check: &str) -> String {
+        match &self.call {
+            Some(c) if self.grouped_by_call => c.root_key(),
+            _ => format!("check:{check}"),
+        }
+    }
+
     /// A finding about the call `c` whose problem is what the call returned (its outcome, and
     /// for status what the kubelet made of it).
     pub fn call_result(c: &CallRef, expected: impl Into<String>) -> Self {
@@ -251,6 +259,52 @@ impl CallEvidence {
             && self.status == other.status
             && (self.leaked, self.group_survived, self.truncated)
                 == (other.leaked, other.group_survived, other.truncated)
+    }
+
+    /// The root-cause key: [`cause_key`](Self::cause_key), except that a status whose output
+    /// holds a decodable document beside other output (a log line on stderr, before or after
+    /// the document) is one cause whatever the parser's wording and the last line: the
+    /// kubelet reads stdout and stderr as one stream, and where the log line landed only
+    /// changes the message.
+    pub fn root_key(&self) -> String {
+        match &self.status {
+            Some(StatusResult::Error { .. })
+                if self.error.is_none() && self.document_and_more() =>
+            {
+                format!(
+                    "{}|exit 0|error: a status document with other output|leaked={} group={}",
+                    self.action, self.leaked, self.group_survived
+                )
+            }
+            _ => self.cause_key(),
+        }
+    }
+
+    /// The output holds a line that is a JSON object on its own, and more than that line.
+    fn document_and_more(&self) -> bool {
+        let text = match &self.output_tail {
+            Some(tail) => format!("{}{tail}", self.output_head),
+            None => self.output_head.clone(),
+        };
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines.len() > 1
+            && lines.iter().any(|l| {
+                serde_json::from_str::<serde_json::Value>(l.trim()).is_ok_and(|v| v.is_object())
+            })
+    }
+
+    /// Nothing is wrong with the call itself (exit 0, a status the kubelet could use or none,
+    /// no leak): a finding about it is about what it said, and no rate applies.
+    pub fn is_clean(&self) -> bool {
+        self.error.is_none()
+            && !self.timed_out
+            && !self.leaked
+            && !self.group_survived
+            && !self.truncated
+            && matches!(
+                self.status,
+                None | Some(StatusResult::None) | Some(StatusResult::Status { .. })
+            )
     }
 
     /// The last non-empty line of the output: where an exception or an error message is.
@@ -508,6 +562,88 @@ pub struct Cause {
     pub findings: usize,
     /// The first finding, whose evidence and reproduce lines stand for all.
     pub example: Finding,
+    /// For a cause that is a call's fault: how many of the run's calls of that action it
+    /// showed in (set when the report is built).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+}
+
+/// How often a cause showed: in `calls` of the run's `of` calls of `action` made with the
+/// arguments of a call that showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rate {
+    pub action: String,
+    pub calls: usize,
+    pub of: usize,
+    /// When not every call showed it: how many tries of the call give a 95 % chance to see it
+    /// once (`1 - (1 - calls/of)^tries >= 0.95`), and the shell line that repeats the call
+    /// until it reproduces (stops at the first failing call, whose output is the last shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tries_for_95: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reproduce_until: Option<String>,
+}
+
+/// Tries of an event with probability `calls/of` per try that see it at least once with 95 %.
+pub fn tries_for_95(calls: usize, of: usize) -> usize {
+    if calls == 0 || of == 0 || calls >= of {
+        return 1;
+    }
+    let p = calls as f64 / of as f64;
+    ((0.05f64).ln() / (1.0 - p).ln()).ceil().max(1.0) as usize
+}
+
+/// Set the rate of every cause that is a call's fault: of the run's calls (`transcripts`, every
+/// repetition) made with the same arguments as a call that showed the cause (the same action,
+/// pod and container ID: the kubelet repeats them), how many showed it, the others being
+/// fine. A plugin that fails a call every time fails every repeat of it (`calls == of`); one
+/// that fails some repeats and does fine on the others is intermittent. Calls with other
+/// arguments, and repeats that failed in another way (another cause), are left out: a plugin
+/// whose output differs by pod or by the pod's state is not intermittent for that.
+pub fn rates(causes: &mut [Cause], transcripts: &[Transcript]) {
+    // (action, argv, root key, clean)
+    let mut keys: Vec<(String, &[String], String, bool)> = Vec::new();
+    for t in transcripts {
+        for (purpose, _, _, call) in t.calls() {
+            let ev = CallEvidence::from_record(call, purpose, false);
+            keys.push((ev.action.clone(), call.argv(), ev.root_key(), ev.is_clean()));
+        }
+    }
+    for cause in causes.iter_mut() {
+        let Some(ev) = cause.example.call.as_ref() else {
+            continue;
+        };
+        if cause.key.starts_with("check:") || ev.is_clean() {
+            continue;
+        }
+        let root = ev.root_key();
+        let showed: std::collections::BTreeSet<&[String]> =
+            keys.iter().filter(|k| k.2 == root).map(|k| k.1).collect();
+        let same_args = keys
+            .iter()
+            .filter(|k| k.0 == ev.action && showed.contains(k.1) && (k.2 == root || k.3));
+        let of = same_args.clone().count();
+        let calls = same_args.filter(|k| k.2 == root).count();
+        if of == 0 || calls == 0 {
+            continue;
+        }
+        let intermittent = calls < of;
+        let tries = tries_for_95(calls, of);
+        let until = cause
+            .example
+            .reproduce
+            .as_ref()
+            .and_then(|r| r.call_line.as_ref())
+            .filter(|_| intermittent)
+            .map(|line| format!("for i in $(seq 1 {tries}); do {line} || break; done"));
+        cause.rate = Some(Rate {
+            action: ev.action.clone(),
+            calls,
+            of,
+            tries_for_95: intermittent.then_some(tries),
+            reproduce_until: until,
+        });
+    }
 }
 
 /// Group the findings of `checks` (id, blocking?, findings) into causes and label each finding
@@ -517,16 +653,19 @@ pub fn group_causes(checks: &mut [(&'static str, bool, &mut Vec<Finding>)]) -> V
     let mut by_key: BTreeMap<String, Cause> = BTreeMap::new();
     for (id, blocking, findings) in checks.iter_mut() {
         for f in findings.iter() {
-            let key = f.cause_key(id);
-            let cause = by_key.entry(key.clone()).or_insert_with(|| {
-                order.push(key.clone());
+            let root = f.root_key(id);
+            let cause = by_key.entry(root.clone()).or_insert_with(|| {
+                order.push(root.clone());
                 Cause {
                     id: String::new(),
-                    key: key.clone(),
+                    // The first finding's own key: the same as before for a cause whose
+                    // findings all read alike.
+                    key: f.cause_key(id),
                     checks: Vec::new(),
                     fails_verdict: false,
                     findings: 0,
                     example: f.clone(),
+                    rate: None,
                 }
             });
             if !cause.checks.contains(id) {
@@ -536,21 +675,25 @@ pub fn group_causes(checks: &mut [(&'static str, bool, &mut Vec<Finding>)]) -> V
             cause.findings += f.count;
         }
     }
-    let mut causes: Vec<Cause> = order.iter().filter_map(|k| by_key.remove(k)).collect();
+    let mut causes: Vec<(String, Cause)> = order
+        .iter()
+        .filter_map(|k| Some((k.clone(), by_key.remove(k)?)))
+        .collect();
     // Stable: equal check counts keep first-appearance order.
-    causes.sort_by_key(|c| (!c.fails_verdict, std::cmp::Reverse(c.checks.len())));
+    causes.sort_by_key(|(_, c)| (!c.fails_verdict, std::cmp::Reverse(c.checks.len())));
     let mut label: BTreeMap<String, String> = BTreeMap::new();
-    for (i, c) in causes.iter_mut().enumerate() {
+    for (i, (root, c)) in causes.iter_mut().enumerate() {
         c.id = format!("C{}", i + 1);
         c.example.cause = Some(c.id.clone());
-        label.insert(c.key.clone(), c.id.clone());
+        label.insert(root.clone(), c.id.clone());
     }
     for (id, _, findings) in checks.iter_mut() {
         for f in findings.iter_mut() {
-            let key = f.cause_key(id);
+            let key = f.root_key(id);
             f.cause = label.get(&key).cloned();
         }
     }
+    let causes: Vec<Cause> = causes.into_iter().map(|(_, c)| c).collect();
     causes
 }
 
@@ -591,6 +734,15 @@ mod tests {
             mask("no address for d9eef7f073d37c42 at 10.1.2.3, bad facade"),
             "no address for # at #.#.#.#, bad facade"
         );
+    }
+
+    #[test]
+    fn tries_for_a_95_percent_chance() {
+        // 1 in 5: 0.8^13 = 0.055, 0.8^14 = 0.044.
+        assert_eq!(tries_for_95(1, 5), 14);
+        assert_eq!(tries_for_95(20, 100), 14);
+        assert_eq!(tries_for_95(1, 2), 5);
+        assert_eq!(tries_for_95(5, 5), 1);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! inconclusive when a `must` check had no evidence to judge. Checks never call plugins; the
 //! runner (`run`) replays the scenarios they need.
 
+pub mod baseline;
 pub mod catalogue;
 pub mod checks;
 pub mod embedded;
 pub mod evidence;
+pub mod matrix;
 pub mod network;
 pub mod run;
 pub mod verdict;
@@ -160,6 +162,9 @@ pub struct Report {
     /// The transcripts judged, in replay order, every repetition (for the HTML report's
     /// timelines; not in JSON).
     pub transcripts: Vec<crate::kubelet::Transcript>,
+    /// Set with `--baseline`: what changed for each check since that report (checks with no
+    /// change are absent from the map).
+    pub baseline: Option<std::collections::BTreeMap<&'static str, baseline::Mark>>,
 }
 
 impl Report {

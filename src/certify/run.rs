@@ -168,6 +168,9 @@ fn load_suite(names: &[&str]) -> Result<Vec<Scenario>, CertifyError> {
         .collect()
 }
 
+/// The note of a run that certified the bundled reference plugin.
+pub const BUNDLED_NOTE: &str = "certified the bundled reference plugin";
+
 /// Certify `plugin` of `plugin_dir`, or the bundled reference plugin when both are `None`.
 pub fn certify(
     target: Option<(&Path, &str)>,
@@ -345,7 +348,8 @@ pub fn certify(
         jobs: opts.jobs,
         runtime: &runtime_args,
     };
-    let causes = verdict::causes(&mut checks, &repro);
+    let mut causes = verdict::causes(&mut checks, &repro);
+    super::evidence::rates(&mut causes, &replayed);
     let deadline_hit = supervisor.deadline_hit();
     let verdict = match verdict::verdict(&checks) {
         // Everything judged passed, but not everything was judged: an unfinished run is no pass.
@@ -354,7 +358,7 @@ pub fn certify(
     };
     let mut notes = Vec::new();
     if target.is_none() {
-        notes.push("certified the bundled reference plugin".to_string());
+        notes.push(BUNDLED_NOTE.to_string());
     }
     notes.push(supervisor.containment().describe().to_string());
     if deadline_hit {
@@ -404,6 +408,7 @@ pub fn certify(
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
         notes,
         transcripts: replayed,
+        baseline: None,
     })
 }
 

@@ -45,6 +45,7 @@ mod opts;
 mod output;
 mod probe;
 mod replay;
+mod report;
 mod scenarios;
 
 use std::cell::RefCell;
@@ -98,6 +99,8 @@ enum Command {
     Gc(netns::GcArgs),
     /// List the bundled conformance scenarios, or write them out to start your own.
     Scenarios(scenarios::Args),
+    /// Work with JSON reports: `report merge` joins the shards of a partitioned run.
+    Report(report::Args),
 }
 
 thread_local! {
@@ -169,6 +172,7 @@ pub fn main() -> ExitCode {
         Command::Sandbox(args) => netns::sandbox(args),
         Command::Gc(args) => netns::gc(args),
         Command::Scenarios(args) => scenarios::run(args),
+        Command::Report(args) => report::run(args),
     });
     let code = match result {
         Ok(Ok(Verdict::Ok)) => 0,

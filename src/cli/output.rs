@@ -9,6 +9,12 @@
 //! - the same file as standard output (`/dev/stdout`, `/proc/self/fd/1`): the report is
 //!   printed once on standard output.
 //! - a directory, a missing or unwritable parent directory: a setup error before any plugin runs.
+//! - checked fully before the run, so that nothing fails after it (the report lost): a dangling
+//!   symlink or a symlink loop, `/dev/full` (every write fails), a terminal device with no
+//!   terminal (`/dev/tty` without one), a FIFO with no reader (opened non-blocking: no hang),
+//!   a socket. Devices and FIFOs are opened before the run and written through that descriptor.
+//! - never a path inside the plugin directory (the plugin's own executable, or a file the
+//!   kubelet would take for a plugin), also through symlinks.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -27,8 +33,8 @@ pub enum ReportTarget {
         dir: PathBuf,
         keep: Option<(u32, u32, u32)>,
     },
-    /// Open and write in place (symlinks, devices, FIFOs, sockets).
-    InPlace { path: PathBuf },
+    /// Write in place (symlinks, devices, FIFOs) through the descriptor opened by the check.
+    InPlace { path: PathBuf, file: fs::File },
     /// The same file as standard output.
     Stdout,
 }
@@ -48,15 +54,15 @@ fn is_stdout(path: &Path) -> bool {
     execnet::sys::stdout_identity() == Some((target.dev(), target.ino()))
 }
 
-fn access_w(path: &Path) -> bool {
-    execnet::sys::access(path, libc::W_OK)
-}
-
-/// Check `path` before the run: decide how it will be written and prove the directory takes a
-/// new file (by creating and removing one).
-pub fn check(path: &Path) -> Result<ReportTarget> {
+/// Check `path` before the run: decide how it will be written, open what is written in place
+/// and prove the directory takes a new file (by creating and removing one). `plugin_dir`: the
+/// directory of the plugin under test, which no report may land in.
+pub fn check(path: &Path, plugin_dir: Option<&Path>) -> Result<ReportTarget> {
     if path.as_os_str().is_empty() {
         bail!("--output: empty path");
+    }
+    if let Some(dir) = plugin_dir {
+        inside_plugin_dir(path, dir)?;
     }
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => bail!("--output {}: is a directory", path.display()),
@@ -64,14 +70,24 @@ pub fn check(path: &Path) -> Result<ReportTarget> {
             if is_stdout(path) {
                 return Ok(ReportTarget::Stdout);
             }
-            if fs::metadata(path).is_ok_and(|t| t.is_dir()) {
+            let target = match fs::metadata(path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                    "--output {}: a symlink to {}, which does not exist (a dangling link: point it at a file or remove it)",
+                    path.display(),
+                    fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string())
+                ),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("--output {}", path.display()));
+                }
+            };
+            if target.is_dir() {
                 bail!("--output {}: is a directory", path.display());
             }
-            if !access_w(path) && fs::metadata(path).is_ok() {
-                bail!("--output {}: not writable", path.display());
-            }
+            let file = open_in_place(path, &target)?;
             Ok(ReportTarget::InPlace {
                 path: path.to_path_buf(),
+                file,
             })
         }
         Ok(m) => {
@@ -93,6 +109,115 @@ pub fn check(path: &Path) -> Result<ReportTarget> {
             })
         }
         Err(e) => Err(e).with_context(|| format!("--output {}", path.display())),
+    }
+}
+
+/// `makedev(1, 7)`: `/dev/full`, where every write fails with ENOSPC.
+const DEV_FULL: (u32, u32) = (1, 7);
+
+/// Open a device, FIFO or a symlink's target for writing, before the run. A FIFO or device is
+/// first opened non-blocking (a FIFO with no reader, a terminal device with no terminal fail
+/// at once instead of hanging or failing after the run), then opened again for the blocking
+/// writes the report needs (a reader is there, so this does not wait).
+fn open_in_place(path: &Path, target: &fs::Metadata) -> Result<fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let ft = target.file_type();
+    if ft.is_socket() {
+        bail!(
+            "--output {}: is a socket (a report goes to a file, a device or a FIFO)",
+            path.display()
+        );
+    }
+    if ft.is_char_device() {
+        let rdev = target.rdev();
+        if (libc::major(rdev), libc::minor(rdev)) == DEV_FULL {
+            bail!(
+                "--output {}: every write to it fails (/dev/full: no space left on device)",
+                path.display()
+            );
+        }
+    }
+    let special = ft.is_fifo() || ft.is_char_device() || ft.is_block_device();
+    let explain = |e: std::io::Error| -> anyhow::Error {
+        let why = match e.raw_os_error() {
+            Some(libc::ENXIO) if ft.is_fifo() => {
+                "a FIFO with no reader (start its reader first, e.g. `cat FIFO > report &`)"
+                    .to_string()
+            }
+            Some(libc::ENXIO) => {
+                format!("cannot be opened: {e} (a terminal device with no terminal?)")
+            }
+            Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => {
+                "not writable".to_string()
+            }
+            _ => format!("cannot be opened for writing: {e}"),
+        };
+        anyhow::anyhow!("--output {}: {why}", path.display())
+    };
+    if special {
+        let probe = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(explain)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(path)
+            .map_err(explain)?;
+        drop(probe);
+        Ok(file)
+    } else {
+        // A symlink to a regular file: written in place, truncated only when written.
+        OpenOptions::new().write(true).open(path).map_err(explain)
+    }
+}
+
+/// Refuse a report path inside the plugin directory `dir`: as written (the link itself, made
+/// absolute through its nearest existing ancestor) and as resolved (where a symlink points).
+pub fn inside_plugin_dir(path: &Path, dir: &Path) -> Result<()> {
+    let Ok(dir) = fs::canonicalize(dir) else {
+        return Ok(());
+    };
+    let resolved = fs::canonicalize(path).ok();
+    if absolute(path)
+        .iter()
+        .chain(resolved.iter())
+        .any(|p| p.starts_with(&dir))
+    {
+        bail!(
+            "--output {}: inside the plugin directory {} (a report there could replace the plugin's executable or be taken for a plugin); write it elsewhere",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `path` made absolute without following its last component: its nearest existing ancestor
+/// resolved, the rest joined as written.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    let mut at = path.as_path();
+    loop {
+        if let Some(parent) = at.parent()
+            && let Some(name) = at.file_name()
+        {
+            if let Ok(real) = fs::canonicalize(parent) {
+                let mut out = real.join(name);
+                out.extend(rest.iter().rev());
+                return Some(out);
+            }
+            rest.push(name);
+            at = parent;
+        } else {
+            return None;
+        }
     }
 }
 
@@ -143,12 +268,12 @@ pub fn write(target: &ReportTarget, contents: &str) -> Result<()> {
             out!("{contents}");
             Ok(())
         }
-        ReportTarget::InPlace { path } => {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .truncate(fs::metadata(path).is_ok_and(|m| m.is_file()))
-                .open(path)
-                .with_context(|| format!("writing report {}", path.display()))?;
+        ReportTarget::InPlace { path, file } => {
+            let mut f = file;
+            if f.metadata().is_ok_and(|m| m.is_file()) {
+                f.set_len(0)
+                    .with_context(|| format!("writing report {}", path.display()))?;
+            }
             f.write_all(contents.as_bytes())
                 .and_then(|()| f.flush())
                 .with_context(|| format!("writing report {}", path.display()))
@@ -163,9 +288,12 @@ fn replace(path: &Path, dir: &Path, keep: Option<(u32, u32, u32)>, contents: &st
     if let Ok(m) = fs::symlink_metadata(path)
         && !m.is_file()
     {
+        let target = fs::metadata(path)?;
+        let file = open_in_place(path, &target)?;
         return write(
             &ReportTarget::InPlace {
                 path: path.to_path_buf(),
+                file,
             },
             contents,
         );

@@ -213,6 +213,29 @@ pub fn cause_title(cause: &Cause) -> String {
     }
 }
 
+/// For an intermittent cause (not every call of its action showed it): `intermittent: 12 of
+/// 61 status calls (about 1 in 5)`, and the line that repeats the call until it reproduces.
+pub fn rate_lines(cause: &Cause) -> Vec<String> {
+    let Some(r) = &cause.rate else {
+        return Vec::new();
+    };
+    if r.calls >= r.of {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        "intermittent: {} of {} `{}` calls with the same arguments showed it, the others were fine (about 1 in {:.0}); {} tries of the call see it with 95 % chance",
+        r.calls,
+        r.of,
+        r.action,
+        r.of as f64 / r.calls as f64,
+        r.tries_for_95.unwrap_or(1)
+    )];
+    if let Some(line) = &r.reproduce_until {
+        lines.push(format!("until it reproduces: {line}"));
+    }
+    lines
+}
+
 /// `passed with seeds 0, 2; failed with seeds 1`.
 pub fn repeats(r: &crate::certify::Repeats) -> String {
     let seeds = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");

@@ -184,9 +184,13 @@ pub fn render(report: &Report, target: &Target) -> String {
         let replay = target
             .reproduce(&Finding::about(t, None, "", ""))
             .replay_line;
+        // Not ok: a call that failed, or one a finding blames (a status that exits 0 with
+        // output the kubelet's parser refuses is still a call at fault).
         let not_ok = placed
             .iter()
-            .filter(|p| timeline::outcome_class(p.call) != "ok")
+            .filter(|p| {
+                timeline::outcome_class(p.call) != "ok" || !causes_of(&blamed, t, p.call).is_empty()
+            })
             .count();
         let seed = if report.seeds.len() > 1 {
             format!(" · seed {}", t.seed)
@@ -322,7 +326,7 @@ pub fn render(report: &Report, target: &Target) -> String {
             let _ = write!(
                 out,
                 "<div class=\"cause{}\" id=\"cause-{}\"><h3>{} <span class=\"mono\">{}</span></h3>\
-                 <div class=\"muted\">affects {}; {} finding{}{show}</div>{}</div>",
+                 <div class=\"muted\">affects {}; {} finding{}{show}</div>{}{}</div>",
                 if cause.fails_verdict { "" } else { " warn" },
                 esc(&cause.id),
                 esc(&cause.id),
@@ -330,6 +334,14 @@ pub fn render(report: &Report, target: &Target) -> String {
                 checks.join(", "),
                 cause.findings,
                 if cause.findings == 1 { "" } else { "s" },
+                {
+                    let rate = evidence::rate_lines(cause);
+                    if rate.is_empty() {
+                        String::new()
+                    } else {
+                        pre(&rate)
+                    }
+                },
                 pre(&evidence::block(&cause.example))
             );
         }
@@ -405,7 +417,7 @@ pub fn render(report: &Report, target: &Target) -> String {
             }
             let _ = write!(
                 out,
-                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {} · judged {}</span></h3>{}</div>",
+                "<div class=\"finding {}\" id=\"check-{}\"><h3>{} <span class=\"mono\">{}</span> <span class=\"muted\">{} · {} · judged {}{}</span></h3>{}</div>",
                 c.outcome.as_str(),
                 esc(c.id),
                 outcome_badge(c.outcome),
@@ -413,6 +425,12 @@ pub fn render(report: &Report, target: &Target) -> String {
                 c.level.as_str(),
                 esc(c.title),
                 c.judged,
+                // With --baseline: what changed since that report.
+                report
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| b.get(c.id))
+                    .map_or(String::new(), |m| format!(" · {}", m.as_str())),
                 pre(&lines)
             );
         }
@@ -470,3 +488,58 @@ const LEGEND: &str = "<div class=\"legend\">\
 <span>colour: <b style=\"color:var(--ok)\">ok</b> · <b style=\"color:var(--failed)\">exit ≠ 0</b> · <b style=\"color:var(--status-error)\">status unusable</b> · \
 <b style=\"color:var(--timeout)\">timed out</b> · <b style=\"color:var(--signal)\">signal</b> · <b style=\"color:var(--spawn-error)\">could not start</b></span>\
 <span>click a mark for its evidence</span></div>";
+
+/// The HTML report of a run over several releases: the page of release `detail` (its causes,
+/// checks and timelines; `target` re-runs its calls) opened by the matrix of every release
+/// and the summary line.
+pub fn render_matrix(
+    matrix: &crate::certify::matrix::Matrix,
+    detail: usize,
+    target: &Target,
+) -> String {
+    let page = render(&matrix.reports[detail], target);
+    let releases = matrix.releases();
+    let mut section = String::new();
+    let verdict = matrix.verdict().as_str();
+    let _ = write!(
+        section,
+        "<section id=\"matrix\"><p><span class=\"verdict {verdict}\">{}</span> {}</p>\
+         <table class=\"checks\"><thead><tr><th>check</th><th>level</th>",
+        verdict.to_uppercase(),
+        esc(&matrix.summary())
+    );
+    for r in &releases {
+        let _ = write!(section, "<th>kubelet {}</th>", esc(r));
+    }
+    section.push_str("</tr></thead><tbody>");
+    for row in matrix.rows() {
+        let _ = write!(
+            section,
+            "<tr><td class=\"mono\">{}</td><td>{}</td>",
+            esc(row.id),
+            row.level.as_str()
+        );
+        for o in &row.outcomes {
+            match o {
+                Some(c) => {
+                    let _ = write!(section, "<td>{}</td>", outcome_badge(c.outcome));
+                }
+                None => section.push_str("<td class=\"muted\">not run</td>"),
+            }
+        }
+        section.push_str("</tr>");
+    }
+    let _ = write!(
+        section,
+        "</tbody></table><p class=\"muted\">below: kubelet {} in detail (`--kubelet {}` for one release's own page)</p></section>",
+        esc(releases[detail]),
+        esc(releases[detail])
+    );
+    match page.find("<main>") {
+        Some(i) => {
+            let at = i + "<main>".len();
+            format!("{}{section}{}", &page[..at], &page[at..])
+        }
+        None => page,
+    }
+}

@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use super::evidence;
+use crate::certify::baseline::Mark;
+use crate::certify::matrix::Matrix;
 use crate::certify::{
     Cause, CheckResult, Finding, Level, Outcome, Repeats, Report, SkipKind, Verdict,
 };
@@ -46,6 +48,9 @@ struct JsonCheck<'a> {
     repeats: Option<&'a Repeats>,
     findings: &'a [Finding],
     findings_omitted: usize,
+    /// With `--baseline`: what changed since that report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Mark>,
 }
 
 /// The prose evidence of a check: its summary for a pass or a skip, its findings' lines
@@ -67,7 +72,16 @@ pub fn evidence_text(c: &CheckResult) -> String {
 }
 
 pub fn render(report: &Report) -> String {
-    let doc = JsonReport {
+    pretty(&doc(report))
+}
+
+fn pretty<T: Serialize>(doc: &T) -> String {
+    serde_json::to_string_pretty(doc)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+}
+
+fn doc(report: &Report) -> JsonReport<'_> {
+    JsonReport {
         plugin: &report.plugin,
         kubelet: &report.kubelet,
         verdict: report.verdict,
@@ -87,6 +101,7 @@ pub fn render(report: &Report) -> String {
                 repeats: c.repeats.as_ref(),
                 findings: &c.findings[..c.findings.len().min(FINDINGS_MAX)],
                 findings_omitted: c.findings.len().saturating_sub(FINDINGS_MAX),
+                baseline: report.baseline.as_ref().and_then(|b| b.get(c.id)).copied(),
             })
             .collect(),
         causes: &report.causes,
@@ -94,7 +109,164 @@ pub fn render(report: &Report) -> String {
         seeds: &report.seeds,
         duration_ms: report.duration_ms,
         notes: &report.notes,
+    }
+}
+
+/// The JSON report of a run over several releases: the keys of a single report (SPEC 5) for
+/// the whole (`verdict` fails if any release fails; each check's worst outcome, fail, flaky,
+/// warn, skip, pass, with that release's evidence and `outcomes` per release), plus `matrix`
+/// (releases, the summary line, verdicts, a row per check) and `releases` (each release's own
+/// report).
+pub fn render_matrix(matrix: &Matrix) -> String {
+    let per: Vec<serde_json::Value> = matrix
+        .reports
+        .iter()
+        .map(|r| serde_json::to_value(doc(r)).unwrap_or_default())
+        .collect();
+    match matrix_value(per) {
+        Ok(v) => pretty(&v),
+        Err(e) => format!("{{\"error\": {e:?}}}"),
+    }
+}
+
+fn severity_word(outcome: &str) -> u8 {
+    match outcome {
+        "fail" => 4,
+        "flaky" => 3,
+        "warn" => 2,
+        "skip" => 1,
+        _ => 0,
+    }
+}
+
+/// The matrix document from each release's report (as JSON values, in release order); also
+/// what `report merge` makes of shards over several releases.
+pub fn matrix_value(releases: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+    use serde_json::{Map, Value};
+    let names: Vec<String> = releases
+        .iter()
+        .map(|r| r["kubelet"].as_str().map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or("a report without \"kubelet\"")?;
+    let mut ids: Vec<(String, Value)> = Vec::new();
+    for r in &releases {
+        for c in r["checks"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or("").to_string();
+            if !ids.iter().any(|(i, _)| *i == id) {
+                ids.push((id, c["level"].clone()));
+            }
+        }
+    }
+    let find = |r: &Value, id: &str| -> Option<Value> {
+        r["checks"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
     };
-    serde_json::to_string_pretty(&doc)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+    let mut checks = Vec::new();
+    let mut rows = Vec::new();
+    for (id, level) in &ids {
+        let mut outcomes = Map::new();
+        let mut worst: Option<(u8, usize, Value)> = None;
+        for (i, r) in releases.iter().enumerate() {
+            let c = find(r, id);
+            let word = c
+                .as_ref()
+                .and_then(|c| c["outcome"].as_str())
+                .map(str::to_string);
+            outcomes.insert(
+                names[i].clone(),
+                word.clone().map_or(Value::Null, Value::from),
+            );
+            if let (Some(c), Some(w)) = (c, word) {
+                let sev = severity_word(&w);
+                if worst.as_ref().is_none_or(|(s, _, _)| sev > *s) {
+                    worst = Some((sev, i, c));
+                }
+            }
+        }
+        let Some((_, i, mut c)) = worst else { continue };
+        if let Some(obj) = c.as_object_mut() {
+            let ev = obj.get("evidence").and_then(Value::as_str).unwrap_or("");
+            let ev = format!("kubelet {}: {ev}", names[i]);
+            obj.insert("evidence".into(), ev.into());
+            obj.insert("outcomes".into(), Value::Object(outcomes.clone()));
+        }
+        checks.push(c);
+        let mut row = Map::new();
+        row.insert("id".into(), id.clone().into());
+        row.insert("level".into(), level.clone());
+        row.insert("outcomes".into(), Value::Object(outcomes));
+        rows.push(Value::Object(row));
+    }
+    let mut causes = Vec::new();
+    let mut scenarios: Vec<Value> = Vec::new();
+    let mut notes: Vec<Value> = Vec::new();
+    let mut verdicts = Map::new();
+    let mut summary_rows: Vec<(&str, Verdict, Vec<&str>)> = Vec::new();
+    let mut duration = 0.0;
+    for (i, r) in releases.iter().enumerate() {
+        for c in r["causes"].as_array().into_iter().flatten() {
+            let mut c = c.clone();
+            if let Some(obj) = c.as_object_mut() {
+                obj.insert("kubelet".into(), names[i].clone().into());
+            }
+            causes.push(c);
+        }
+        for s in r["scenarios"].as_array().into_iter().flatten() {
+            if !scenarios.contains(s) {
+                scenarios.push(s.clone());
+            }
+        }
+        for n in r["notes"].as_array().into_iter().flatten() {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
+        duration += r["duration_ms"].as_f64().unwrap_or(0.0);
+        let verdict: Verdict = match r["verdict"].as_str() {
+            Some("pass") => Verdict::Pass,
+            Some("fail") => Verdict::Fail,
+            Some("inconclusive") => Verdict::Inconclusive,
+            _ => return Err(format!("kubelet {}: no verdict", names[i])),
+        };
+        verdicts.insert(names[i].clone(), r["verdict"].clone());
+        let failing: Vec<&str> = r["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["level"] == "must" && matches!(c["outcome"].as_str(), Some("fail" | "flaky"))
+            })
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        summary_rows.push((names[i].as_str(), verdict, failing));
+    }
+    let verdict = crate::certify::matrix::combine_verdicts(summary_rows.iter().map(|r| r.1));
+    let summary = crate::certify::matrix::summary(&summary_rows);
+    let mut matrix = Map::new();
+    matrix.insert(
+        "releases".into(),
+        serde_json::to_value(&names).unwrap_or_default(),
+    );
+    matrix.insert("summary".into(), summary.into());
+    matrix.insert("verdicts".into(), Value::Object(verdicts));
+    matrix.insert("checks".into(), Value::Array(rows));
+    let mut out = Map::new();
+    out.insert("plugin".into(), releases[0]["plugin"].clone());
+    out.insert("kubelet".into(), names.join(",").into());
+    out.insert(
+        "verdict".into(),
+        serde_json::to_value(verdict).unwrap_or_default(),
+    );
+    out.insert("checks".into(), Value::Array(checks));
+    out.insert("causes".into(), Value::Array(causes));
+    out.insert("scenarios".into(), Value::Array(scenarios));
+    out.insert("seeds".into(), releases[0]["seeds"].clone());
+    out.insert("duration_ms".into(), duration.into());
+    out.insert("notes".into(), Value::Array(notes));
+    out.insert("matrix".into(), Value::Object(matrix));
+    out.insert("releases".into(), Value::Array(releases));
+    Ok(Value::Object(out))
 }

@@ -46,7 +46,45 @@ fn case_time(report: &Report, c: &CheckResult) -> Duration {
 }
 
 pub fn render(report: &Report) -> String {
+    render_many(std::slice::from_ref(report))
+}
+
+/// One testsuite per report (per release of a `--kubelet all` run), in one document.
+pub fn render_many(reports: &[Report]) -> String {
     let mut junit = JUnit::new("execnet certify");
+    let mut total = Duration::ZERO;
+    let summary = crate::certify::matrix::summary(
+        &reports
+            .iter()
+            .map(|r| {
+                (
+                    r.kubelet.as_str(),
+                    r.verdict,
+                    r.checks
+                        .iter()
+                        .filter(|c| c.fails_verdict())
+                        .map(|c| c.id)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    for report in reports {
+        let mut suite = suite(report);
+        if reports.len() > 1 {
+            suite.add_property(("execnet.matrix", summary.as_str()));
+        }
+        total += Duration::from_secs_f64(report.duration_ms / 1000.0);
+        junit.add_test_suite(suite);
+    }
+    junit.set_time(total);
+    junit
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->\n"))
+}
+
+fn suite(report: &Report) -> TestSuite {
+    let total = Duration::from_secs_f64(report.duration_ms / 1000.0);
     let mut suite = TestSuite::new(format!("{} (kubelet {})", report.plugin, report.kubelet));
     suite.add_property(("execnet.plugin", report.plugin.as_str()));
     suite.add_property(("execnet.kubelet", report.kubelet.as_str()));
@@ -78,7 +116,9 @@ pub fn render(report: &Report) -> String {
         };
         let mut case = TestCase::new(c.id, status);
         case.set_classname(c.id.split('/').next().unwrap_or(c.id));
-        case.set_time(case_time(report, c));
+        // Scenarios run side by side: their summed wall time can exceed the run's, and a case
+        // never takes longer than its suite.
+        case.set_time(case_time(report, c).min(total));
         case.set_assertions(c.judged);
         let warning = c.outcome == Outcome::Warn || (c.outcome == Outcome::Flaky && !blocking);
         if c.outcome == Outcome::Pass {
@@ -101,11 +141,6 @@ pub fn render(report: &Report) -> String {
     suite
         .extra
         .insert("skipped".into(), skipped.to_string().into());
-    let total = Duration::from_secs_f64(report.duration_ms / 1000.0);
     suite.set_time(total);
-    junit.add_test_suite(suite);
-    junit.set_time(total);
-    junit
-        .to_string()
-        .unwrap_or_else(|e| format!("<!-- junit serialisation failed: {e} -->\n"))
+    suite
 }

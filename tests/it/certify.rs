@@ -998,3 +998,572 @@ exit $rc
         }
     }
 }
+
+/// The outcomes of a JUnit document: suite name → check id → pass/fail/skip.
+fn junit_outcomes(
+    xml: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, &'static str>> {
+    let doc = roxmltree::Document::parse(xml).expect("valid XML");
+    let mut out = std::collections::BTreeMap::new();
+    for suite in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        let suite_time: f64 = suite.attribute("time").unwrap().parse().unwrap();
+        let mut cases = std::collections::BTreeMap::new();
+        for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
+            let t: f64 = case.attribute("time").unwrap().parse().unwrap();
+            assert!(
+                t <= suite_time,
+                "case {:?} takes {t} s in a suite of {suite_time} s",
+                case.attribute("name")
+            );
+            let word = if case.children().any(|n| n.has_tag_name("failure")) {
+                "fail"
+            } else if case.children().any(|n| n.has_tag_name("skipped")) {
+                "skip"
+            } else {
+                "pass"
+            };
+            cases.insert(case.attribute("name").unwrap().to_string(), word);
+        }
+        out.insert(suite.attribute("name").unwrap().to_string(), cases);
+    }
+    out
+}
+
+/// Issue 21: one run over two releases writes JSON, HTML and JUnit (and `--report-dir` every
+/// format) with the same outcomes everywhere, the matrix and its one-line summary.
+#[test]
+fn one_run_writes_every_format_with_the_same_outcomes_and_the_matrix() {
+    let plugins = util::sample_plugins();
+    let out = tempfile::TempDir::new().unwrap();
+    let path = |name: &str| out.path().join(name);
+    let arg = |f: &str, name: &str| format!("{f}={}", path(name).display());
+    let assert = util::execnet()
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(plugins.path())
+        .args([
+            "--plugin",
+            "stderr-noise",
+            "--kubelet",
+            "1.4,1.5",
+            "--timeout",
+            "10s",
+            // Checks of one scenario (basic-lifecycle): two releases stay quick.
+            "--focus",
+            "init/selection,status-json/ip-present,lifecycle/setup-status-teardown,output/single-document",
+            "--output",
+            &arg("json", "r.json"),
+            "--output",
+            &arg("html", "r.html"),
+            "--output",
+            &arg("junit", "r.xml"),
+            "--report-dir",
+        ])
+        .arg(path("all"))
+        .assert()
+        .code(1);
+    let summary = "must-checks fail on 1.4–1.5: lifecycle/setup-status-teardown";
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.starts_with(&format!("verdict: FAIL — {summary}\n")),
+        "{stdout}"
+    );
+    let json = std::fs::read_to_string(path("r.json")).unwrap();
+    // Every file from the one result: the directory's JSON is the same document.
+    assert_eq!(
+        std::fs::read_to_string(path("all/report.json")).unwrap(),
+        json
+    );
+    for name in ["report.txt", "report.junit.xml", "report.html"] {
+        assert!(path("all").join(name).is_file(), "{name}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // SPEC 5 keys stay, the matrix is added.
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["kubelet"], "1.4,1.5");
+    assert_eq!(v["matrix"]["summary"], summary);
+    for c in v["checks"].as_array().unwrap() {
+        for key in ["id", "level", "outcome", "evidence"] {
+            assert!(c.get(key).is_some(), "check lacks {key}: {c}");
+        }
+    }
+    let releases = v["releases"].as_array().unwrap();
+    assert_eq!(releases.len(), 2);
+    let junit = std::fs::read_to_string(path("r.xml")).unwrap();
+    validate_junit(&junit).unwrap_or_else(|e| panic!("{e}\n{junit}"));
+    let junit = junit_outcomes(&junit);
+    assert_eq!(junit.len(), 2, "a testsuite per release: {junit:?}");
+    let html = std::fs::read_to_string(path("r.html")).unwrap();
+    let mut compared = 0;
+    for r in releases {
+        let release = r["kubelet"].as_str().unwrap();
+        let suite = &junit[&format!("stderr-noise (kubelet {release})")];
+        for c in r["checks"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let outcome = c["outcome"].as_str().unwrap();
+            assert_eq!(
+                v["matrix"]["checks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|row| row["id"] == id)
+                    .unwrap()["outcomes"][release],
+                outcome,
+                "{id} under {release}: the matrix differs from the release's report"
+            );
+            let junit_word = match outcome {
+                "fail" | "flaky" if c["level"] == "must" => "fail",
+                "skip" => "skip",
+                _ => "pass",
+            };
+            assert_eq!(suite[id], junit_word, "{id} under {release} in JUnit");
+            compared += 1;
+        }
+    }
+    // The HTML matrix: one row per check, one badge per release, the same words.
+    for row in v["matrix"]["checks"].as_array().unwrap() {
+        let id = row["id"].as_str().unwrap();
+        let start = html
+            .find(&format!("<tr><td class=\"mono\">{id}</td>"))
+            .unwrap_or_else(|| panic!("no matrix row for {id}"));
+        let end = start + html[start..].find("</tr>").unwrap();
+        let cells: Vec<&str> = html[start..end]
+            .split("<span class=\"badge ")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        assert_eq!(cells, [&row["outcomes"]["1.4"], &row["outcomes"]["1.5"]]);
+    }
+    assert!(html.contains(summary));
+    assert_eq!(compared, 8, "compared {compared} outcomes");
+}
+
+/// Issue 21: `--baseline` marks nothing new for the same plugin; a plugin changed to fail one
+/// more check marks exactly that check new, and `--fail-on new` exits 1 only then.
+#[test]
+fn baseline_marks_exactly_the_new_failure_and_fail_on_new_exits_only_then() {
+    let plugins = util::sample_plugins();
+    let dir = tempfile::TempDir::new().unwrap();
+    // A vendor's plugin: the reference plugin, then a version whose status fails.
+    let exe = util::write_plugin(
+        dir.path(),
+        "vendor",
+        "vendor",
+        &format!(
+            "#!/bin/bash\nexec '{}' \"$@\"\n",
+            plugins.path().join("reference/reference").display()
+        ),
+    );
+    let reports = tempfile::TempDir::new().unwrap();
+    let base = reports.path().join("base.json");
+    let certify = |extra: &[&str]| {
+        let mut cmd = util::execnet();
+        cmd.args(["certify", "--progress", "never", "--plugin-dir"])
+            .arg(dir.path())
+            .args([
+                "--plugin",
+                "vendor",
+                "--timeout",
+                "10s",
+                // Checks of one scenario (basic-lifecycle), so that six runs stay quick.
+                "--focus",
+                "init/selection,lifecycle/setup-status-teardown",
+            ])
+            .args(extra);
+        cmd
+    };
+    let json_arg = |p: &std::path::Path| format!("json={}", p.display());
+    certify(&["--output", &json_arg(&base)]).assert().code(0);
+    let base_arg = base.display().to_string();
+    let same = reports.path().join("same.json");
+    certify(&[
+        "--baseline",
+        &base_arg,
+        "--fail-on",
+        "new",
+        "--output",
+        &json_arg(&same),
+    ])
+    .assert()
+    .code(0)
+    .stdout(predicate::str::contains("since the baseline: 0 new"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&same).unwrap()).unwrap();
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("baseline").is_none()),
+        "{v}"
+    );
+    // Now status fails: one more check fails.
+    std::fs::write(
+        &exe,
+        format!(
+            "#!/bin/bash\n[ \"$1\" = status ] && {{ echo 'vendor: no address'; exit 1; }}\nexec '{}' \"$@\"\n",
+            plugins.path().join("reference/reference").display()
+        ),
+    )
+    .unwrap();
+    let worse = reports.path().join("worse.json");
+    certify(&[
+        "--baseline",
+        &base_arg,
+        "--fail-on",
+        "new",
+        "--output",
+        &json_arg(&worse),
+    ])
+    .assert()
+    .code(1)
+    .stdout(predicate::str::contains("[new-fail]"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&worse).unwrap()).unwrap();
+    let marked: Vec<(&str, &str)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| Some((c["id"].as_str()?, c.get("baseline")?.as_str()?)))
+        .collect();
+    assert_eq!(
+        marked,
+        [("lifecycle/setup-status-teardown", "new-fail")],
+        "{v}"
+    );
+    // The same failure against the failing report is still failing: no regression, exit 0
+    // with --fail-on new (and 1 without it: the verdict is FAIL).
+    let worse_arg = worse.display().to_string();
+    certify(&["--baseline", &worse_arg, "--fail-on", "new"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("[still-failing]"));
+    certify(&["--baseline", &worse_arg]).assert().code(1);
+    // --rerun-failed runs only what failed there.
+    let rerun = reports.path().join("rerun.json");
+    certify(&["--rerun-failed", &worse_arg, "--output", &json_arg(&rerun)])
+        .assert()
+        .code(1);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rerun).unwrap()).unwrap();
+    let ids: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["lifecycle/setup-status-teardown"]);
+    // A baseline that is not a report is a usage error.
+    certify(&["--baseline", "/nonexistent/base.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--baseline /nonexistent/base.json",
+        ));
+}
+
+/// Issue 21, the first screen: the text report opens with the verdict (the containment note
+/// only in JSON), the long id keeps the columns aligned, the HTML heading of a scenario whose
+/// status calls the kubelet refused counts them as not ok, and certifying the bundled plugin
+/// says what to do next.
+#[test]
+fn the_first_screen_opens_with_the_verdict_in_aligned_columns() {
+    let plugins = util::sample_plugins();
+    let opts = CertifyOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        timeout: Some(Duration::from_secs(10)),
+        focus: vec!["status-json/*".into(), "init/*".into()],
+        ..CertifyOptions::default()
+    };
+    let report =
+        certify::certify(Some((plugins.path(), "stderr-noise")), &opts, &mut |_| {}).unwrap();
+    let text = execnet::report::text::render(&report, false);
+    assert!(text.starts_with("verdict: FAIL — "), "{text}");
+    assert!(!text.contains("containment"), "{text}");
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("containment:")),
+        "JSON keeps the containment note: {:?}",
+        report.notes
+    );
+    // Every check row has its level at the same column.
+    let columns: BTreeSet<usize> = text
+        .lines()
+        .filter(|l| {
+            ["PASS ", "FAIL ", "SKIP ", "WARN "]
+                .iter()
+                .any(|t| l.starts_with(t))
+        })
+        .map(|l| {
+            let id_end = 5 + l[5..].find(' ').unwrap();
+            id_end + l[id_end..].find(|c: char| c != ' ').unwrap()
+        })
+        .collect();
+    assert_eq!(columns.len(), 1, "levels at columns {columns:?}:\n{text}");
+    assert!(text.contains("status-json/no-status-error-for-live-pod must "));
+    // HTML: the scenarios whose status output the kubelet refused head with their not-ok calls.
+    let target = execnet::certify::evidence::Target {
+        plugin: Some((plugins.path(), "stderr-noise")),
+        profile: "1.5",
+        timeout: opts.timeout,
+        jobs: None,
+        runtime: &[],
+    };
+    let html = execnet::report::html::render(&report, &target);
+    let not_ok: Vec<usize> = html
+        .split(" not ok</span></h3>")
+        .filter_map(|s| s.rsplit(", ").next()?.parse().ok())
+        .collect();
+    assert!(!not_ok.is_empty(), "no scenario heading");
+    assert!(
+        not_ok.iter().any(|&n| n > 0),
+        "every scenario heading says 0 not ok: {not_ok:?}"
+    );
+    // The bundled plugin: the next step is named.
+    util::execnet()
+        .args([
+            "certify",
+            "--progress",
+            "never",
+            "--focus",
+            "init/selection",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("verdict: PASS"))
+        .stdout(predicate::str::contains(
+            "next: certify your own plugin: execnet certify --plugin-dir DIR --plugin NAME",
+        ));
+}
+
+/// Issue 21: a status that writes a log line to stderr on every fifth call — before the
+/// document on one, after it on the next, so the kubelet's parser words them differently — is
+/// one cause with its rate, said to be intermittent, with a line that repeats the call until
+/// it reproduces.
+#[test]
+fn an_intermittent_status_is_one_cause_with_its_rate_and_a_repeat_line() {
+    let plugins = util::sample_plugins();
+    let dir = tempfile::TempDir::new().unwrap();
+    let reference = plugins.path().join("reference/reference");
+    util::write_plugin(
+        dir.path(),
+        "every5",
+        "every5",
+        &format!(
+            r#"#!/bin/bash
+here=$(dirname "$(readlink -f "$0")")
+[ "$1" = status ] || exec '{ref}' "$@"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+'{ref}' "$@" > "$out" || {{ cat "$out"; exit 1; }}
+exec 9>>"$here/count.lock"
+flock 9
+# Only a call that prints a document is counted (and every fifth of them gets a log line).
+[ -s "$out" ] || {{ cat "$out"; exit 0; }}
+n=$(( $(cat "$here/count" 2>/dev/null || echo 0) + 1 ))
+echo "$n" > "$here/count"
+flock -u 9
+if (( n % 5 )); then cat "$out"; exit 0; fi
+if (( n % 10 )); then echo "every5: looked up $3" >&2; cat "$out"; else cat "$out"; echo "every5: done with $3" >&2; fi
+"#,
+            ref = reference.display()
+        ),
+    );
+    let opts = CertifyOptions {
+        profile: Profile::by_name("1.5").unwrap(),
+        timeout: Some(Duration::from_secs(10)),
+        focus: vec!["status-json/*".into()],
+        ..CertifyOptions::default()
+    };
+    let report = certify::certify(Some((dir.path(), "every5")), &opts, &mut |_| {}).unwrap();
+    let parses = report.check("status-json/parses").unwrap();
+    let messages: BTreeSet<String> = parses
+        .findings
+        .iter()
+        .filter_map(|f| match &f.call.as_ref()?.status {
+            Some(execnet::plugin::StatusResult::Error { message }) => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        messages.len() >= 2,
+        "the parser's words should differ between the two kinds of call: {messages:?}"
+    );
+    let causes: Vec<_> = report
+        .causes
+        .iter()
+        .filter(|c| c.checks.contains(&"status-json/parses"))
+        .collect();
+    assert_eq!(causes.len(), 1, "{:#?}", report.causes);
+    let labels: BTreeSet<_> = parses.findings.iter().map(|f| f.cause.clone()).collect();
+    assert_eq!(labels.len(), 1, "every finding names the one cause");
+    let rate = causes[0].rate.as_ref().expect("a rate");
+    assert_eq!(rate.action, "status");
+    // Every fifth status call, counted by the plugin itself (its counter file).
+    let counted: usize = std::fs::read_to_string(dir.path().join("every5/count"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Every fifth status call that printed a document got a log line (the plugin's own
+    // counter): that many calls showed the cause, of the calls with the same arguments.
+    assert_eq!(rate.calls, counted / 5, "{rate:?}");
+    assert!(
+        rate.of > rate.calls && rate.of <= counted,
+        "{rate:?}, {counted} documents"
+    );
+    let tries = execnet::certify::evidence::tries_for_95(rate.calls, rate.of);
+    assert!(tries > 2, "{tries}");
+    assert_eq!(rate.tries_for_95, Some(tries));
+    let text = execnet::report::text::render(&report, false);
+    assert!(
+        text.contains(&format!(
+            "intermittent: {} of {} `status` calls with the same arguments showed it, the others were fine (about 1 in {:.0})",
+            rate.calls,
+            rate.of,
+            rate.of as f64 / rate.calls as f64
+        )),
+        "{text}"
+    );
+    let until = rate.reproduce_until.as_deref().expect("a repeat line");
+    assert!(
+        until.starts_with(&format!("for i in $(seq 1 {tries}); do execnet call ")),
+        "{until}"
+    );
+    assert!(text.contains(until), "{text}");
+}
+
+/// A JSON report with its wall times zeroed (they differ from run to run).
+fn without_durations(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if k == "duration_ms" {
+                        (k, 0.into())
+                    } else {
+                        (k, without_durations(v))
+                    }
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(without_durations).collect())
+        }
+        v => v,
+    }
+}
+
+/// Run `certify` with `args` plus `--output json=PATH`; its JSON report and exit code.
+fn certify_json(args: &[&str], path: &std::path::Path) -> (serde_json::Value, i32) {
+    let out = util::execnet()
+        .args(["certify", "--progress", "never"])
+        .args(args)
+        .arg("--output")
+        .arg(format!("json={}", path.display()))
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    let v = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    (v, code)
+}
+
+/// `execnet report merge FILES`: the merged JSON (`--json`) and exit code.
+fn merge_json(files: &[std::path::PathBuf]) -> (serde_json::Value, i32) {
+    let out = util::execnet()
+        .args(["report", "merge", "--json"])
+        .args(files)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    (serde_json::from_slice(&out.stdout).unwrap(), code)
+}
+
+/// Issue 21: `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
+/// (wall times aside), verdict and exit code included.
+#[test]
+fn partitioned_runs_merge_into_the_unsharded_report() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let focus = "init/*,status-json/*,lifecycle/*,crash-restart/*";
+    let base = ["--focus", focus, "--jobs", "1"];
+    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let mut files = Vec::new();
+    let mut sizes = Vec::new();
+    for k in 1..=3 {
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/3");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        let (shard, _) = certify_json(&args, &path);
+        sizes.push(shard["checks"].as_array().unwrap().len());
+        files.push(path);
+    }
+    assert!(
+        sizes.iter().all(|&n| n > 0),
+        "every shard judges checks: {sizes:?}"
+    );
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        whole["checks"].as_array().unwrap().len()
+    );
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, whole_code);
+    assert_eq!(without_durations(merged), without_durations(whole));
+    // A check in two shards (the same shard twice) is refused.
+    util::execnet()
+        .args(["report", "merge"])
+        .args([&files[0], &files[0]])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("in two reports"));
+}
+
+/// The same with findings: causes that span checks of different shards are joined by their
+/// key and numbered as the unsharded run numbers them; the plugin's state is cleared between
+/// runs (it carries over otherwise).
+#[test]
+fn partitioned_runs_with_failures_merge_their_causes() {
+    let plugins = util::sample_plugins();
+    let clear = || {
+        for e in std::fs::read_dir(plugins.path()).unwrap().flatten() {
+            let _ = std::fs::remove_dir_all(e.path().join("state"));
+        }
+    };
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = plugins.path().display().to_string();
+    let base = [
+        "--plugin-dir",
+        &dir,
+        "--plugin",
+        "stderr-noise",
+        "--timeout",
+        "10s",
+        "--jobs",
+        "1",
+        // Checks of one scenario, so that the shards are quick; the two that share the cause
+        // of status's stderr line fall in different shards (every second check).
+        "--focus",
+        "init/selection,status-json/ip-present,status-json/kind-version,lifecycle/setup-status-teardown,output/single-document",
+    ];
+    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    assert_eq!(whole_code, 1);
+    let spans = whole["causes"].as_array().unwrap().iter().any(|c| {
+        let checks = c["checks"].as_array().unwrap();
+        checks.contains(&"lifecycle/setup-status-teardown".into())
+            && checks.contains(&"output/single-document".into())
+    });
+    assert!(spans, "a cause spans the two shards: {whole}");
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        clear();
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/2");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        certify_json(&args, &path);
+        files.push(path);
+    }
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, 1);
+    assert_eq!(without_durations(merged), without_durations(whole));
+}

@@ -545,3 +545,188 @@ fn probe_explains_a_missing_executable_instead_of_blaming_its_permissions() {
         ))
         .stderr(predicate::str::contains("is not executable").not());
 }
+
+/// A plugin directory whose plugin `p` leaves a mark when it is called at all, and the mark's
+/// path: a refused `--output` must be refused before any plugin runs.
+fn marking_plugin() -> (tempfile::TempDir, std::path::PathBuf) {
+    let marks = tempfile::TempDir::new().unwrap();
+    let mark = marks.path().join("called");
+    let dir = util::bash_plugin("p", &format!("touch '{}'", mark.display()));
+    // The marks directory lives as long as the plugin directory's test.
+    std::mem::forget(marks);
+    (dir, mark)
+}
+
+/// `certify` of the marking plugin with `--output OUT`: exit 2, the message, and no call made.
+fn refused_before_the_run(out: &std::ffi::OsStr, message: &str) {
+    let (dir, mark) = marking_plugin();
+    let assert = util::execnet()
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "p", "--output"])
+        .arg(out)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
+    assert!(
+        !mark.exists(),
+        "the plugin ran although --output {out:?} was refused: {:?}",
+        assert.get_output()
+    );
+}
+
+/// Issue 22: `--output` is checked fully before the run — a dangling symlink, `/dev/full`, a
+/// FIFO with no reader (which must not block) — so nothing fails after the whole run.
+#[test]
+fn output_is_checked_fully_before_the_run() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dangling = tmp.path().join("dangling.json");
+    std::os::unix::fs::symlink(tmp.path().join("no/such/file"), &dangling).unwrap();
+    refused_before_the_run(dangling.as_os_str(), "dangling");
+    let looped = tmp.path().join("loop");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    refused_before_the_run(looped.as_os_str(), "--output");
+    refused_before_the_run("/dev/full".as_ref(), "/dev/full");
+    let fifo = tmp.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    refused_before_the_run(fifo.as_os_str(), "no reader");
+    // The same forms with FORMAT=PATH.
+    let mut json_full = std::ffi::OsString::from("json=");
+    json_full.push("/dev/full");
+    refused_before_the_run(&json_full, "/dev/full");
+}
+
+/// Issue 22: `/dev/tty` without a controlling terminal fails before the run (in a new
+/// session, as under CI), not after it.
+#[test]
+fn output_to_dev_tty_without_a_terminal_fails_before_the_run() {
+    let (dir, mark) = marking_plugin();
+    let out = std::process::Command::new("setsid")
+        .arg("-w")
+        .arg(util::execnet_path())
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "p", "--output", "/dev/tty"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--output /dev/tty"), "{stderr}");
+    assert!(!mark.exists(), "the plugin ran: {stderr}");
+}
+
+/// Issue 22: `--output` never names a path inside the plugin directory — the plugin's own
+/// executable, a new file there, or a symlink elsewhere that points into it.
+#[test]
+fn output_never_lands_in_the_plugin_directory() {
+    let (dir, mark) = marking_plugin();
+    let exe = dir.path().join("p/p");
+    let before = std::fs::read(&exe).unwrap();
+    for out in [
+        exe.clone(),
+        dir.path().join("report.json"),
+        dir.path().join("p/../p/new.xml"),
+    ] {
+        util::execnet()
+            .args(["certify", "--progress", "never", "--plugin-dir"])
+            .arg(dir.path())
+            .args(["--plugin", "p", "--format", "json", "--output"])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("inside the plugin directory"));
+    }
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let link = elsewhere.path().join("report.html");
+    std::os::unix::fs::symlink(&exe, &link).unwrap();
+    let mut arg = std::ffi::OsString::from("html=");
+    arg.push(&link);
+    util::execnet()
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "p", "--output"])
+        .arg(&arg)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inside the plugin directory"));
+    util::execnet()
+        .args(["certify", "--progress", "never", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--plugin", "p", "--report-dir"])
+        .arg(dir.path().join("reports"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inside the plugin directory"));
+    assert!(!dir.path().join("reports").exists());
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        before,
+        "the executable changed"
+    );
+    assert!(!mark.exists());
+}
+
+/// A FIFO with a reader is written through the descriptor opened before the run.
+#[test]
+fn output_to_a_fifo_with_a_reader_arrives_whole() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let fifo = tmp.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = util::fifo_reader(&fifo);
+    let mut arg = std::ffi::OsString::from("json=");
+    arg.push(&fifo);
+    util::execnet()
+        .args([
+            "certify",
+            "--progress",
+            "never",
+            "--focus",
+            "init/selection",
+            "--output",
+        ])
+        .arg(&arg)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("verdict: PASS"));
+    let text = reader.join().unwrap();
+    let v: Value = serde_json::from_str(&text).expect("the whole JSON report");
+    assert_eq!(v["verdict"], "pass");
+}
+
+/// `--output` forms that are usage errors: two plain files, a format with no path.
+#[test]
+fn output_usage_errors() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    util::execnet()
+        .args(["certify", "--output"])
+        .arg(tmp.path().join("a"))
+        .arg("--output")
+        .arg(tmp.path().join("b"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more than one FILE"));
+    util::execnet()
+        .args(["certify", "--output", "json="])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no path after json="));
+    util::execnet()
+        .args(["certify", "--kubelet", "1.1,1.9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1.9"));
+}

@@ -606,10 +606,8 @@ fn special_outputs_are_written_in_place() {
     let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
+    // The reader is there before execnet checks the FIFO (a FIFO with no reader is refused).
+    let reader = util::fifo_reader(&fifo);
     quick_certify(&fifo, "json").code(0);
     let got = reader.join().unwrap();
     let v: serde_json::Value = serde_json::from_str(&got).expect("whole JSON through the FIFO");

@@ -219,3 +219,33 @@ fn a_difference_is_shown_where_it_is() {
         "{msg}"
     );
 }
+
+/// A reader of the FIFO `path`, open before this returns (so that a writer opening it
+/// non-blocking finds a reader, however late the thread runs), that collects what one writer
+/// writes until it closes.
+pub fn fifo_reader(path: &Path) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .expect("open the FIFO for reading");
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            match f.read(&mut buf) {
+                // No writer yet (nothing read so far), or the writer closed it.
+                Ok(0) if got.is_empty() => std::thread::sleep(std::time::Duration::from_millis(10)),
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(e) => panic!("reading the FIFO: {e}"),
+            }
+        }
+        String::from_utf8(got).expect("UTF-8")
+    })
+}

@@ -132,20 +132,37 @@ fn reclaim(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         let distinct: BTreeSet<&String> = ips.iter().copied().collect();
         containers += ips.len();
         if distinct.len() == ips.len() {
+            // The range runs upwards (lowest … highest address), whatever order they came in.
+            let mut sorted: Vec<(Option<std::net::IpAddr>, &String)> =
+                ips.iter().map(|s| (s.parse().ok(), *s)).collect();
+            sorted.sort();
+            let low = sorted.first().map(|(_, s)| s.as_str()).unwrap_or("");
+            let high = sorted.last().map(|(_, s)| s.as_str()).unwrap_or("");
+            let every_pod = t.scenario == sc::DOCKER_RESTART;
             findings.push(Finding::about(
                 t,
-                Some(&pod),
-                format!(
-                    "each of its {} infra containers got a fresh address ({} … {})",
-                    ips.len(),
-                    ips.first().map(|s| s.as_str()).unwrap_or(""),
-                    ips.last().map(|s| s.as_str()).unwrap_or("")
-                ),
+                (!every_pod).then_some(&pod),
+                if every_pod {
+                    format!(
+                        "the {} infra containers of its pods, over the docker restarts, each got a fresh address ({low} … {high})",
+                        ips.len()
+                    )
+                } else {
+                    format!(
+                        "each of its {} infra containers got a fresh address ({low} … {high})",
+                        ips.len()
+                    )
+                },
                 "the crashed container's address to be reclaimed — the kubelet never calls teardown for a crashed infra container, so a plugin that only frees addresses in teardown leaks one per crash",
             ));
         }
+        let label = if t.scenario == sc::DOCKER_RESTART {
+            "every pod".to_string()
+        } else {
+            format!("pod {pod}")
+        };
         judged_pods.push(format!(
-            "pod {pod}: {crashes} crash cycles used {} distinct address(es)",
+            "{label}: {crashes} crash cycles used {} distinct address(es)",
             distinct.len()
         ));
     }
