@@ -1,41 +1,16 @@
 //! The checks catalogue: every check's definition (id, level, title, the kubelet behaviour that
 //! makes it matter, the scenarios whose transcripts it judges, its judge), in report order. The
-//! checks themselves live in [`checks`](super::checks), one file per category.
+//! checks themselves live in [`checks`](super::checks), one file per category; the catalogue
+//! imports them and they never import it (a new check is a constant in its file and a line here).
 
-use super::Level;
 use super::checks::{
-    self, Ctx, Judgement, args, concurrency, crash_restart, exit_code, fds, idempotence, init,
-    leak, lifecycle, output, status_json, timeout,
+    self, args, concurrency, crash_restart, exit_code, fds, idempotence, init, leak, lifecycle,
+    output, status_json, timeout,
 };
-use crate::kubelet::Transcript;
+
+pub use checks::CheckDef;
 
 pub use checks::ALL_SCENARIOS;
-
-/// One check of the catalogue.
-#[derive(Debug)]
-pub struct CheckDef {
-    pub id: &'static str,
-    pub level: Level,
-    pub title: &'static str,
-    pub rationale: &'static str,
-    /// The scenarios it judges: the runner replays them and hands exactly their transcripts to
-    /// the judge, in this order.
-    pub scenarios: &'static [&'static str],
-    /// The judge also sees transcripts in which the kubelet refused to start (otherwise such a
-    /// scenario leaves the check without evidence).
-    pub judges_start: bool,
-    pub judge: fn(&Ctx, &[&Transcript]) -> Judgement,
-}
-
-impl CheckDef {
-    pub fn scenarios(&self) -> &'static [&'static str] {
-        self.scenarios
-    }
-
-    pub fn category(&self) -> &'static str {
-        self.id.split('/').next().unwrap_or(self.id)
-    }
-}
 
 /// The catalogue, in report order.
 pub static CATALOGUE: &[CheckDef] = &[

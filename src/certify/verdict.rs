@@ -4,7 +4,7 @@
 //! into root causes, attach the reproduce commands, and decide: `fail` iff a `must` check
 //! failed or is flaky, else `inconclusive` iff a `must` check had no evidence, else `pass`.
 
-use super::catalogue::CheckDef;
+use super::checks::CheckDef;
 use super::checks::{Ctx, Judged, Judgement, start_error};
 use super::evidence::{self, Cause, Target};
 use super::{CheckResult, Level, Outcome, Repeats, SkipKind, Verdict};

@@ -1,8 +1,7 @@
 //! `concurrency/*`: pod workers run in parallel with no plugin lock (SPEC 3.8).
 
-use super::{Ctx, Judgement, duplicates_at_same_time, judged, sc};
+use super::{CheckDef, Ctx, Judgement, duplicates_at_same_time, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 

@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, Judgement, ips_by_container, judged, sc};
+use super::{CheckDef, Ctx, Judgement, ips_by_container, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
 

@@ -1,8 +1,7 @@
 //! `init/*`: selection and `init`, at start-up and at every kubelet restart.
 
-use super::{Ctx, Judgement, judged, sc, start_error};
+use super::{CheckDef, Ctx, Judgement, judged, sc, start_error};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 

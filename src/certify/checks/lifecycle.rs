@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Ctx, Judgement, duplicates_at_same_time, ips_by_container, judged, sc, unusable_status,
+    CheckDef, Ctx, Judgement, duplicates_at_same_time, ips_by_container, judged, sc,
+    unusable_status,
 };
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
 

@@ -1,5 +1,5 @@
 //! The checks, one file per category (SPEC 5's categories). Each check is a named
-//! [`CheckDef`](super::CheckDef) constant with its judge; a judge receives the transcripts of
+//! [`CheckDef`] constant with its judge; a judge receives the transcripts of
 //! exactly the scenarios its definition names (stated once, in the definition) and returns a
 //! [`Judgement`]: how many items it judged, and a [`Finding`] per thing wrong. Judges read
 //! transcripts only; they never call a plugin.
@@ -20,6 +20,7 @@ pub mod timeout;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::Level;
 use super::evidence::{CallRef, Finding};
 use crate::kubelet::profile::Profile;
 use crate::kubelet::{CallPurpose, Event, PodRef, Scenario, Transcript};
@@ -79,6 +80,32 @@ pub mod sc {
 }
 
 pub use sc::ALL as ALL_SCENARIOS;
+
+/// One check of the catalogue.
+#[derive(Debug)]
+pub struct CheckDef {
+    pub id: &'static str,
+    pub level: Level,
+    pub title: &'static str,
+    pub rationale: &'static str,
+    /// The scenarios it judges: the runner replays them and hands exactly their transcripts to
+    /// the judge, in this order.
+    pub scenarios: &'static [&'static str],
+    /// The judge also sees transcripts in which the kubelet refused to start (otherwise such a
+    /// scenario leaves the check without evidence).
+    pub judges_start: bool,
+    pub judge: fn(&Ctx, &[&Transcript]) -> Judgement,
+}
+
+impl CheckDef {
+    pub fn scenarios(&self) -> &'static [&'static str] {
+        self.scenarios
+    }
+
+    pub fn category(&self) -> &'static str {
+        self.id.split('/').next().unwrap_or(self.id)
+    }
+}
 
 /// What a judge concluded, before the check's level turns findings into `fail` or `warn`.
 #[derive(Debug, Clone, PartialEq)]

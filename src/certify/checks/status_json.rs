@@ -1,9 +1,8 @@
 //! `status-json/*`: the status document as the kubelet's Go decoder reads it (SPEC 2.4) and the
 //! pod IP it yields (SPEC 2.5).
 
-use super::{Ctx, Judged, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judged, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::profile::{EmptyIpPolicy, StatusErrorPolicy};
 use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
