@@ -514,6 +514,7 @@ pub fn judge(
                 }
                 NetJudgement::Warn(bad) => {
                     r.outcome = Outcome::Warn;
+                    r.level = Level::Should;
                     r.summary = format!("{} finding(s)", bad.len());
                     r.warn_only = Some(format!(
                         "kubelet {} logs a status error and keeps the runtime's IP (SPEC 2.5)",

@@ -45,6 +45,9 @@ pub struct CertifyOptions {
     /// `--runtime netns`: the node sandbox the run is in (the `network/*` checks are judged on
     /// it); `None`: the simulated runtime, no network checks.
     pub netns: Option<std::sync::Arc<crate::runtime::netns::NetnsRuntime>>,
+    /// `--pool CIDR`: the plugin's address pool; `crash-restart/reclaim` then wraps it (the
+    /// `pool-wrap` scenario) to tell round robin from a leak.
+    pub pool: Option<super::pool::Pool>,
 }
 
 impl Default for CertifyOptions {
@@ -60,6 +63,7 @@ impl Default for CertifyOptions {
             skip: Vec::new(),
             deadline: None,
             netns: None,
+            pool: None,
         }
     }
 }
@@ -211,6 +215,18 @@ pub fn certify(
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
     let suite = load_suite(&needed)?;
+    // `--pool`: the pool-wrap scenario, replayed alone after the suite (other scenarios' live
+    // pods would take addresses from the same pool meanwhile).
+    let wrap: Vec<Scenario> = match opts.pool {
+        Some(pool)
+            if chosen
+                .iter()
+                .any(|d| d.id == super::checks::crash_restart::RECLAIM.id) =>
+        {
+            vec![pool.scenario()]
+        }
+        _ => Vec::new(),
+    };
     let deadline_at = opts.deadline.map(|d| start + d);
     let supervisor = Supervisor::with_deadline(Leftovers::Kill, Some(AFTER_TIMEOUT), deadline_at);
     // One node runs one kubelet: on the real runtime the scenarios share the node sandbox (its
@@ -236,12 +252,16 @@ pub fn certify(
             .clone()
             .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
     };
-    let scenarios: BTreeMap<String, Scenario> =
-        suite.iter().map(|s| (s.name.clone(), s.clone())).collect();
+    let scenarios: BTreeMap<String, Scenario> = suite
+        .iter()
+        .chain(&wrap)
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
     let seeds: Vec<u64> = (0..opts.repeat.max(1) as u64)
         .map(|i| opts.seed.wrapping_add(i))
         .collect();
-    let total = suite.len() * seeds.len();
+    let per_round = suite.len() + wrap.len();
+    let total = per_round * seeds.len();
     // Per check: its result in each repetition.
     let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
     let mut timed_out = false;
@@ -264,7 +284,7 @@ pub fn certify(
                 lanes,
                 supervisor: &supervisor,
                 deadline: deadline_at,
-                first_index: r * suite.len(),
+                first_index: r * per_round,
                 total,
             },
             progress,
@@ -276,6 +296,29 @@ pub fn certify(
             let _ = supervisor.finish();
             return Err(CertifyError::Host(e));
         }
+        if !wrap.is_empty() && !supervisor.deadline_hit() {
+            let alone = run_round(
+                Round {
+                    dir: &dir,
+                    plugin: &name,
+                    suite: &wrap,
+                    opts: &replay_opts,
+                    lanes: Lanes::Fixed(1),
+                    supervisor: &supervisor,
+                    deadline: deadline_at,
+                    first_index: r * per_round + suite.len(),
+                    total,
+                },
+                progress,
+                &mut scenario_ms,
+            );
+            if let Some(e) = alone.host_error {
+                let _ = supervisor.finish();
+                return Err(CertifyError::Host(e));
+            }
+            unfinished.extend(alone.unfinished.iter().map(|&i| wrap[i].name.as_str()));
+            transcripts.extend(alone.transcripts);
+        }
         timed_out |= transcripts
             .values()
             .flat_map(|t| t.calls())
@@ -285,11 +328,17 @@ pub fn certify(
             scenarios: &scenarios,
             profile: opts.profile,
             timeout: opts.timeout,
+            pool: opts.pool,
         };
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
-        replayed.extend(suite.iter().filter_map(|s| transcripts.remove(&s.name)));
+        replayed.extend(
+            suite
+                .iter()
+                .chain(&wrap)
+                .filter_map(|s| transcripts.remove(&s.name)),
+        );
     }
     // The network lifecycle (netns only), through the same supervisor: its leftovers are
     // killed, the deadline cuts it off, and a cut-off lifecycle is not judged.
@@ -340,6 +389,7 @@ pub fn certify(
         timeout: opts.timeout,
         jobs: opts.jobs,
         runtime: &runtime_args,
+        pool: opts.pool.map(|p| p.to_string()),
     };
     let causes = verdict::causes(&mut checks, &repro);
     let deadline_hit = supervisor.deadline_hit();
@@ -394,7 +444,7 @@ pub fn certify(
         verdict,
         checks,
         causes,
-        scenarios: suite.iter().map(|s| s.name.clone()).collect(),
+        scenarios: suite.iter().chain(&wrap).map(|s| s.name.clone()).collect(),
         seeds,
         scenario_ms,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,

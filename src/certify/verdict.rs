@@ -6,9 +6,10 @@
 
 use super::checks::CheckDef;
 use super::checks::{Ctx, Judged, Judgement, start_error};
-use super::evidence::{self, Cause, Target};
+use super::evidence::{self, Cause, Finding, Target};
 use super::{CheckResult, Level, Outcome, Repeats, SkipKind, Verdict};
 use crate::kubelet::Transcript;
+use crate::kubelet::profile::StatusErrorPolicy;
 
 /// Judge `def` on the transcripts in `ctx`.
 pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
@@ -52,10 +53,15 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
                 result.outcome = Outcome::Pass;
                 result.summary = summary;
             } else {
+                let warn_only = warn_only.or_else(|| only_logged_status_failures(&findings, ctx));
                 result.outcome = match (def.level, &warn_only) {
                     (Level::Must, None) => Outcome::Fail,
                     _ => Outcome::Warn,
                 };
+                if warn_only.is_some() {
+                    // The level this release gave it: a WARN line never shows `must`.
+                    result.level = Level::Should;
+                }
                 result.summary = summary;
                 result.findings = evidence::collapse(findings);
                 result.warn_only = warn_only;
@@ -63,6 +69,29 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
         }
     }
     result
+}
+
+/// Set when every finding is a `status` call that failed (exited non-zero or was killed by a
+/// signal) under a release that only logged a failed status and kept the runtime's IP
+/// (v1.1–v1.3, SPEC 2.5): whatever check sees that failure, it weighs it as that kubelet did.
+/// kubelet v1.3.0 pkg/kubelet/dockertools/docker_manager.go, `determineContainerIP`: a plugin
+/// status error is logged (`glog.Errorf`) and the docker IP is kept; from v1.4.0 the same
+/// function returns the error and the infra container is seen as unknown (SPEC 3.4).
+fn only_logged_status_failures(findings: &[Finding], ctx: &Ctx) -> Option<String> {
+    if ctx.profile.status_error != StatusErrorPolicy::KeepRuntimeIp || findings.is_empty() {
+        return None;
+    }
+    let all = findings.iter().all(|f| {
+        f.call.as_ref().is_some_and(|c| {
+            c.purpose.kind.is_status() && !c.timed_out && (c.error.is_some() || c.signal.is_some())
+        })
+    });
+    all.then(|| {
+        format!(
+            "kubelet {} only logged a failed status and kept the runtime's IP (SPEC 2.5): a should under this release, a must from 1.4 on",
+            ctx.profile.name
+        )
+    })
 }
 
 /// The transcripts of the scenarios `def` judges, in its order; no evidence when one was not
@@ -118,11 +147,13 @@ pub fn combine(mut runs: Vec<(u64, CheckResult)>) -> CheckResult {
 }
 
 /// `fail` iff a `must` check failed or is flaky; else `inconclusive` iff a `must` check had no
-/// evidence; else `pass`.
+/// evidence or no check judged anything (a run that judged nothing proved nothing); else `pass`.
 pub fn verdict(checks: &[CheckResult]) -> Verdict {
     if checks.iter().any(CheckResult::fails_verdict) {
         Verdict::Fail
-    } else if checks.iter().any(CheckResult::leaves_inconclusive) {
+    } else if checks.iter().any(CheckResult::leaves_inconclusive)
+        || checks.iter().all(|c| c.outcome == Outcome::Skip)
+    {
         Verdict::Inconclusive
     } else {
         Verdict::Pass

@@ -102,6 +102,12 @@ pub struct Args {
     /// JSON.
     #[arg(long)]
     list: bool,
+    /// The plugin's IPv4 address pool (e.g. 10.244.0.0/28, at most a /22): crash-restart/reclaim
+    /// then crashes one pod more times than the pool holds addresses, which tells round robin
+    /// (the pool wraps) from a leak (it runs out). Without it a fresh address per crash is a
+    /// warning, never a failure.
+    #[arg(long, value_name = "CIDR", value_parser = certify::pool::Pool::parse)]
+    pool: Option<certify::pool::Pool>,
 }
 
 #[derive(serde::Serialize)]
@@ -179,6 +185,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         focus: args.focus.clone(),
         skip: args.skip.clone(),
         netns: None,
+        pool: args.pool,
     };
     if args.list {
         list(&args, &opts)?;
@@ -244,6 +251,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
                     timeout: opts.timeout,
                     jobs: opts.jobs,
                     runtime: &certify::run::runtime_args(&opts),
+                    pool: opts.pool.map(|p| p.to_string()),
                 },
             )
         }

@@ -6,7 +6,9 @@
 //! reason and whose text is the whole evidence; a warning (a failed `should` check) is a
 //! passing case with a `<system-err>` note, named in a suite property `execnet.warning`
 //! (the schema CI systems validate against allows properties on suites only); a skip is
-//! `<skipped>` with its reason.
+//! `<skipped>` with its reason, except a `must` check that could not be judged: an `<error>`
+//! (the run is inconclusive, exit 1), and an inconclusive run no check explains is an
+//! `execnet/verdict` case with an `<error>`.
 
 use std::time::Duration;
 
@@ -70,6 +72,14 @@ pub fn render(report: &Report) -> String {
                 s.set_description(text);
                 s
             }
+            // A must check that could not be judged leaves the run inconclusive: an error, so
+            // that CI never counts the run as green.
+            Outcome::Skip if c.leaves_inconclusive() => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(format!("inconclusive: {}", c.summary));
+                s.set_type("inconclusive");
+                s
+            }
             Outcome::Skip => {
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(c.summary.clone());
@@ -93,6 +103,17 @@ pub fn render(report: &Report) -> String {
                 failure_text(c)
             ));
         }
+        suite.add_test_case(case);
+    }
+    if report.verdict == crate::certify::Verdict::Inconclusive
+        && !report.checks.iter().any(CheckResult::leaves_inconclusive)
+    {
+        // Inconclusive for a reason no check carries (nothing judged, an unfinished run).
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(report.inconclusive_reasons().join("; "));
+        s.set_type("inconclusive");
+        let mut case = TestCase::new("execnet/verdict", s);
+        case.set_classname("execnet");
         suite.add_test_case(case);
     }
     // `skipped=` as CI systems count it; nothing here is `disabled`.

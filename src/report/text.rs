@@ -59,6 +59,9 @@ pub fn render(report: &Report, color: bool) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    for why in report.inconclusive_reasons() {
+        let _ = writeln!(out, "{}: {why}", paint(YELLOW_BOLD, "inconclusive"));
+    }
     let _ = writeln!(out);
     if !report.causes.is_empty() {
         let _ = writeln!(out, "{}:", super::evidence::causes_headline(report));

@@ -51,7 +51,8 @@ pub const RESTART: CheckDef = CheckDef {
     title: "init succeeds again after a kubelet restart",
     rationale: "Every kubelet restart probes, selects and calls init again while pods keep running.",
     scenarios: &[sc::RESTART],
-    judges_start: false,
+    // A kubelet that refused to start again is this check's evidence (the failed init).
+    judges_start: true,
     judge: restart,
 };
 

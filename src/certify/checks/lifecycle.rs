@@ -8,7 +8,7 @@ use super::{
 };
 use crate::certify::Level;
 use crate::certify::evidence::Finding;
-use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
+use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
 
 pub const SETUP_STATUS_TEARDOWN: CheckDef = CheckDef {
     id: "lifecycle/setup-status-teardown",
@@ -88,11 +88,8 @@ fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         // How many statuses of this release gave each container an IP: one alone shows nothing.
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &t.entries {
-            if let Event::PodIp {
-                id,
-                source: IpSource::Plugin,
-                ..
-            } = &e.event
+            if let Event::PodIp { id, source, .. } = &e.event
+                && super::published(*source)
             {
                 *seen.entry(id.as_str()).or_default() += 1;
             }
@@ -127,8 +124,9 @@ fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     judged(
         n,
         format!(
-            "each of {n} infra containers kept one IP over the {observations} statuses kubelet {} asked",
-            ctx.profile.name
+            "each of {n} infra containers kept one IP over the {observations} statuses kubelet {} asked{}",
+            ctx.profile.name,
+            runtime_note(ts)
         ),
         findings,
     )
@@ -143,6 +141,20 @@ pub const DISTINCT_IPS: CheckDef = CheckDef {
     judges_start: false,
     judge: distinct_ips,
 };
+
+/// "; N of the IPs were the runtime's (…)" when the kubelet published runtime addresses.
+pub(super) fn runtime_note(ts: &[&Transcript]) -> String {
+    match ts
+        .iter()
+        .map(|t| super::runtime_published(t))
+        .sum::<usize>()
+    {
+        0 => String::new(),
+        n => format!(
+            " ({n} of the published IPs were the runtime's: status printed nothing or failed, and the kubelet kept the runtime's IP, SPEC 2.5)"
+        ),
+    }
+}
 
 fn distinct_ips(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut findings = Vec::new();
@@ -159,7 +171,10 @@ fn distinct_ips(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     }
     judged(
         instants,
-        format!("live pods had distinct IPs at each of {instants} syncs"),
+        format!(
+            "live pods had distinct IPs at each of {instants} syncs{}",
+            runtime_note(ts)
+        ),
         findings,
     )
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::Level;
 use super::evidence::{CallRef, Finding};
 use crate::kubelet::profile::Profile;
-use crate::kubelet::{CallPurpose, Event, PodRef, Scenario, Transcript};
+use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Scenario, Transcript};
 use crate::plugin::{Outcome, StatusResult};
 
 /// The scenarios of the suite (`conformance/scenarios/`), by name.
@@ -148,6 +148,9 @@ pub struct Ctx<'a> {
     pub scenarios: &'a BTreeMap<String, Scenario>,
     pub profile: &'static Profile,
     pub timeout: Option<Duration>,
+    /// The plugin's pool as declared with `--pool` (the `pool-wrap` transcript is then among
+    /// `transcripts`).
+    pub pool: Option<super::pool::Pool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -226,17 +229,37 @@ pub fn is_repeated_teardown(calls: &[CallRef], i: usize) -> bool {
             }))
 }
 
-/// The IPs each infra container reported (from the transcript's pod-IP decisions): id → (pod,
-/// IPs).
+/// Whether the kubelet published a usable pod IP from this source: the plugin's, or the
+/// runtime's when status printed nothing or (kept, SPEC 2.5) failed. The checks of pod IPs judge
+/// what the kubelet published, as the kubelet saw it; only `<nil>` is no address.
+pub fn published(source: IpSource) -> bool {
+    !matches!(source, IpSource::Nil)
+}
+
+/// The IPs the kubelet published for each infra container (from the transcript's pod-IP
+/// decisions, the runtime's included, see [`published`]): id → (pod, IPs).
 fn ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
+    ips_from(t, published)
+}
+
+/// The IPs the plugin's own status gave each infra container: id → (pod, IPs).
+fn plugin_ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
+    ips_from(t, |s| s == IpSource::Plugin)
+}
+
+fn ips_from(
+    t: &Transcript,
+    keep: impl Fn(IpSource) -> bool,
+) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
     let mut map: BTreeMap<String, (PodRef, BTreeSet<String>)> = BTreeMap::new();
     for e in &t.entries {
         if let Event::PodIp {
             pod,
             id,
             ip,
-            source: crate::kubelet::IpSource::Plugin,
+            source,
         } = &e.event
+            && keep(*source)
         {
             map.entry(id.clone())
                 .or_insert_with(|| (pod.clone(), BTreeSet::new()))
@@ -247,30 +270,48 @@ fn ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String
     map
 }
 
-/// Pods that reported the same IP at the same sync, and how many sync instants were judged.
+/// How many of `t`'s published pod IPs were the runtime's (status printed nothing or failed).
+pub fn runtime_published(t: &Transcript) -> usize {
+    t.entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                Event::PodIp {
+                    source: IpSource::Runtime | IpSource::Error,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+/// Pods that were published with the same IP at the same sync, and how many sync instants were
+/// judged. Two runtime addresses alike are the runtime's doing, not the plugin's: a duplicate
+/// counts when the plugin gave at least one of them.
 fn duplicates_at_same_time(t: &Transcript) -> (usize, Vec<Finding>) {
-    let mut by_time: BTreeMap<(u64, usize), BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    type AtIp = BTreeMap<String, (BTreeSet<String>, bool)>;
+    let mut by_time: BTreeMap<(u64, usize), AtIp> = BTreeMap::new();
     for e in &t.entries {
         if let Event::PodIp {
-            pod,
-            ip,
-            source: crate::kubelet::IpSource::Plugin,
-            ..
+            pod, ip, source, ..
         } = &e.event
+            && published(*source)
         {
-            by_time
+            let slot = by_time
                 .entry((e.time_ms, e.step))
                 .or_default()
                 .entry(ip.clone())
-                .or_default()
-                .insert(pod.to_string());
+                .or_default();
+            slot.0.insert(pod.to_string());
+            slot.1 |= *source == IpSource::Plugin;
         }
     }
     let mut out = Vec::new();
     let instants = by_time.len();
     for ((time, _), ips) in by_time {
-        for (ip, pods) in ips {
-            if pods.len() > 1 {
+        for (ip, (pods, plugin)) in ips {
+            if pods.len() > 1 && plugin {
                 out.push(Finding::about(
                     t,
                     None,

@@ -5,7 +5,7 @@ use super::{CheckDef, Ctx, Judged, Judgement, judged, sc};
 use crate::certify::Level;
 use crate::certify::evidence::Finding;
 use crate::kubelet::profile::{EmptyIpPolicy, StatusErrorPolicy};
-use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
+use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
 use crate::plugin::StatusResult;
 
 pub const PARSES: CheckDef = CheckDef {
@@ -131,7 +131,7 @@ pub const IP_VALID: CheckDef = CheckDef {
 fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
     let mut n = 0;
-    let findings: Vec<Finding> = calls
+    let mut findings: Vec<Finding> = calls
         .iter()
         .filter_map(|c| match &c.call.status {
             Some(StatusResult::Status {
@@ -154,17 +154,46 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             _ => None,
         })
         .collect();
-    if n == 0 {
+    // Status printed nothing: the kubelet published the runtime's IP (SPEC 2.4), judged so.
+    let mut runtime = 0;
+    for t in ts {
+        for e in &t.entries {
+            let Event::PodIp {
+                pod,
+                ip,
+                source: IpSource::Runtime,
+                ..
+            } = &e.event
+            else {
+                continue;
+            };
+            runtime += 1;
+            let bad = ip
+                .parse::<std::net::IpAddr>()
+                .map_or(true, |a| a.is_loopback() || a.is_unspecified());
+            if bad {
+                findings.push(Finding::about(
+                    t,
+                    Some(pod),
+                    format!("the kubelet published the runtime's IP {ip} (status printed nothing)"),
+                    "a pod address other peers can reach",
+                ));
+            }
+        }
+    }
+    if n + runtime == 0 {
         return Judgement::NoEvidence(format!(
-            "no status call carried an IP ({} successful status calls), so no address could be judged",
+            "no status call carried an IP and none printed nothing ({} successful status calls), so no address could be judged",
             calls.len()
         ));
     }
-    judged(
-        n,
-        format!("{n} status IPs were usable pod addresses"),
-        findings,
-    )
+    let mut summary = format!("{n} status IPs were usable pod addresses");
+    if runtime > 0 {
+        summary.push_str(&format!(
+            "; {runtime} times status printed nothing and the kubelet published the runtime's IP, judged usable"
+        ));
+    }
+    judged(n + runtime, summary, findings)
 }
 
 pub const KIND_VERSION: CheckDef = CheckDef {
