@@ -48,6 +48,8 @@ pub struct CertifyOptions {
     /// `--pool CIDR`: the plugin's address pool; `crash-restart/reclaim` then wraps it (the
     /// `pool-wrap` scenario) to tell round robin from a leak.
     pub pool: Option<super::pool::Pool>,
+    /// The plugins' environment (`--pass-env` adds to the kubelet's).
+    pub env: plugin::policy::PluginEnv,
 }
 
 impl Default for CertifyOptions {
@@ -64,6 +66,7 @@ impl Default for CertifyOptions {
             deadline: None,
             netns: None,
             pool: None,
+            env: plugin::policy::PluginEnv::kubelet(),
         }
     }
 }
@@ -251,6 +254,7 @@ pub fn certify(
             .netns
             .clone()
             .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
+        env: opts.env.clone(),
     };
     let scenarios: BTreeMap<String, Scenario> = suite
         .iter()
@@ -783,7 +787,12 @@ fn network_checks(
     runner: std::sync::Arc<dyn plugin::invoke::Runner>,
 ) -> Vec<CheckResult> {
     let probe = plugin::probe(dir);
-    let policy = plugin::CallPolicy::default().with_timeout(opts.timeout);
+    let policy = plugin::CallPolicy::default()
+        .with_timeout(opts.timeout)
+        .with_env(crate::runtime::ContainerRuntime::plugin_env(
+            rt,
+            opts.env.clone(),
+        ));
     let selection = plugin::select::select_with(
         &probe.plugins,
         name,

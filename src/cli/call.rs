@@ -26,6 +26,8 @@ pub struct Args {
     pod: Vec<String>,
     #[command(flatten)]
     timeout: TimeoutArg,
+    #[command(flatten)]
+    pass_env: super::opts::PassEnvArg,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
@@ -60,7 +62,9 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     let profile = args.kubelet.kubelet;
     let texts = SelectionTexts::for_profile(profile.name);
-    let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
+    let policy = CallPolicy::default()
+        .with_timeout(args.timeout.timeout.0)
+        .with_env(args.pass_env.env()?);
     // A missing or unreadable directory is no error for the kubelet: it sees no plugins, and
     // selection says the plugin was not found (execnet adds why, see `not_found_with`).
     let probe = plugin::probe(plugin_dir);

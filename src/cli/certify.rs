@@ -186,6 +186,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         skip: args.skip.clone(),
         netns: None,
         pool: args.pool,
+        env: args.kubelet.pass_env.env()?,
     };
     if args.list {
         list(&args, &opts)?;

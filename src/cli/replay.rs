@@ -71,6 +71,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             super::netns::RuntimeKind::Sim => None,
             super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
         },
+        env: args.kubelet.pass_env.env()?,
     };
     // The transcript is streamed, never held whole: the entries go to a temporary file in the
     // requested format (and to --transcript), which is copied to standard output at the end,

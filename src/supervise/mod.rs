@@ -364,9 +364,9 @@ impl Supervisor {
         match self.leash(action) {
             Some(short) => CallPolicy {
                 timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
-                ..*base
+                ..base.clone()
             },
-            None => *base,
+            None => base.clone(),
         }
     }
 

@@ -140,6 +140,7 @@ pub fn run(
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
         runtime: None,
+        ..ReplayOptions::default()
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }

@@ -249,6 +249,14 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
                 "par/pod-5",
                 "par/pod-6",
                 "par/pod-7",
+                "par/pod-8",
+                "par/pod-9",
+                "par/pod-10",
+                "par/pod-11",
+                "par/pod-12",
+                "par/pod-13",
+                "par/pod-14",
+                "par/pod-15",
             ];
             (
                 1,

@@ -335,6 +335,7 @@ fn a_streamed_replay_gives_the_whole_transcript_and_leaves_nothing() {
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
         runtime: None,
+        ..ReplayOptions::default()
     };
     let before = fds_and_children();
     let mut streamed = Vec::new();

@@ -1012,7 +1012,7 @@ fn status_over_the_cap_is_not_judged() {
         timeout: Some(Duration::from_secs(20)),
         ..CallPolicy::default()
     };
-    let plugin = ExecPlugin::new(&ProbedPlugin::new(tmp.path(), "big"), policy);
+    let plugin = ExecPlugin::new(&ProbedPlugin::new(tmp.path(), "big"), policy.clone());
     let record = plugin.call(Action::Status, "ns", POD, ID);
     assert!(record.raw.truncated, "{record:?}");
     assert_eq!(
@@ -1052,7 +1052,7 @@ fn status_over_the_cap_is_not_judged() {
         "bigfail",
         "#!/bin/sh\nhead -c 5000 /dev/zero | tr '\\0' x\nexit 3\n",
     );
-    let plugin = ExecPlugin::new(&ProbedPlugin::new(tmp.path(), "bigfail"), policy);
+    let plugin = ExecPlugin::new(&ProbedPlugin::new(tmp.path(), "bigfail"), policy.clone());
     let record = plugin.call(Action::Status, "ns", POD, ID);
     assert_eq!(
         record.status,
