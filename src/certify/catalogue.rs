@@ -57,6 +57,35 @@ pub const CATEGORIES: &[&str] = &[
     "output",
 ];
 
+/// The checks that also judge a vendor's own scenarios (`certify --scenario FILE`,
+/// `--scenarios DIR`, and `replay` of a scenario file): those whose judgement holds for any
+/// pod lifecycle. Latency (`timeout/p99`) is left out: it depends on the machine, not on the
+/// scenario.
+pub const VENDOR_JUDGES: &[&str] = &[
+    "exit-code/success",
+    "exit-code/signal",
+    "fds/stdio-only",
+    "status-json/parses",
+    "status-json/ip-present",
+    "status-json/ip-valid",
+    "status-json/no-status-error-for-live-pod",
+    "lifecycle/stable-ip",
+    "lifecycle/distinct-ips",
+    "crash-restart/setup-new-id",
+    "idempotence/repeated-teardown",
+    "timeout/within-limit",
+    "leak/output-pipe",
+    "leak/process-group",
+    "output/small",
+];
+
+/// Whether `def` judges the scenario `name`: one it names, or a vendor's scenario (a name not
+/// in the suite) when it is one of [`VENDOR_JUDGES`].
+pub fn judges_scenario(def: &CheckDef, name: &str) -> bool {
+    def.scenarios().contains(&name)
+        || (!ALL_SCENARIOS.contains(&name) && VENDOR_JUDGES.contains(&def.id))
+}
+
 /// The check with this id.
 pub fn by_id(id: &str) -> Option<&'static CheckDef> {
     CATALOGUE.iter().find(|c| c.id == id)
@@ -92,6 +121,13 @@ mod tests {
                 CATALOGUE.iter().any(|c| c.category() == *cat),
                 "no check in {cat}"
             );
+        }
+    }
+
+    #[test]
+    fn vendor_judges_are_checks() {
+        for id in VENDOR_JUDGES {
+            assert!(by_id(id).is_some(), "{id} is no check");
         }
     }
 

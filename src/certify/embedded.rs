@@ -65,6 +65,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "slow-delete",
         include_str!("../../conformance/scenarios/slow-delete.json"),
     ),
+    (
+        "same-name",
+        include_str!("../../conformance/scenarios/same-name.json"),
+    ),
 ];
 
 /// The text of the bundled scenario `name`.

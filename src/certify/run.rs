@@ -50,6 +50,9 @@ pub struct CertifyOptions {
     pub pool: Option<super::pool::Pool>,
     /// The plugins' environment (`--pass-env` adds to the kubelet's).
     pub env: plugin::policy::PluginEnv,
+    /// A vendor's own scenarios (`--scenario FILE`, `--scenarios DIR`), replayed with the suite
+    /// and judged by the checks of `catalogue::VENDOR_JUDGES`.
+    pub vendor_scenarios: Vec<Scenario>,
 }
 
 impl Default for CertifyOptions {
@@ -67,6 +70,7 @@ impl Default for CertifyOptions {
             netns: None,
             pool: None,
             env: plugin::policy::PluginEnv::kubelet(),
+            vendor_scenarios: Vec::new(),
         }
     }
 }
@@ -85,6 +89,8 @@ pub enum CertifyError {
     NothingSelected { focus: Vec<String> },
     #[error("bundled scenario {name}: {message}")]
     Suite { name: String, message: String },
+    #[error("scenario {0}: the name is one of the bundled scenarios' (or given twice); rename it")]
+    ScenarioName(String),
     #[error("cannot install the bundled reference plugin: {0}")]
     Bundled(#[source] std::io::Error),
     /// execnet's own failure (a limit of this process or the system): nothing was judged.
@@ -202,6 +208,14 @@ pub fn certify(
             dir,
         });
     }
+    let mut names: Vec<&str> = ALL_SCENARIOS.to_vec();
+    names.push(super::pool::POOL_WRAP);
+    for s in &opts.vendor_scenarios {
+        if names.contains(&s.name.as_str()) {
+            return Err(CertifyError::ScenarioName(s.name.clone()));
+        }
+        names.push(&s.name);
+    }
     let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
     let network_selected = opts.netns.is_some()
         && super::network::check_ids()
@@ -217,7 +231,19 @@ pub fn certify(
         .copied()
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
-    let suite = load_suite(&needed)?;
+    let mut suite = load_suite(&needed)?;
+    let vendor_judged = chosen
+        .iter()
+        .any(|d| super::catalogue::VENDOR_JUDGES.contains(&d.id));
+    let vendor: Vec<String> = if vendor_judged {
+        suite.extend(opts.vendor_scenarios.iter().cloned());
+        opts.vendor_scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     // `--pool`: the pool-wrap scenario, replayed alone after the suite (other scenarios' live
     // pods would take addresses from the same pool meanwhile).
     let wrap: Vec<Scenario> = match opts.pool {
@@ -333,6 +359,7 @@ pub fn certify(
             profile: opts.profile,
             timeout: opts.timeout,
             pool: opts.pool,
+            vendor: &vendor,
         };
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));

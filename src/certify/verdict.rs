@@ -17,6 +17,15 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
         Ok(ts) => (def.judge)(ctx, &ts),
         Err(j) => j,
     };
+    conclude(def, ctx, judgement)
+}
+
+/// Judge `def` on exactly `ts` (a `replay`'s one transcript).
+pub fn judge_on(def: &CheckDef, ctx: &Ctx, ts: &[&Transcript]) -> CheckResult {
+    conclude(def, ctx, (def.judge)(ctx, ts))
+}
+
+fn conclude(def: &CheckDef, ctx: &Ctx, judgement: Judgement) -> CheckResult {
     let mut result = CheckResult {
         id: def.id,
         level: def.level,
@@ -109,6 +118,16 @@ fn transcripts<'a>(def: &CheckDef, ctx: &Ctx<'a>) -> Result<Vec<&'a Transcript>,
         }
         out.push(t);
     }
+    if super::catalogue::VENDOR_JUDGES.contains(&def.id) {
+        // A vendor scenario that did not run (or whose kubelet refused to start) takes nothing
+        // from the bundled ones' evidence: the check judges what there is.
+        out.extend(
+            ctx.vendor
+                .iter()
+                .filter_map(|s| ctx.transcripts.get(s))
+                .filter(|t| def.judges_start || start_error(t).is_none()),
+        );
+    }
     Ok(out)
 }
 
@@ -176,4 +195,33 @@ pub fn causes(checks: &mut [CheckResult], target: &Target) -> Vec<Cause> {
         })
         .collect();
     evidence::group_causes(&mut groups)
+}
+
+/// The `must` checks one replayed transcript fails (judged as certify judges the scenario: by
+/// the checks that name it, or for a scenario of the vendor's by `catalogue::VENDOR_JUDGES`).
+/// `replay` exits 1 on any.
+pub fn failed_checks(
+    t: &Transcript,
+    scenario: &crate::kubelet::Scenario,
+    profile: &'static crate::kubelet::Profile,
+    timeout: Option<std::time::Duration>,
+) -> Vec<CheckResult> {
+    let transcripts = std::collections::BTreeMap::from([(t.scenario.clone(), t.clone())]);
+    let scenarios = std::collections::BTreeMap::from([(scenario.name.clone(), scenario.clone())]);
+    let ctx = Ctx {
+        transcripts: &transcripts,
+        scenarios: &scenarios,
+        profile,
+        timeout,
+        pool: None,
+        vendor: &[],
+    };
+    let started = start_error(t).is_none();
+    super::CATALOGUE
+        .iter()
+        .filter(|d| d.level == Level::Must && super::catalogue::judges_scenario(d, &t.scenario))
+        .filter(|d| d.judges_start || started)
+        .map(|d| judge_on(d, &ctx, &[t]))
+        .filter(CheckResult::fails_verdict)
+        .collect()
 }

@@ -154,11 +154,36 @@ pub fn run(args: Args) -> Result<Verdict> {
             "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
         );
     }
-    let status_ok = matches!(
-        record.status,
-        None | Some(StatusResult::None) | Some(StatusResult::Status { .. })
-    );
-    Ok(if record.succeeded() && status_ok {
+    // What the call showed, judged as the checks judge it: a status the kubelet could not use
+    // (status-json/ip-present, ip-valid), a pipe or process left behind (leak/*).
+    let status_ok = match &record.status {
+        None | Some(StatusResult::None) => true,
+        Some(StatusResult::Status { ip: Some(ip), .. }) => {
+            let usable = !ip.is_loopback() && !ip.is_unspecified();
+            if !usable {
+                errln!(
+                    "execnet: status gave {ip}: no address other pods can reach (status-json/ip-valid)"
+                );
+            }
+            usable
+        }
+        Some(StatusResult::Status { ip: None, .. }) => {
+            let fallback = profile.empty_ip == execnet::kubelet::profile::EmptyIpPolicy::Fallback;
+            if !fallback {
+                errln!(
+                    "execnet: the document has no ip: kubelet {} reports the pod IP as <nil> (status-json/ip-present)",
+                    profile.name
+                );
+            }
+            fallback
+        }
+        Some(_) => false,
+    };
+    let left = record.raw.leaked || record.raw.group_survived || !record.raw.leftovers.is_empty();
+    if left && !record.raw.leaked {
+        errln!("execnet: processes of the call outlived it (leak/process-group)");
+    }
+    Ok(if record.succeeded() && status_ok && !left {
         Verdict::Ok
     } else {
         Verdict::Failed

@@ -108,6 +108,40 @@ pub struct Args {
     /// warning, never a failure.
     #[arg(long, value_name = "CIDR", value_parser = certify::pool::Pool::parse)]
     pool: Option<certify::pool::Pool>,
+    /// A scenario file of your own (repeatable; format in conformance/README.md): replayed with
+    /// the suite and judged by the checks that judge any pod lifecycle (`certify --list` says
+    /// which: their `judges` line ends in "and your scenarios").
+    #[arg(long = "scenario", value_name = "FILE")]
+    scenario_files: Vec<PathBuf>,
+    /// Every `*.json` scenario file in DIR, as with --scenario.
+    #[arg(long = "scenarios", value_name = "DIR")]
+    scenario_dir: Option<PathBuf>,
+}
+
+/// The vendor's scenarios of `--scenario` and `--scenarios`, in order (a directory's sorted by
+/// file name); any error names the file (exit 2).
+fn vendor_scenarios(args: &Args) -> Result<Vec<execnet::kubelet::Scenario>> {
+    let mut files = args.scenario_files.clone();
+    if let Some(dir) = &args.scenario_dir {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| anyhow::anyhow!("--scenarios {}: {e}", dir.display()))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            bail!(
+                "--scenarios {}: no *.json scenario files there",
+                dir.display()
+            );
+        }
+        files.extend(found);
+    }
+    files
+        .iter()
+        .map(|f| execnet::kubelet::Scenario::load(f).map_err(|e| anyhow::anyhow!("{e}")))
+        .collect()
 }
 
 #[derive(serde::Serialize)]
@@ -167,7 +201,12 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
         if c.scenarios.is_empty() {
             outln!("{:<39} judges: {NETWORK_JUDGES}", "");
         } else {
-            outln!("{:<39} judges: {}", "", c.scenarios.join(", "));
+            let yours = if certify::catalogue::VENDOR_JUDGES.contains(&c.id) {
+                ", and your scenarios (--scenario)"
+            } else {
+                ""
+            };
+            outln!("{:<39} judges: {}{yours}", "", c.scenarios.join(", "));
         }
     }
     Ok(())
@@ -187,6 +226,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         netns: None,
         pool: args.pool,
         env: args.kubelet.pass_env.env()?,
+        vendor_scenarios: vendor_scenarios(&args)?,
     };
     if args.list {
         list(&args, &opts)?;

@@ -10,7 +10,7 @@ use execnet::kubelet::{self, Profile, ReplayOptions, Scenario, Transcript};
 use serde_json::Value;
 
 /// Every shipped scenario.
-pub const SCENARIOS: [&str; 14] = [
+pub const SCENARIOS: [&str; 15] = [
     "basic-lifecycle",
     "crash-without-teardown",
     "setup-failure",
@@ -25,6 +25,7 @@ pub const SCENARIOS: [&str; 14] = [
     "docker-restart",
     "restart-with-deleted-pods",
     "slow-delete",
+    "same-name",
 ];
 
 /// A private copy of `sample-plugins/`, removed on drop.

@@ -42,6 +42,7 @@ pub mod sc {
     pub const DOCKER_RESTART: &str = "docker-restart";
     pub const RESTART_DELETED: &str = "restart-with-deleted-pods";
     pub const SLOW_DELETE: &str = "slow-delete";
+    pub const SAME_NAME: &str = "same-name";
 
     /// What the checks that judge "every scenario" judge: the original seven and the three
     /// whose transcripts every plugin call can be judged in. The other new scenarios are judged
@@ -76,10 +77,16 @@ pub mod sc {
         DOCKER_RESTART,
         RESTART_DELETED,
         SLOW_DELETE,
+        SAME_NAME,
     ];
 }
 
 pub use sc::ALL as ALL_SCENARIOS;
+
+/// Judged by [`live_duplicates`] (the distinct-IPs check).
+pub(crate) fn live_duplicate_findings(t: &Transcript) -> (usize, Vec<Finding>) {
+    live_duplicates(t)
+}
 
 /// One check of the catalogue.
 #[derive(Debug)]
@@ -151,6 +158,9 @@ pub struct Ctx<'a> {
     /// The plugin's pool as declared with `--pool` (the `pool-wrap` transcript is then among
     /// `transcripts`).
     pub pool: Option<super::pool::Pool>,
+    /// The vendor's own scenarios replayed (`--scenario`): the checks of
+    /// `catalogue::VENDOR_JUDGES` judge them too.
+    pub vendor: &'a [String],
 }
 
 impl<'a> Ctx<'a> {
@@ -326,6 +336,55 @@ fn duplicates_at_same_time(t: &Transcript) -> (usize, Vec<Finding>) {
         }
     }
     (instants, out)
+}
+
+/// Addresses live in two pods at once: each published IP is compared with the addresses of
+/// every other pod still live then (set up and not yet killed or crashed), whenever the kubelet
+/// happened to ask. Returns how many decisions were judged and the findings. As with
+/// [`duplicates_at_same_time`], two runtime addresses alike are not the plugin's doing.
+fn live_duplicates(t: &Transcript) -> (usize, Vec<Finding>) {
+    let mut live: BTreeMap<PodRef, (String, String, bool)> = BTreeMap::new();
+    let mut judged = 0;
+    let mut out = Vec::new();
+    let mut reported: BTreeSet<(String, PodRef, PodRef)> = BTreeSet::new();
+    for e in &t.entries {
+        match &e.event {
+            Event::PodIp {
+                pod,
+                id,
+                ip,
+                source,
+            } if published(*source) => {
+                judged += 1;
+                let plugin = *source == IpSource::Plugin;
+                for (other, (_, oip, oplugin)) in &live {
+                    if other != pod
+                        && oip == ip
+                        && (plugin || *oplugin)
+                        && reported.insert((ip.clone(), pod.clone(), other.clone()))
+                    {
+                        out.push(Finding::about(
+                            t,
+                            Some(pod),
+                            format!(
+                                "at t={} pod {pod} was given {ip}, the address of pod {other}, which was still live",
+                                crate::kubelet::render::format_time(e.time_ms)
+                            ),
+                            "an address no live pod holds: a plugin that keys its state by pod name alone (or frees the address of another namespace's pod of that name) hands one address to two pods",
+                        ));
+                    }
+                }
+                live.insert(pod.clone(), (id.clone(), ip.clone(), plugin));
+            }
+            Event::InfraKilled { pod, id, .. } | Event::InfraCrashed { pod, id } => {
+                if live.get(pod).is_some_and(|(lid, ..)| lid == id) {
+                    live.remove(pod);
+                }
+            }
+            _ => {}
+        }
+    }
+    (judged, out)
 }
 
 /// Whether a status result is one the kubelet could not use as a pod IP.
