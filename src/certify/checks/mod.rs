@@ -376,10 +376,10 @@ fn live_duplicates(t: &Transcript) -> (usize, Vec<Finding>) {
                 }
                 live.insert(pod.clone(), (id.clone(), ip.clone(), plugin));
             }
-            Event::InfraKilled { pod, id, .. } | Event::InfraCrashed { pod, id } => {
-                if live.get(pod).is_some_and(|(lid, ..)| lid == id) {
-                    live.remove(pod);
-                }
+            Event::InfraKilled { pod, id, .. } | Event::InfraCrashed { pod, id }
+                if live.get(pod).is_some_and(|(lid, ..)| lid == id) =>
+            {
+                live.remove(pod);
             }
             _ => {}
         }
