@@ -13,3 +13,4 @@ mod scenarios;
 mod selection;
 mod status_table;
 mod util;
+mod vendor;
