@@ -6,8 +6,8 @@
 //! reason and whose text is the whole evidence; a warning (a failed `should` check) is a
 //! passing case with a `<system-err>` note, named in a suite property `execnet.warning`
 //! (the schema CI systems validate against allows properties on suites only); a skip is
-//! `<skipped>` with its reason, except a `must` check that could not be judged: an `<error>`
-//! (the run is inconclusive, exit 1), and an inconclusive run no check explains is an
+//! `<skipped>` with its reason, except a `must` check that could not be judged in an
+//! inconclusive run: an `<error>` (exit 1: never counted green), and an inconclusive run no check explains is an
 //! `execnet/verdict` case with an `<error>`.
 
 use std::time::Duration;
@@ -55,6 +55,7 @@ pub fn render(report: &Report) -> String {
     suite.add_property(("execnet.verdict", report.verdict.as_str()));
     let seeds: Vec<String> = report.seeds.iter().map(u64::to_string).collect();
     suite.add_property(("execnet.seeds", seeds.join(",").as_str()));
+    let inconclusive = report.verdict == crate::certify::Verdict::Inconclusive;
     for c in &report.checks {
         let blocking = c.level == Level::Must;
         let status = match c.outcome {
@@ -74,7 +75,7 @@ pub fn render(report: &Report) -> String {
             }
             // A must check that could not be judged leaves the run inconclusive: an error, so
             // that CI never counts the run as green.
-            Outcome::Skip if c.leaves_inconclusive() => {
+            Outcome::Skip if c.leaves_inconclusive() && inconclusive => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message(format!("inconclusive: {}", c.summary));
                 s.set_type("inconclusive");

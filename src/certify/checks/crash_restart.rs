@@ -165,7 +165,7 @@ fn reclaim(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     if judged_pods.is_empty() {
         if !any_plugin_ip && best.0 >= RECLAIM_CYCLES {
             return Judgement::NotApplicable(format!(
-                "{} crash cycles, and the plugin's status gave no address of its own (the kubelet published the runtime's): no address of the plugin's to reclaim",
+                "{} crash cycles, and no status gave the kubelet an address of the plugin's (it kept the runtime's: status printed nothing or could not be used): no address of the plugin's to follow",
                 best.0
             ));
         }

@@ -62,6 +62,18 @@ fn restart(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         .into_iter()
         .filter(|c| c.purpose == CallPurpose::Init)
         .collect();
+    // A kubelet that refused its first start is init/selection's finding; restarts are judged
+    // once one start succeeded (a refusal at a restart is this check's).
+    if inits.first().is_some_and(|c| !c.call.succeeded())
+        || ts
+            .iter()
+            .any(|t| start_error(t).is_some() && inits.is_empty())
+    {
+        return Judgement::NoEvidence(format!(
+            "the kubelet did not start in scenario {} (see init/selection)",
+            sc::RESTART
+        ));
+    }
     let findings = inits
         .iter()
         .filter(|c| !c.call.succeeded())

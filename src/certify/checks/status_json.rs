@@ -183,7 +183,7 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     }
     if n + runtime == 0 {
         return Judgement::NoEvidence(format!(
-            "no status call carried an IP and none printed nothing ({} successful status calls), so no address could be judged",
+            "no status call gave an IP, and none printed nothing (which leaves the runtime's) ({} successful status calls), so no address could be judged",
             calls.len()
         ));
     }
