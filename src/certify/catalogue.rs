@@ -8,6 +8,8 @@ use super::checks::{
     output, status_json, timeout,
 };
 
+use super::network;
+
 pub use checks::CheckDef;
 
 pub use checks::ALL_SCENARIOS;
@@ -39,9 +41,16 @@ pub static CATALOGUE: &[CheckDef] = &[
     leak::PROCESS_GROUP,
     output::SMALL,
     output::SINGLE_DOCUMENT,
+    network::ADDRESS_IN_POD,
+    network::UNIQUE_ADDRESS,
+    network::POD_ANSWERS,
+    network::TEARDOWN_LEAVES_NOTHING,
+    network::CRASH_RECOVERY,
+    network::STATUS_FOR_LIVE_POD,
 ];
 
-/// The SPEC 5 categories of the sim runtime, each a file of [`checks`].
+/// The SPEC 5 categories, each a file of [`checks`], and `network` (netns only, judged on the
+/// network lifecycle).
 pub const CATEGORIES: &[&str] = &[
     "init",
     "args",
@@ -55,6 +64,7 @@ pub const CATEGORIES: &[&str] = &[
     "timeout",
     "leak",
     "output",
+    "network",
 ];
 
 /// The checks that also judge a vendor's own scenarios (`certify --scenario FILE`,
@@ -110,7 +120,7 @@ mod tests {
             assert!(!c.scenarios().is_empty(), "{} judges no scenario", c.id);
             for s in c.scenarios() {
                 assert!(
-                    ALL_SCENARIOS.contains(s),
+                    ALL_SCENARIOS.contains(s) || *s == network::LIFECYCLE,
                     "{} judges unknown scenario {s}",
                     c.id
                 );
@@ -122,6 +132,22 @@ mod tests {
                 "no check in {cat}"
             );
         }
+    }
+
+    #[test]
+    fn the_network_checks_are_netns_only_and_last() {
+        let netns: Vec<&str> = CATALOGUE
+            .iter()
+            .filter(|c| c.runtimes() == ["netns"])
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(netns, network::check_ids());
+        let n = network::CHECKS.len();
+        let last: Vec<&str> = CATALOGUE[CATALOGUE.len() - n..]
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(last, netns, "the network checks are the catalogue's last");
     }
 
     #[test]

@@ -216,11 +216,14 @@ pub fn certify(
         }
         names.push(&s.name);
     }
-    let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
-    let network_selected = opts.netns.is_some()
-        && super::network::check_ids()
-            .iter()
-            .any(|id| selected_id(id, opts));
+    // The selected checks this runtime can judge: those of the network lifecycle apart (judged
+    // once, after the scenarios).
+    let runtime = if opts.netns.is_some() { "netns" } else { "sim" };
+    let (network_defs, chosen): (Vec<&CheckDef>, Vec<&CheckDef>) = CATALOGUE
+        .iter()
+        .filter(|d| selected(d, opts) && d.runtimes().contains(&runtime))
+        .partition(|d| d.runtimes() == ["netns"]);
+    let network_selected = !network_defs.is_empty();
     if chosen.is_empty() && !network_selected {
         return Err(CertifyError::NothingSelected {
             focus: opts.focus.clone(),
@@ -360,6 +363,7 @@ pub fn certify(
             timeout: opts.timeout,
             pool: opts.pool,
             vendor: &vendor,
+            network: None,
         };
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
@@ -381,7 +385,21 @@ pub fn certify(
                 total: total + 1,
             });
             let t0 = Instant::now();
-            let checks = network_checks(&dir, &name, opts, rt, supervisor.clone());
+            let evidence = network_evidence(&dir, &name, opts, rt, supervisor.clone());
+            let transcripts = BTreeMap::new();
+            let ctx = Ctx {
+                transcripts: &transcripts,
+                scenarios: &scenarios,
+                profile: opts.profile,
+                timeout: opts.timeout,
+                pool: opts.pool,
+                vendor: &[],
+                network: Some(&evidence),
+            };
+            let checks: Vec<CheckResult> = network_defs
+                .iter()
+                .map(|d| verdict::judge(d, &ctx))
+                .collect();
             let elapsed = t0.elapsed();
             progress(Progress::ScenarioFinished {
                 name: super::network::LIFECYCLE,
@@ -744,6 +762,14 @@ fn run_round(
 /// `--focus` patterns that matched nothing, with the closest check id or category for each
 /// (by edit distance), as `; did you mean …?`.
 fn suggestion(focus: &[String]) -> String {
+    let network_only = focus.iter().any(|g| {
+        super::network::check_ids()
+            .iter()
+            .any(|id| glob_match(g, id))
+    });
+    if network_only {
+        return " (the network/* checks run only with --runtime netns)".to_string();
+    }
     let candidates: Vec<String> = CATALOGUE
         .iter()
         .map(|c| c.id.to_string())
@@ -766,14 +792,7 @@ fn suggestion(focus: &[String]) -> String {
             hints.push(c.clone());
         }
     }
-    let network_only = focus.iter().any(|g| {
-        super::network::check_ids()
-            .iter()
-            .any(|id| glob_match(g, id))
-    });
-    if network_only && hints.is_empty() {
-        " (the network/* checks run only with --runtime netns)".to_string()
-    } else if hints.is_empty() {
+    if hints.is_empty() {
         " (`execnet certify --list` shows the checks)".to_string()
     } else {
         format!("; did you mean {}?", hints.join(", "))
@@ -804,15 +823,15 @@ pub fn runtime_args(opts: &CertifyOptions) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The `network/*` checks: the plugin selected and initialised afresh (a kubelet restart), then
-/// driven through the network lifecycle on the run's node sandbox.
-fn network_checks(
+/// What the `network/*` checks judge: the plugin selected and initialised afresh (a kubelet
+/// restart), then driven through the network lifecycle on the run's node sandbox.
+fn network_evidence(
     dir: &Path,
     name: &str,
     opts: &CertifyOptions,
     rt: &crate::runtime::netns::NetnsRuntime,
     runner: std::sync::Arc<dyn plugin::invoke::Runner>,
-) -> Vec<CheckResult> {
+) -> super::network::NetworkEvidence {
     let probe = plugin::probe(dir);
     let policy = plugin::CallPolicy::default()
         .with_timeout(opts.timeout)
@@ -828,7 +847,7 @@ fn network_checks(
         plugin::select::SelectionTexts::for_profile(opts.profile.name),
         runner,
     );
-    let evidence = match selection.exec_plugin() {
+    match selection.exec_plugin() {
         Some(p) if selection.error_text().is_none() => {
             super::network::observe_network(p, rt, opts.profile)
         }
@@ -843,8 +862,7 @@ fn network_checks(
                     .unwrap_or_else(|| "no exec plugin".into())
             )),
         },
-    };
-    super::network::judge(&evidence, opts.profile, &|id| selected_id(id, opts))
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,10 @@ fn only_logged_status_failures(findings: &[Finding], ctx: &Ctx) -> Option<String
 fn transcripts<'a>(def: &CheckDef, ctx: &Ctx<'a>) -> Result<Vec<&'a Transcript>, Judgement> {
     let mut out = Vec::new();
     for s in def.scenarios() {
+        if *s == super::network::LIFECYCLE {
+            // Not a kubelet scenario: its evidence is `ctx.network`.
+            continue;
+        }
         let Some(t) = ctx.transcripts.get(*s) else {
             return Err(Judgement::NoEvidence(format!("scenario {s} was not run")));
         };
@@ -215,6 +219,7 @@ pub fn failed_checks(
         timeout,
         pool: None,
         vendor: &[],
+        network: None,
     };
     let started = start_error(t).is_none();
     super::CATALOGUE

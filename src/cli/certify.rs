@@ -161,7 +161,7 @@ const NETWORK_JUDGES: &str =
     "the network lifecycle on real infra containers (--runtime netns only)";
 
 fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
-    let mut listed: Vec<ListedCheck> = CATALOGUE
+    let listed: Vec<ListedCheck> = CATALOGUE
         .iter()
         .filter(|c| certify::run::selected(c, opts))
         .map(|c| ListedCheck {
@@ -170,22 +170,9 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
             title: c.title,
             rationale: c.rationale,
             scenarios: c.scenarios(),
-            runtimes: &["sim", "netns"],
+            runtimes: c.runtimes(),
         })
         .collect();
-    listed.extend(
-        certify::network::checks()
-            .into_iter()
-            .filter(|(id, ..)| certify::run::selected_id(id, opts))
-            .map(|(id, level, title, rationale)| ListedCheck {
-                id,
-                level: level.as_str(),
-                title,
-                rationale,
-                scenarios: &[],
-                runtimes: &["netns"],
-            }),
-    );
     if listed.is_empty() {
         return Err(certify::CertifyError::NothingSelected {
             focus: opts.focus.clone(),
@@ -198,7 +185,7 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
     for c in listed {
         outln!("{:<32} {:<6} {}", c.id, c.level, c.title);
         outln!("{:<39} why: {}", "", c.rationale);
-        if c.scenarios.is_empty() {
+        if c.runtimes == ["netns"] {
             outln!("{:<39} judges: {NETWORK_JUDGES}", "");
         } else {
             let yours = if certify::catalogue::VENDOR_JUDGES.contains(&c.id) {

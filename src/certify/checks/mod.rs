@@ -109,6 +109,16 @@ impl CheckDef {
         self.scenarios
     }
 
+    /// The runtimes that can judge it: a check of the network lifecycle (real infra containers)
+    /// only `netns`; every other both.
+    pub fn runtimes(&self) -> &'static [&'static str] {
+        if self.scenarios == [super::network::LIFECYCLE] {
+            &["netns"]
+        } else {
+            &["sim", "netns"]
+        }
+    }
+
     pub fn category(&self) -> &'static str {
         self.id.split('/').next().unwrap_or(self.id)
     }
@@ -161,6 +171,8 @@ pub struct Ctx<'a> {
     /// The vendor's own scenarios replayed (`--scenario`): the checks of
     /// `catalogue::VENDOR_JUDGES` judge them too.
     pub vendor: &'a [String],
+    /// `--runtime netns`: what the network lifecycle observed (the `network/*` checks judge it).
+    pub network: Option<&'a super::network::NetworkEvidence>,
 }
 
 impl<'a> Ctx<'a> {
