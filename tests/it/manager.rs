@@ -110,11 +110,27 @@ fn stdin_is_dev_null() {
 }
 
 #[test]
-fn environment_and_working_directory_are_inherited() {
-    let dir = util::bash_plugin("env", r#"echo "$PWD|${HOME:+home-set}""#);
+fn working_directory_is_inherited_and_the_environment_is_the_kubelets() {
+    // The working directory is execnet's (the kubelet's was its own); the environment is the
+    // call policy's: the documented PATH, no HOME of the user's unless passed.
+    let dir = util::bash_plugin("env", r#"echo "$PWD|${HOME:-no-home}|$PATH|${EXTRA:-}""#);
     let rec = exec(dir.path(), "env", CallPolicy::default()).init();
     let cwd = std::env::current_dir().unwrap();
-    assert_eq!(rec.output_text(), format!("{}|home-set\n", cwd.display()));
+    assert_eq!(
+        rec.output_text(),
+        format!(
+            "{}|no-home|{}|\n",
+            cwd.display(),
+            execnet::plugin::policy::KUBELET_PATH
+        )
+    );
+    let env = execnet::plugin::policy::PluginEnv::kubelet().with_var("EXTRA", "given");
+    let rec = exec(dir.path(), "env", CallPolicy::default().with_env(env)).init();
+    assert!(
+        rec.output_text().ends_with("|given\n"),
+        "{}",
+        rec.output_text()
+    );
 }
 
 #[test]
