@@ -62,9 +62,14 @@ fn restart(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         .into_iter()
         .filter(|c| c.purpose == CallPurpose::Init)
         .collect();
-    // A kubelet that refused its first start is init/selection's finding; restarts are judged
-    // once one start succeeded (a refusal at a restart is this check's).
-    if inits.first().is_some_and(|c| !c.call.succeeded())
+    // A kubelet that never started is init/selection's finding. Once an init succeeded (in this
+    // scenario or another of the run: scenarios share the plugin's node state), every later
+    // start that failed is this check's: an init that works once and never again.
+    let started_once = ctx.transcripts.values().any(|t| {
+        t.calls()
+            .any(|(p, .., c)| p == CallPurpose::Init && c.succeeded())
+    });
+    if (inits.first().is_some_and(|c| !c.call.succeeded()) && !started_once)
         || ts
             .iter()
             .any(|t| start_error(t).is_some() && inits.is_empty())
