@@ -18,8 +18,27 @@ pub const PARSES: CheckDef = CheckDef {
     judge: parses,
 };
 
+/// When no periodic status exited 0 but some ran: the output was never decoded (the kubelet
+/// kept the runtime's IP, SPEC 2.5). The failed calls are the checks of failed calls' findings
+/// (weighed by what the release did with them); here nothing applies.
+fn never_succeeded(ctx: &Ctx, ts: &[&Transcript], ok: usize) -> Option<Judgement> {
+    let ran = ctx
+        .calls(ts)
+        .iter()
+        .filter(|c| c.purpose.is_periodic_status())
+        .count();
+    (ok == 0 && ran > 0).then(|| {
+        Judgement::NotApplicable(format!(
+            "none of {ran} status calls exited 0: no output to decode (the kubelet kept the runtime's IP; the failed calls are judged by exit-code/success and status-json/no-status-error-for-live-pod)"
+        ))
+    })
+}
+
 fn parses(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
+    if let Some(j) = never_succeeded(ctx, ts, calls.len()) {
+        return j;
+    }
     // SPEC 4: output over the cap was not judged; never counted as parsed.
     let not_judged = calls
         .iter()
@@ -74,6 +93,9 @@ pub const IP_PRESENT: CheckDef = CheckDef {
 
 fn ip_present(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
+    if let Some(j) = never_succeeded(ctx, ts, calls.len()) {
+        return j;
+    }
     let findings: Vec<Finding> = calls
         .iter()
         .filter(|c| matches!(c.call.status, Some(StatusResult::Status { ip: None, .. })))
@@ -154,14 +176,15 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             _ => None,
         })
         .collect();
-    // Status printed nothing: the kubelet published the runtime's IP (SPEC 2.4), judged so.
+    // Status printed nothing (or failed): the kubelet published the runtime's IP (SPEC 2.4,
+    // 2.5), judged so.
     let mut runtime = 0;
     for t in ts {
         for e in &t.entries {
             let Event::PodIp {
                 pod,
                 ip,
-                source: IpSource::Runtime,
+                source: IpSource::Runtime | IpSource::Error,
                 ..
             } = &e.event
             else {
@@ -175,7 +198,7 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
                 findings.push(Finding::about(
                     t,
                     Some(pod),
-                    format!("the kubelet published the runtime's IP {ip} (status printed nothing)"),
+                    format!("the kubelet published the runtime's IP {ip} (status printed nothing or failed)"),
                     "a pod address other peers can reach",
                 ));
             }
@@ -190,7 +213,7 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut summary = format!("{n} status IPs were usable pod addresses");
     if runtime > 0 {
         summary.push_str(&format!(
-            "; {runtime} times status printed nothing and the kubelet published the runtime's IP, judged usable"
+            "; {runtime} times status printed nothing (or failed) and the kubelet published the runtime's IP, judged usable"
         ));
     }
     judged(n + runtime, summary, findings)
