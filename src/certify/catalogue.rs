@@ -1,41 +1,18 @@
 //! The checks catalogue: every check's definition (id, level, title, the kubelet behaviour that
 //! makes it matter, the scenarios whose transcripts it judges, its judge), in report order. The
-//! checks themselves live in [`checks`](super::checks), one file per category.
+//! checks themselves live in [`checks`](super::checks), one file per category; the catalogue
+//! imports them and they never import it (a new check is a constant in its file and a line here).
 
-use super::Level;
 use super::checks::{
-    self, Ctx, Judgement, args, concurrency, crash_restart, exit_code, fds, idempotence, init,
-    leak, lifecycle, output, status_json, timeout,
+    self, args, concurrency, crash_restart, exit_code, fds, idempotence, init, leak, lifecycle,
+    output, status_json, timeout,
 };
-use crate::kubelet::Transcript;
+
+use super::network;
+
+pub use checks::CheckDef;
 
 pub use checks::ALL_SCENARIOS;
-
-/// One check of the catalogue.
-#[derive(Debug)]
-pub struct CheckDef {
-    pub id: &'static str,
-    pub level: Level,
-    pub title: &'static str,
-    pub rationale: &'static str,
-    /// The scenarios it judges: the runner replays them and hands exactly their transcripts to
-    /// the judge, in this order.
-    pub scenarios: &'static [&'static str],
-    /// The judge also sees transcripts in which the kubelet refused to start (otherwise such a
-    /// scenario leaves the check without evidence).
-    pub judges_start: bool,
-    pub judge: fn(&Ctx, &[&Transcript]) -> Judgement,
-}
-
-impl CheckDef {
-    pub fn scenarios(&self) -> &'static [&'static str] {
-        self.scenarios
-    }
-
-    pub fn category(&self) -> &'static str {
-        self.id.split('/').next().unwrap_or(self.id)
-    }
-}
 
 /// The catalogue, in report order.
 pub static CATALOGUE: &[CheckDef] = &[
@@ -64,9 +41,16 @@ pub static CATALOGUE: &[CheckDef] = &[
     leak::PROCESS_GROUP,
     output::SMALL,
     output::SINGLE_DOCUMENT,
+    network::ADDRESS_IN_POD,
+    network::UNIQUE_ADDRESS,
+    network::POD_ANSWERS,
+    network::TEARDOWN_LEAVES_NOTHING,
+    network::CRASH_RECOVERY,
+    network::STATUS_FOR_LIVE_POD,
 ];
 
-/// The SPEC 5 categories of the sim runtime, each a file of [`checks`].
+/// The SPEC 5 categories, each a file of [`checks`], and `network` (netns only, judged on the
+/// network lifecycle).
 pub const CATEGORIES: &[&str] = &[
     "init",
     "args",
@@ -80,7 +64,37 @@ pub const CATEGORIES: &[&str] = &[
     "timeout",
     "leak",
     "output",
+    "network",
 ];
+
+/// The checks that also judge a vendor's own scenarios (`certify --scenario FILE`,
+/// `--scenarios DIR`, and `replay` of a scenario file): those whose judgement holds for any
+/// pod lifecycle. Latency (`timeout/p99`) is left out: it depends on the machine, not on the
+/// scenario.
+pub const VENDOR_JUDGES: &[&str] = &[
+    "exit-code/success",
+    "exit-code/signal",
+    "fds/stdio-only",
+    "status-json/parses",
+    "status-json/ip-present",
+    "status-json/ip-valid",
+    "status-json/no-status-error-for-live-pod",
+    "lifecycle/stable-ip",
+    "lifecycle/distinct-ips",
+    "crash-restart/setup-new-id",
+    "idempotence/repeated-teardown",
+    "timeout/within-limit",
+    "leak/output-pipe",
+    "leak/process-group",
+    "output/small",
+];
+
+/// Whether `def` judges the scenario `name`: one it names, or a vendor's scenario (a name not
+/// in the suite) when it is one of [`VENDOR_JUDGES`].
+pub fn judges_scenario(def: &CheckDef, name: &str) -> bool {
+    def.scenarios().contains(&name)
+        || (!ALL_SCENARIOS.contains(&name) && VENDOR_JUDGES.contains(&def.id))
+}
 
 /// The check with this id.
 pub fn by_id(id: &str) -> Option<&'static CheckDef> {
@@ -106,7 +120,7 @@ mod tests {
             assert!(!c.scenarios().is_empty(), "{} judges no scenario", c.id);
             for s in c.scenarios() {
                 assert!(
-                    ALL_SCENARIOS.contains(s),
+                    ALL_SCENARIOS.contains(s) || *s == network::LIFECYCLE,
                     "{} judges unknown scenario {s}",
                     c.id
                 );
@@ -117,6 +131,29 @@ mod tests {
                 CATALOGUE.iter().any(|c| c.category() == *cat),
                 "no check in {cat}"
             );
+        }
+    }
+
+    #[test]
+    fn the_network_checks_are_netns_only_and_last() {
+        let netns: Vec<&str> = CATALOGUE
+            .iter()
+            .filter(|c| c.runtimes() == ["netns"])
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(netns, network::check_ids());
+        let n = network::CHECKS.len();
+        let last: Vec<&str> = CATALOGUE[CATALOGUE.len() - n..]
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(last, netns, "the network checks are the catalogue's last");
+    }
+
+    #[test]
+    fn vendor_judges_are_checks() {
+        for id in VENDOR_JUDGES {
+            assert!(by_id(id).is_some(), "{id} is no check");
         }
     }
 

@@ -65,6 +65,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "slow-delete",
         include_str!("../../conformance/scenarios/slow-delete.json"),
     ),
+    (
+        "same-name",
+        include_str!("../../conformance/scenarios/same-name.json"),
+    ),
 ];
 
 /// The text of the bundled scenario `name`.
@@ -109,6 +113,15 @@ impl BundledReference {
         signals::remove_on_signal(dir.path());
         let me = BundledReference(dir.path().to_path_buf(), Some(dir));
         install_reference(me.path())?;
+        // access(2) X_OK also refuses a file on a `noexec` mount: execnet's temp directory,
+        // not the plugin, would then be at fault (exit 2, never a finding).
+        let script = me.path().join(REFERENCE_NAME).join(REFERENCE_NAME);
+        if !crate::plugin::select::is_executable(&script) {
+            return Err(std::io::Error::other(format!(
+                "{} cannot be executed (is TMPDIR on a noexec mount?); set TMPDIR to a directory execnet can run programs from",
+                script.display()
+            )));
+        }
         Ok(me)
     }
 

@@ -435,6 +435,8 @@ pub struct Target<'a> {
     /// The runtime's options (`--runtime netns …`; empty for the simulated runtime), added to
     /// every replay and certify line.
     pub runtime: &'a [String],
+    /// `--pool CIDR`, added to certify lines (the `pool-wrap` scenario is certify's own).
+    pub pool: Option<String>,
 }
 
 impl Target<'_> {
@@ -442,7 +444,9 @@ impl Target<'_> {
     /// (`network/*`, no kubelet scenario) is re-run by the same `certify --runtime netns`
     /// focused on its check (in `replay`/`replay_line`, which name the re-run command).
     pub fn reproduce_check(&self, check: &str, finding: &Finding) -> Reproduce {
-        if finding.scenario != super::network::LIFECYCLE {
+        if finding.scenario != super::network::LIFECYCLE
+            && finding.scenario != super::pool::POOL_WRAP
+        {
             return self.reproduce(finding);
         }
         let mut argv: Vec<String> = vec!["execnet".into(), "certify".into()];
@@ -458,6 +462,9 @@ impl Target<'_> {
             ["--kubelet", self.profile, "--timeout", &self.timeout_text()].map(String::from),
         );
         argv.extend(self.runtime.iter().cloned());
+        if let Some(pool) = &self.pool {
+            argv.extend(["--pool".to_string(), pool.clone()]);
+        }
         argv.extend(["--focus".to_string(), check.to_string()]);
         Reproduce {
             call: None,

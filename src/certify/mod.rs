@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod evidence;
 pub mod matrix;
 pub mod network;
+pub mod pool;
 pub mod run;
 pub mod verdict;
 
@@ -174,5 +175,29 @@ impl Report {
 
     pub fn check(&self, id: &str) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// Why the verdict is inconclusive, one line each (empty unless it is): the `must` checks
+    /// that had no evidence and why, or that no check judged anything.
+    pub fn inconclusive_reasons(&self) -> Vec<String> {
+        if self.verdict != Verdict::Inconclusive {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| c.leaves_inconclusive())
+            .map(|c| format!("{} (must) could not be judged: {}", c.id, c.summary))
+            .collect();
+        if self.checks.iter().all(|c| c.outcome == Outcome::Skip) {
+            out.push(format!(
+                "no check judged anything ({} selected, all skipped): a run that judged nothing is no pass",
+                self.checks.len()
+            ));
+        }
+        if out.is_empty() {
+            out.push("the run did not finish (see the notes)".into());
+        }
+        out
     }
 }

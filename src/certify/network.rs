@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{CheckResult, Finding, Level, Outcome, SkipKind};
+use super::checks::{CheckDef, Ctx, Judged, Judgement};
+use super::{Finding, Level};
 use crate::kubelet::profile::{EmptyIpPolicy, Profile, StatusErrorPolicy};
 use crate::plugin::{Action, CallRecord, ExecPlugin, StatusResult};
 use crate::runtime::netns::{NetnsRuntime, observe};
@@ -241,27 +242,22 @@ fn mentions(line: &str, needle: &str) -> bool {
     })
 }
 
-/// One network check: id, level, title, judge.
-struct NetCheck {
-    id: &'static str,
-    level: Level,
-    title: &'static str,
-    /// Why it matters on a node (for `certify --list`).
-    rationale: &'static str,
-    judge: fn(&NetworkEvidence, &Profile) -> NetJudgement,
-}
+/// A network check's judge on the lifecycle's evidence, run through [`on_network`].
+type NetJudge = fn(&NetworkEvidence, &Profile) -> NetJudgement;
 
 fn live(ev: &NetworkEvidence) -> impl Iterator<Item = &PodObservation> {
     ev.pods.iter()
 }
 
-const CHECKS: &[NetCheck] = &[
-    NetCheck {
-        id: "network/address-in-pod",
-        level: Level::Must,
-        title: "after setup, the address the kubelet publishes is on an interface inside the pod",
-        rationale: "the kubelet publishes this address as the pod's IP (SPEC 2.5): services, endpoints and other pods send to it",
-        judge: |ev, _| {
+pub const ADDRESS_IN_POD: CheckDef = CheckDef {
+    id: "network/address-in-pod",
+    level: Level::Must,
+    title: "after setup, the address the kubelet publishes is on an interface inside the pod",
+    rationale: "the kubelet publishes this address as the pod's IP (SPEC 2.5): services, endpoints and other pods send to it",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, _| {
             // A pod whose status failed publishes the runtime's IP: that is
             // network/status-for-live-pod's finding, not this one's.
             let judged_pods: Vec<&PodObservation> =
@@ -289,14 +285,24 @@ const CHECKS: &[NetCheck] = &[
                     judged_pods.len()
                 ),
             )
-        },
+        };
+        on_network(
+            ctx,
+            "after setup, the address the kubelet publishes is on an interface inside the pod",
+            JUDGE,
+        )
     },
-    NetCheck {
-        id: "network/unique-address",
-        level: Level::Must,
-        title: "live pods get distinct addresses",
-        rationale: "two live pods with one address break both; plugins of the era ran their own IPAM or took docker's",
-        judge: |ev, _| {
+};
+
+pub const UNIQUE_ADDRESS: CheckDef = CheckDef {
+    id: "network/unique-address",
+    level: Level::Must,
+    title: "live pods get distinct addresses",
+    rationale: "two live pods with one address break both; plugins of the era ran their own IPAM or took docker's",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, _| {
             // A is torn down before C2 starts: B/A and B/C2 are the live pairs.
             let b = ev.pods.iter().find(|p| p.label == "B");
             let mut bad = Vec::new();
@@ -308,14 +314,20 @@ const CHECKS: &[NetCheck] = &[
                 }
             }
             judged(bad, "B, A and C2 got distinct addresses".into())
-        },
+        };
+        on_network(ctx, "live pods get distinct addresses", JUDGE)
     },
-    NetCheck {
-        id: "network/pod-answers",
-        level: Level::Must,
-        title: "the pod answers TCP from the node on its published address",
-        rationale: "an address in place that the node cannot reach fails the pod's probes and every service behind it",
-        judge: |ev, _| {
+};
+
+pub const POD_ANSWERS: CheckDef = CheckDef {
+    id: "network/pod-answers",
+    level: Level::Must,
+    title: "the pod answers TCP from the node on its published address",
+    rationale: "an address in place that the node cannot reach fails the pod's probes and every service behind it",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, _| {
             // Judged on pods whose published address is inside them and not shared with another
             // live pod (those are the other checks' findings).
             let b = ev
@@ -351,14 +363,24 @@ const CHECKS: &[NetCheck] = &[
                 bad,
                 format!("{} pods answered from the node", judged_pods.len()),
             )
-        },
+        };
+        on_network(
+            ctx,
+            "the pod answers TCP from the node on its published address",
+            JUDGE,
+        )
     },
-    NetCheck {
-        id: "network/teardown-leaves-nothing",
-        level: Level::Must,
-        title: "after teardown (and the kill) nothing of the pod is left in the node",
-        rationale: "what a teardown leaves stays on the node for its life: ports, flows and routes naming an address docker hands out again misroute the next pod",
-        judge: |ev, _| {
+};
+
+pub const TEARDOWN_LEAVES_NOTHING: CheckDef = CheckDef {
+    id: "network/teardown-leaves-nothing",
+    level: Level::Must,
+    title: "after teardown (and the kill) nothing of the pod is left in the node",
+    rationale: "what a teardown leaves stays on the node for its life: ports, flows and routes naming an address docker hands out again misroute the next pod",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, _| {
             let bad: Vec<String> = ev
                 .teardown_leftovers
                 .iter()
@@ -368,14 +390,24 @@ const CHECKS: &[NetCheck] = &[
                 bad,
                 "no link, port, flow, route, rule or netns entry left after teardown".into(),
             )
-        },
+        };
+        on_network(
+            ctx,
+            "after teardown (and the kill) nothing of the pod is left in the node",
+            JUDGE,
+        )
     },
-    NetCheck {
-        id: "network/crash-recovery",
-        level: Level::Should,
-        title: "after an infra crash (no teardown) the new pod works and the dead one's leftovers are reclaimed",
-        rationale: "after an infra crash the kubelet sends no teardown, only the new container's setup (SPEC 3.6): the plugin's one chance to reclaim the dead one's state",
-        judge: |ev, _| {
+};
+
+pub const CRASH_RECOVERY: CheckDef = CheckDef {
+    id: "network/crash-recovery",
+    level: Level::Should,
+    title: "after an infra crash (no teardown) the new pod works and the dead one's leftovers are reclaimed",
+    rationale: "after an infra crash the kubelet sends no teardown, only the new container's setup (SPEC 3.6): the plugin's one chance to reclaim the dead one's state",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, _| {
             let mut bad: Vec<String> = ev
                 .crash_leftovers
                 .iter()
@@ -396,14 +428,24 @@ const CHECKS: &[NetCheck] = &[
                 bad,
                 "the replacement works and nothing of the crashed pod is left".into(),
             )
-        },
+        };
+        on_network(
+            ctx,
+            "after an infra crash (no teardown) the new pod works and the dead one's leftovers are reclaimed",
+            JUDGE,
+        )
     },
-    NetCheck {
-        id: "network/status-for-live-pod",
-        level: Level::Must,
-        title: "status succeeds for a live, set-up pod (SPEC 2.5: should under 1.1-1.3, must under 1.4+)",
-        rationale: "kubelet 1.4+ treat a status error as a dead infra container and churn new ones every ~1.2 s (SPEC 3.4); 1.1-1.3 log it",
-        judge: |ev, profile| {
+};
+
+pub const STATUS_FOR_LIVE_POD: CheckDef = CheckDef {
+    id: "network/status-for-live-pod",
+    level: Level::Must,
+    title: "status succeeds for a live, set-up pod (SPEC 2.5: should under 1.1-1.3, must under 1.4+)",
+    rationale: "kubelet 1.4+ treat a status error as a dead infra container and churn new ones every ~1.2 s (SPEC 3.4); 1.1-1.3 log it",
+    scenarios: &[LIFECYCLE],
+    judges_start: true,
+    judge: |ctx, _| {
+        const JUDGE: NetJudge = |ev, profile| {
             let bad: Vec<String> = live(ev)
                 .filter_map(|p| {
                     p.status_error
@@ -419,9 +461,14 @@ const CHECKS: &[NetCheck] = &[
                 }
                 j => j,
             }
-        },
+        };
+        on_network(
+            ctx,
+            "status succeeds for a live, set-up pod (SPEC 2.5: should under 1.1-1.3, must under 1.4+)",
+            JUDGE,
+        )
     },
-];
+};
 
 /// What a network judge concluded (the level turns `Fail` into fail or warn).
 enum NetJudgement {
@@ -440,91 +487,70 @@ fn judged(bad: Vec<String>, ok: String) -> NetJudgement {
     }
 }
 
+/// The network checks, in report order (the catalogue lists them last).
+pub const CHECKS: &[CheckDef] = &[
+    ADDRESS_IN_POD,
+    UNIQUE_ADDRESS,
+    POD_ANSWERS,
+    TEARDOWN_LEAVES_NOTHING,
+    CRASH_RECOVERY,
+    STATUS_FOR_LIVE_POD,
+];
+
 /// The ids of the network checks.
 pub fn check_ids() -> Vec<&'static str> {
     CHECKS.iter().map(|c| c.id).collect()
 }
 
-/// Every network check as `(id, level, title, rationale)`, for `certify --list`.
-pub fn checks() -> Vec<(&'static str, Level, &'static str, &'static str)> {
-    CHECKS
-        .iter()
-        .map(|c| (c.id, c.level, c.title, c.rationale))
-        .collect()
-}
-
-/// Judge the network checks `selected` picks on `ev` (the others are left out, as the
-/// catalogue's are).
-pub fn judge(
-    ev: &NetworkEvidence,
-    profile: &Profile,
-    selected: &dyn Fn(&str) -> bool,
-) -> Vec<CheckResult> {
-    CHECKS
-        .iter()
-        .filter(|c| selected(c.id))
-        .map(|c| {
-            let mut r = CheckResult {
-                id: c.id,
-                level: c.level,
-                title: c.title,
-                outcome: Outcome::Skip,
-                judged: ev.pods.len(),
-                summary: String::new(),
-                findings: Vec::new(),
-                skip: None,
-                warn_only: None,
-                repeats: None,
-            };
-            let finding = |problem: String| Finding {
-                scenario: LIFECYCLE.into(),
-                seed: 0,
-                pod: None,
-                problem,
-                expected: c.title.to_string(),
-                call: None,
-                count: 1,
-                cause: None,
-                reproduce: None,
-                grouped_by_call: false,
-            };
-            let judgement = match &ev.error {
-                Some(err) => NetJudgement::Skip(format!(
-                    "not judged: execnet could not run the network lifecycle: {err}"
-                )),
-                None => (c.judge)(ev, profile),
-            };
-            match judgement {
-                NetJudgement::Pass(summary) => {
-                    r.outcome = Outcome::Pass;
-                    r.summary = summary;
-                }
-                NetJudgement::Skip(why) => {
-                    r.judged = 0;
-                    r.summary = why;
-                    r.skip = Some(SkipKind::NoEvidence);
-                }
-                NetJudgement::Fail(bad) => {
-                    r.outcome = match c.level {
-                        Level::Must => Outcome::Fail,
-                        Level::Should => Outcome::Warn,
-                    };
-                    r.summary = format!("{} finding(s)", bad.len());
-                    r.findings = bad.into_iter().map(finding).collect();
-                }
-                NetJudgement::Warn(bad) => {
-                    r.outcome = Outcome::Warn;
-                    r.summary = format!("{} finding(s)", bad.len());
-                    r.warn_only = Some(format!(
-                        "kubelet {} logs a status error and keeps the runtime's IP (SPEC 2.5)",
-                        profile.name
-                    ));
-                    r.findings = bad.into_iter().map(finding).collect();
-                }
-            }
-            r
-        })
-        .collect()
+/// Run a network judge on the lifecycle's evidence in `ctx` (no evidence when the lifecycle
+/// did not run) and state its conclusion as every check's: findings about the lifecycle (no
+/// call to blame), what was expected being the check's title.
+fn on_network(ctx: &Ctx, title: &'static str, judge: NetJudge) -> Judgement {
+    let Some(ev) = ctx.network else {
+        return Judgement::NoEvidence(format!("scenario {LIFECYCLE} was not run"));
+    };
+    if let Some(err) = &ev.error {
+        return Judgement::NoEvidence(format!(
+            "not judged: execnet could not run the network lifecycle: {err}"
+        ));
+    }
+    let finding = |problem: String| Finding {
+        scenario: LIFECYCLE.into(),
+        seed: 0,
+        pod: None,
+        problem,
+        expected: title.to_string(),
+        call: None,
+        count: 1,
+        cause: None,
+        reproduce: None,
+        grouped_by_call: false,
+    };
+    let pods = ev.pods.len();
+    match judge(ev, ctx.profile) {
+        NetJudgement::Pass(summary) => Judgement::Judged(Judged {
+            judged: pods,
+            summary,
+            findings: Vec::new(),
+            warn_only: None,
+        }),
+        NetJudgement::Skip(why) => Judgement::NoEvidence(why),
+        NetJudgement::Fail(bad) => Judgement::Judged(Judged {
+            judged: pods,
+            summary: format!("{} finding(s)", bad.len()),
+            findings: bad.into_iter().map(finding).collect(),
+            warn_only: None,
+        }),
+        NetJudgement::Warn(bad) => Judgement::Judged(Judged {
+            judged: pods,
+            summary: format!("{} finding(s)", bad.len()),
+            findings: bad.into_iter().map(finding).collect(),
+            warn_only: Some(format!(
+                "kubelet {} logs a status error and keeps the runtime's IP (SPEC 2.5)",
+                ctx.profile.name
+            )),
+        }),
+    }
 }
 
 #[cfg(test)]

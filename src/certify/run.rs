@@ -45,6 +45,14 @@ pub struct CertifyOptions {
     /// `--runtime netns`: the node sandbox the run is in (the `network/*` checks are judged on
     /// it); `None`: the simulated runtime, no network checks.
     pub netns: Option<std::sync::Arc<crate::runtime::netns::NetnsRuntime>>,
+    /// `--pool CIDR`: the plugin's address pool; `crash-restart/reclaim` then wraps it (the
+    /// `pool-wrap` scenario) to tell round robin from a leak.
+    pub pool: Option<super::pool::Pool>,
+    /// The plugins' environment (`--pass-env` adds to the kubelet's).
+    pub env: plugin::policy::PluginEnv,
+    /// A vendor's own scenarios (`--scenario FILE`, `--scenarios DIR`), replayed with the suite
+    /// and judged by the checks of `catalogue::VENDOR_JUDGES`.
+    pub vendor_scenarios: Vec<Scenario>,
 }
 
 impl Default for CertifyOptions {
@@ -60,6 +68,9 @@ impl Default for CertifyOptions {
             skip: Vec::new(),
             deadline: None,
             netns: None,
+            pool: None,
+            env: plugin::policy::PluginEnv::kubelet(),
+            vendor_scenarios: Vec::new(),
         }
     }
 }
@@ -81,6 +92,8 @@ pub enum CertifyError {
     },
     #[error("bundled scenario {name}: {message}")]
     Suite { name: String, message: String },
+    #[error("scenario {0}: the name is one of the bundled scenarios' (or given twice); rename it")]
+    ScenarioName(String),
     #[error("cannot install the bundled reference plugin: {0}")]
     Bundled(#[source] std::io::Error),
     /// execnet's own failure (a limit of this process or the system): nothing was judged.
@@ -201,11 +214,22 @@ pub fn certify(
             dir,
         });
     }
-    let chosen: Vec<&CheckDef> = CATALOGUE.iter().filter(|d| selected(d, opts)).collect();
-    let network_selected = opts.netns.is_some()
-        && super::network::check_ids()
-            .iter()
-            .any(|id| selected_id(id, opts));
+    let mut names: Vec<&str> = ALL_SCENARIOS.to_vec();
+    names.push(super::pool::POOL_WRAP);
+    for s in &opts.vendor_scenarios {
+        if names.contains(&s.name.as_str()) {
+            return Err(CertifyError::ScenarioName(s.name.clone()));
+        }
+        names.push(&s.name);
+    }
+    // The selected checks this runtime can judge: those of the network lifecycle apart (judged
+    // once, after the scenarios).
+    let runtime = if opts.netns.is_some() { "netns" } else { "sim" };
+    let (network_defs, chosen): (Vec<&CheckDef>, Vec<&CheckDef>) = CATALOGUE
+        .iter()
+        .filter(|d| selected(d, opts) && d.runtimes().contains(&runtime))
+        .partition(|d| d.runtimes() == ["netns"]);
+    let network_selected = !network_defs.is_empty();
     if chosen.is_empty() && !network_selected {
         return Err(CertifyError::NothingSelected {
             focus: opts.focus.clone(),
@@ -217,7 +241,31 @@ pub fn certify(
         .copied()
         .filter(|s| chosen.iter().any(|d| d.scenarios().contains(s)))
         .collect();
-    let suite = load_suite(&needed)?;
+    let mut suite = load_suite(&needed)?;
+    let vendor_judged = chosen
+        .iter()
+        .any(|d| super::catalogue::VENDOR_JUDGES.contains(&d.id));
+    let vendor: Vec<String> = if vendor_judged {
+        suite.extend(opts.vendor_scenarios.iter().cloned());
+        opts.vendor_scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // `--pool`: the pool-wrap scenario, replayed alone after the suite (other scenarios' live
+    // pods would take addresses from the same pool meanwhile).
+    let wrap: Vec<Scenario> = match opts.pool {
+        Some(pool)
+            if chosen
+                .iter()
+                .any(|d| d.id == super::checks::crash_restart::RECLAIM.id) =>
+        {
+            vec![pool.scenario()]
+        }
+        _ => Vec::new(),
+    };
     let deadline_at = opts.deadline.map(|d| start + d);
     let supervisor = Supervisor::with_deadline(Leftovers::Kill, Some(AFTER_TIMEOUT), deadline_at);
     // One node runs one kubelet: on the real runtime the scenarios share the node sandbox (its
@@ -242,13 +290,18 @@ pub fn certify(
             .netns
             .clone()
             .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
+        env: opts.env.clone(),
     };
-    let scenarios: BTreeMap<String, Scenario> =
-        suite.iter().map(|s| (s.name.clone(), s.clone())).collect();
+    let scenarios: BTreeMap<String, Scenario> = suite
+        .iter()
+        .chain(&wrap)
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect();
     let seeds: Vec<u64> = (0..opts.repeat.max(1) as u64)
         .map(|i| opts.seed.wrapping_add(i))
         .collect();
-    let total = suite.len() * seeds.len();
+    let per_round = suite.len() + wrap.len();
+    let total = per_round * seeds.len();
     // Per check: its result in each repetition.
     let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
     let mut timed_out = false;
@@ -271,7 +324,7 @@ pub fn certify(
                 lanes,
                 supervisor: &supervisor,
                 deadline: deadline_at,
-                first_index: r * suite.len(),
+                first_index: r * per_round,
                 total,
             },
             progress,
@@ -283,6 +336,29 @@ pub fn certify(
             let _ = supervisor.finish();
             return Err(CertifyError::Host(e));
         }
+        if !wrap.is_empty() && !supervisor.deadline_hit() {
+            let alone = run_round(
+                Round {
+                    dir: &dir,
+                    plugin: &name,
+                    suite: &wrap,
+                    opts: &replay_opts,
+                    lanes: Lanes::Fixed(1),
+                    supervisor: &supervisor,
+                    deadline: deadline_at,
+                    first_index: r * per_round + suite.len(),
+                    total,
+                },
+                progress,
+                &mut scenario_ms,
+            );
+            if let Some(e) = alone.host_error {
+                let _ = supervisor.finish();
+                return Err(CertifyError::Host(e));
+            }
+            unfinished.extend(alone.unfinished.iter().map(|&i| wrap[i].name.as_str()));
+            transcripts.extend(alone.transcripts);
+        }
         timed_out |= transcripts
             .values()
             .flat_map(|t| t.calls())
@@ -292,11 +368,19 @@ pub fn certify(
             scenarios: &scenarios,
             profile: opts.profile,
             timeout: opts.timeout,
+            pool: opts.pool,
+            vendor: &vendor,
+            network: None,
         };
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
-        replayed.extend(suite.iter().filter_map(|s| transcripts.remove(&s.name)));
+        replayed.extend(
+            suite
+                .iter()
+                .chain(&wrap)
+                .filter_map(|s| transcripts.remove(&s.name)),
+        );
     }
     // The network lifecycle (netns only), through the same supervisor: its leftovers are
     // killed, the deadline cuts it off, and a cut-off lifecycle is not judged.
@@ -308,7 +392,21 @@ pub fn certify(
                 total: total + 1,
             });
             let t0 = Instant::now();
-            let checks = network_checks(&dir, &name, opts, rt, supervisor.clone());
+            let evidence = network_evidence(&dir, &name, opts, rt, supervisor.clone());
+            let transcripts = BTreeMap::new();
+            let ctx = Ctx {
+                transcripts: &transcripts,
+                scenarios: &scenarios,
+                profile: opts.profile,
+                timeout: opts.timeout,
+                pool: opts.pool,
+                vendor: &[],
+                network: Some(&evidence),
+            };
+            let checks: Vec<CheckResult> = network_defs
+                .iter()
+                .map(|d| verdict::judge(d, &ctx))
+                .collect();
             let elapsed = t0.elapsed();
             progress(Progress::ScenarioFinished {
                 name: super::network::LIFECYCLE,
@@ -347,6 +445,7 @@ pub fn certify(
         timeout: opts.timeout,
         jobs: opts.jobs,
         runtime: &runtime_args,
+        pool: opts.pool.map(|p| p.to_string()),
     };
     let mut causes = verdict::causes(&mut checks, &repro);
     super::evidence::rates(&mut causes, &replayed);
@@ -402,7 +501,7 @@ pub fn certify(
         verdict,
         checks,
         causes,
-        scenarios: suite.iter().map(|s| s.name.clone()).collect(),
+        scenarios: suite.iter().chain(&wrap).map(|s| s.name.clone()).collect(),
         seeds,
         scenario_ms,
         duration_ms: start.elapsed().as_secs_f64() * 1000.0,
@@ -698,6 +797,14 @@ fn nothing_selected(focus: &[String], skip: &[String]) -> String {
 }
 
 fn suggestion(focus: &[String]) -> String {
+    let network_only = focus.iter().any(|g| {
+        super::network::check_ids()
+            .iter()
+            .any(|id| glob_match(g, id))
+    });
+    if network_only {
+        return " (the network/* checks run only with --runtime netns)".to_string();
+    }
     let candidates: Vec<String> = CATALOGUE
         .iter()
         .map(|c| c.id.to_string())
@@ -720,14 +827,7 @@ fn suggestion(focus: &[String]) -> String {
             hints.push(c.clone());
         }
     }
-    let network_only = focus.iter().any(|g| {
-        super::network::check_ids()
-            .iter()
-            .any(|id| glob_match(g, id))
-    });
-    if network_only && hints.is_empty() {
-        " (the network/* checks run only with --runtime netns)".to_string()
-    } else if hints.is_empty() {
+    if hints.is_empty() {
         " (`execnet certify --list` shows the checks)".to_string()
     } else {
         format!("; did you mean {}?", hints.join(", "))
@@ -758,17 +858,22 @@ pub fn runtime_args(opts: &CertifyOptions) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The `network/*` checks: the plugin selected and initialised afresh (a kubelet restart), then
-/// driven through the network lifecycle on the run's node sandbox.
-fn network_checks(
+/// What the `network/*` checks judge: the plugin selected and initialised afresh (a kubelet
+/// restart), then driven through the network lifecycle on the run's node sandbox.
+fn network_evidence(
     dir: &Path,
     name: &str,
     opts: &CertifyOptions,
     rt: &crate::runtime::netns::NetnsRuntime,
     runner: std::sync::Arc<dyn plugin::invoke::Runner>,
-) -> Vec<CheckResult> {
+) -> super::network::NetworkEvidence {
     let probe = plugin::probe(dir);
-    let policy = plugin::CallPolicy::default().with_timeout(opts.timeout);
+    let policy = plugin::CallPolicy::default()
+        .with_timeout(opts.timeout)
+        .with_env(crate::runtime::ContainerRuntime::plugin_env(
+            rt,
+            opts.env.clone(),
+        ));
     let selection = plugin::select::select_with(
         &probe.plugins,
         name,
@@ -777,7 +882,7 @@ fn network_checks(
         plugin::select::SelectionTexts::for_profile(opts.profile.name),
         runner,
     );
-    let evidence = match selection.exec_plugin() {
+    match selection.exec_plugin() {
         Some(p) if selection.error_text().is_none() => {
             super::network::observe_network(p, rt, opts.profile)
         }
@@ -792,8 +897,7 @@ fn network_checks(
                     .unwrap_or_else(|| "no exec plugin".into())
             )),
         },
-    };
-    super::network::judge(&evidence, opts.profile, &|id| selected_id(id, opts))
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@
 //! into root causes, attach the reproduce commands, and decide: `fail` iff a `must` check
 //! failed or is flaky, else `inconclusive` iff a `must` check had no evidence, else `pass`.
 
-use super::catalogue::CheckDef;
+use super::checks::CheckDef;
 use super::checks::{Ctx, Judged, Judgement, start_error};
-use super::evidence::{self, Cause, Target};
+use super::evidence::{self, Cause, Finding, Target};
 use super::{CheckResult, Level, Outcome, Repeats, SkipKind, Verdict};
 use crate::kubelet::Transcript;
+use crate::kubelet::profile::StatusErrorPolicy;
 
 /// Judge `def` on the transcripts in `ctx`.
 pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
@@ -16,6 +17,15 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
         Ok(ts) => (def.judge)(ctx, &ts),
         Err(j) => j,
     };
+    conclude(def, ctx, judgement)
+}
+
+/// Judge `def` on exactly `ts` (a `replay`'s one transcript).
+pub fn judge_on(def: &CheckDef, ctx: &Ctx, ts: &[&Transcript]) -> CheckResult {
+    conclude(def, ctx, (def.judge)(ctx, ts))
+}
+
+fn conclude(def: &CheckDef, ctx: &Ctx, judgement: Judgement) -> CheckResult {
     let mut result = CheckResult {
         id: def.id,
         level: def.level,
@@ -52,10 +62,15 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
                 result.outcome = Outcome::Pass;
                 result.summary = summary;
             } else {
+                let warn_only = warn_only.or_else(|| only_logged_status_failures(&findings, ctx));
                 result.outcome = match (def.level, &warn_only) {
                     (Level::Must, None) => Outcome::Fail,
                     _ => Outcome::Warn,
                 };
+                if warn_only.is_some() {
+                    // The level this release gave it: a WARN line never shows `must`.
+                    result.level = Level::Should;
+                }
                 result.summary = summary;
                 result.findings = evidence::collapse(findings);
                 result.warn_only = warn_only;
@@ -65,11 +80,38 @@ pub fn judge(def: &CheckDef, ctx: &Ctx) -> CheckResult {
     result
 }
 
+/// Set when every finding is a `status` call that failed (exited non-zero or was killed by a
+/// signal) under a release that only logged a failed status and kept the runtime's IP
+/// (v1.1–v1.3, SPEC 2.5): whatever check sees that failure, it weighs it as that kubelet did.
+/// kubelet v1.3.0 pkg/kubelet/dockertools/docker_manager.go, `determineContainerIP`: a plugin
+/// status error is logged (`glog.Errorf`) and the docker IP is kept; from v1.4.0 the same
+/// function returns the error and the infra container is seen as unknown (SPEC 3.4).
+fn only_logged_status_failures(findings: &[Finding], ctx: &Ctx) -> Option<String> {
+    if ctx.profile.status_error != StatusErrorPolicy::KeepRuntimeIp || findings.is_empty() {
+        return None;
+    }
+    let all = findings.iter().all(|f| {
+        f.call.as_ref().is_some_and(|c| {
+            c.purpose.kind.is_status() && !c.timed_out && (c.error.is_some() || c.signal.is_some())
+        })
+    });
+    all.then(|| {
+        format!(
+            "kubelet {} only logged a failed status and kept the runtime's IP (SPEC 2.5): a should under this release, a must from 1.4 on",
+            ctx.profile.name
+        )
+    })
+}
+
 /// The transcripts of the scenarios `def` judges, in its order; no evidence when one was not
 /// replayed or (unless the check judges start-up) its kubelet refused to start.
 fn transcripts<'a>(def: &CheckDef, ctx: &Ctx<'a>) -> Result<Vec<&'a Transcript>, Judgement> {
     let mut out = Vec::new();
     for s in def.scenarios() {
+        if *s == super::network::LIFECYCLE {
+            // Not a kubelet scenario: its evidence is `ctx.network`.
+            continue;
+        }
         let Some(t) = ctx.transcripts.get(*s) else {
             return Err(Judgement::NoEvidence(format!("scenario {s} was not run")));
         };
@@ -79,6 +121,16 @@ fn transcripts<'a>(def: &CheckDef, ctx: &Ctx<'a>) -> Result<Vec<&'a Transcript>,
             )));
         }
         out.push(t);
+    }
+    if super::catalogue::VENDOR_JUDGES.contains(&def.id) {
+        // A vendor scenario that did not run (or whose kubelet refused to start) takes nothing
+        // from the bundled ones' evidence: the check judges what there is.
+        out.extend(
+            ctx.vendor
+                .iter()
+                .filter_map(|s| ctx.transcripts.get(s))
+                .filter(|t| def.judges_start || start_error(t).is_none()),
+        );
     }
     Ok(out)
 }
@@ -118,11 +170,13 @@ pub fn combine(mut runs: Vec<(u64, CheckResult)>) -> CheckResult {
 }
 
 /// `fail` iff a `must` check failed or is flaky; else `inconclusive` iff a `must` check had no
-/// evidence; else `pass`.
+/// evidence or no check judged anything (a run that judged nothing proved nothing); else `pass`.
 pub fn verdict(checks: &[CheckResult]) -> Verdict {
     if checks.iter().any(CheckResult::fails_verdict) {
         Verdict::Fail
-    } else if checks.iter().any(CheckResult::leaves_inconclusive) {
+    } else if checks.iter().any(CheckResult::leaves_inconclusive)
+        || checks.iter().all(|c| c.outcome == Outcome::Skip)
+    {
         Verdict::Inconclusive
     } else {
         Verdict::Pass
@@ -145,4 +199,34 @@ pub fn causes(checks: &mut [CheckResult], target: &Target) -> Vec<Cause> {
         })
         .collect();
     evidence::group_causes(&mut groups)
+}
+
+/// The `must` checks one replayed transcript fails (judged as certify judges the scenario: by
+/// the checks that name it, or for a scenario of the vendor's by `catalogue::VENDOR_JUDGES`).
+/// `replay` exits 1 on any.
+pub fn failed_checks(
+    t: &Transcript,
+    scenario: &crate::kubelet::Scenario,
+    profile: &'static crate::kubelet::Profile,
+    timeout: Option<std::time::Duration>,
+) -> Vec<CheckResult> {
+    let transcripts = std::collections::BTreeMap::from([(t.scenario.clone(), t.clone())]);
+    let scenarios = std::collections::BTreeMap::from([(scenario.name.clone(), scenario.clone())]);
+    let ctx = Ctx {
+        transcripts: &transcripts,
+        scenarios: &scenarios,
+        profile,
+        timeout,
+        pool: None,
+        vendor: &[],
+        network: None,
+    };
+    let started = start_error(t).is_none();
+    super::CATALOGUE
+        .iter()
+        .filter(|d| d.level == Level::Must && super::catalogue::judges_scenario(d, &t.scenario))
+        .filter(|d| d.judges_start || started)
+        .map(|d| judge_on(d, &ctx, &[t]))
+        .filter(CheckResult::fails_verdict)
+        .collect()
 }

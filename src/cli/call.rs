@@ -26,6 +26,8 @@ pub struct Args {
     pod: Vec<String>,
     #[command(flatten)]
     timeout: TimeoutArg,
+    #[command(flatten)]
+    pass_env: super::opts::PassEnvArg,
     /// Skip selection's init call (the kubelet always made it).
     #[arg(long)]
     no_init: bool,
@@ -60,7 +62,9 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     let profile = args.kubelet.kubelet;
     let texts = SelectionTexts::for_profile(profile.name);
-    let policy = CallPolicy::default().with_timeout(args.timeout.timeout.0);
+    let policy = CallPolicy::default()
+        .with_timeout(args.timeout.timeout.0)
+        .with_env(args.pass_env.env()?);
     // A missing or unreadable directory is no error for the kubelet: it sees no plugins, and
     // selection says the plugin was not found (execnet adds why, see `not_found_with`).
     let probe = plugin::probe(plugin_dir);
@@ -150,11 +154,36 @@ pub fn run(args: Args) -> Result<Verdict> {
             "execnet: warning: a descendant of the plugin still held its output pipe after it exited (leaked)"
         );
     }
-    let status_ok = matches!(
-        record.status,
-        None | Some(StatusResult::None) | Some(StatusResult::Status { .. })
-    );
-    Ok(if record.succeeded() && status_ok {
+    // What the call showed, judged as the checks judge it: a status the kubelet could not use
+    // (status-json/ip-present, ip-valid), a pipe or process left behind (leak/*).
+    let status_ok = match &record.status {
+        None | Some(StatusResult::None) => true,
+        Some(StatusResult::Status { ip: Some(ip), .. }) => {
+            let usable = !ip.is_loopback() && !ip.is_unspecified();
+            if !usable {
+                errln!(
+                    "execnet: status gave {ip}: no address other pods can reach (status-json/ip-valid)"
+                );
+            }
+            usable
+        }
+        Some(StatusResult::Status { ip: None, .. }) => {
+            let fallback = profile.empty_ip == execnet::kubelet::profile::EmptyIpPolicy::Fallback;
+            if !fallback {
+                errln!(
+                    "execnet: the document has no ip: kubelet {} reports the pod IP as <nil> (status-json/ip-present)",
+                    profile.name
+                );
+            }
+            fallback
+        }
+        Some(_) => false,
+    };
+    let left = record.raw.leaked || record.raw.group_survived || !record.raw.leftovers.is_empty();
+    if left && !record.raw.leaked {
+        errln!("execnet: processes of the call outlived it (leak/process-group)");
+    }
+    Ok(if record.succeeded() && status_ok && !left {
         Verdict::Ok
     } else {
         Verdict::Failed

@@ -102,6 +102,8 @@ pub struct CertifyKubeletArgs {
     /// Pod workers (default: each scenario's own `jobs`, else 1).
     #[arg(long, value_name = "J", value_parser = super::opts::parse_jobs)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub pass_env: super::opts::PassEnvArg,
 }
 
 /// The releases of `--kubelet`.
@@ -203,6 +205,46 @@ pub struct Args {
     /// JSON.
     #[arg(long)]
     list: bool,
+    /// The plugin's IPv4 address pool (e.g. 10.244.0.0/28, at most a /22): crash-restart/reclaim
+    /// then crashes one pod more times than the pool holds addresses, which tells round robin
+    /// (the pool wraps) from a leak (it runs out). Without it a fresh address per crash is a
+    /// warning, never a failure.
+    #[arg(long, value_name = "CIDR", value_parser = certify::pool::Pool::parse)]
+    pool: Option<certify::pool::Pool>,
+    /// A scenario file of your own (repeatable; format in conformance/README.md): replayed with
+    /// the suite and judged by the checks that judge any pod lifecycle (`certify --list` says
+    /// which: their `judges` line ends in "and your scenarios").
+    #[arg(long = "scenario", value_name = "FILE")]
+    scenario_files: Vec<PathBuf>,
+    /// Every `*.json` scenario file in DIR, as with --scenario.
+    #[arg(long = "scenarios", value_name = "DIR")]
+    scenario_dir: Option<PathBuf>,
+}
+
+/// The vendor's scenarios of `--scenario` and `--scenarios`, in order (a directory's sorted by
+/// file name); any error names the file (exit 2).
+fn vendor_scenarios(args: &Args) -> Result<Vec<execnet::kubelet::Scenario>> {
+    let mut files = args.scenario_files.clone();
+    if let Some(dir) = &args.scenario_dir {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| anyhow::anyhow!("--scenarios {}: {e}", dir.display()))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            bail!(
+                "--scenarios {}: no *.json scenario files there",
+                dir.display()
+            );
+        }
+        files.extend(found);
+    }
+    files
+        .iter()
+        .map(|f| execnet::kubelet::Scenario::load(f).map_err(|e| anyhow::anyhow!("{e}")))
+        .collect()
 }
 
 #[derive(serde::Serialize)]
@@ -222,7 +264,7 @@ const NETWORK_JUDGES: &str =
     "the network lifecycle on real infra containers (--runtime netns only)";
 
 fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
-    let mut listed: Vec<ListedCheck> = CATALOGUE
+    let listed: Vec<ListedCheck> = CATALOGUE
         .iter()
         .filter(|c| certify::run::selected(c, opts))
         .map(|c| ListedCheck {
@@ -231,22 +273,9 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
             title: c.title,
             rationale: c.rationale,
             scenarios: c.scenarios(),
-            runtimes: &["sim", "netns"],
+            runtimes: c.runtimes(),
         })
         .collect();
-    listed.extend(
-        certify::network::checks()
-            .into_iter()
-            .filter(|(id, ..)| certify::run::selected_id(id, opts))
-            .map(|(id, level, title, rationale)| ListedCheck {
-                id,
-                level: level.as_str(),
-                title,
-                rationale,
-                scenarios: &[],
-                runtimes: &["netns"],
-            }),
-    );
     if listed.is_empty() {
         return Err(certify::CertifyError::NothingSelected {
             focus: opts.focus.clone(),
@@ -260,10 +289,15 @@ fn list(args: &Args, opts: &CertifyOptions) -> Result<()> {
     for c in listed {
         outln!("{:<32} {:<6} {}", c.id, c.level, c.title);
         outln!("{:<39} why: {}", "", c.rationale);
-        if c.scenarios.is_empty() {
+        if c.runtimes == ["netns"] {
             outln!("{:<39} judges: {NETWORK_JUDGES}", "");
         } else {
-            outln!("{:<39} judges: {}", "", c.scenarios.join(", "));
+            let yours = if certify::catalogue::VENDOR_JUDGES.contains(&c.id) {
+                ", and your scenarios (--scenario)"
+            } else {
+                ""
+            };
+            outln!("{:<39} judges: {}{yours}", "", c.scenarios.join(", "));
         }
     }
     Ok(())
@@ -364,6 +398,9 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         focus,
         skip: args.skip.clone(),
         netns: None,
+        pool: args.pool,
+        env: args.kubelet.pass_env.env()?,
+        vendor_scenarios: vendor_scenarios(&args)?,
     };
     if args.list {
         list(&args, &opts)?;
@@ -589,6 +626,7 @@ impl Run<'_> {
                     timeout: self.opts.timeout,
                     jobs: self.opts.jobs,
                     runtime: &runtime,
+                    pool: self.opts.pool.map(|p| p.to_string()),
                 };
                 if single {
                     report::html::render(&reports[0], &target)

@@ -38,8 +38,6 @@ macro_rules! errln {
 mod bench;
 mod call;
 mod certify;
-// Its `set_var` goes when the netns environment travels in the call policy (a change of its own).
-#[allow(unsafe_code)]
 mod netns;
 mod opts;
 mod output;
@@ -87,7 +85,7 @@ enum Command {
     Call(call::Args),
     /// Run the conformance suite against a plugin (default: the bundled reference plugin) and
     /// judge it, check by check.
-    Certify(certify::Args),
+    Certify(Box<certify::Args>),
     /// Time status calls through the manager against a bare posix_spawn floor.
     Bench(bench::Args),
     /// Replay one scenario (a file, or a bundled scenario's name) through the simulated kubelet
@@ -167,7 +165,7 @@ pub fn main() -> ExitCode {
         Command::Probe(args) => probe::run(args),
         Command::Call(args) => call::run(args),
         Command::Bench(args) => bench::run(args),
-        Command::Certify(args) => certify::run(args),
+        Command::Certify(args) => certify::run(*args),
         Command::Replay(args) => replay::run(args),
         Command::Sandbox(args) => netns::sandbox(args),
         Command::Gc(args) => netns::gc(args),

@@ -75,20 +75,11 @@ impl NetnsArgs {
         })
     }
 
-    /// Set the plugins' environment, handle signals, then enter the sandbox. Call it before any
-    /// other thread starts.
+    /// Handle signals, then enter the sandbox. Call it before any other thread starts. The
+    /// plugins' environment travels in their call policy
+    /// ([`ContainerRuntime::plugin_env`](execnet::runtime::ContainerRuntime::plugin_env)).
     pub fn start(&self) -> Result<NetnsRuntime> {
         let options = self.options()?;
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-        // SAFETY: execnet is single-threaded here (before the signal thread, the sandbox and the
-        // kubelet start); every plugin inherits this environment, as the kubelet's reached them.
-        unsafe {
-            std::env::set_var(
-                "PATH",
-                format!("{}:{path}", execnet::runtime::netns::sandbox::BIN_DIR),
-            );
-            std::env::set_var("DOCKER_HOST", "unix:///var/run/docker.sock");
-        }
         signals::install().context("install signal handling")?;
         Ok(NetnsRuntime::start(options)?)
     }

@@ -72,6 +72,27 @@ pub struct KubeletArgs {
     /// Pod workers (default: each scenario's own `jobs`, else 1).
     #[arg(long, value_name = "J", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub pass_env: PassEnvArg,
+}
+
+/// `--pass-env NAME`: plugins run with the kubelet's environment, not the user's.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PassEnvArg {
+    /// Give plugins this variable of execnet's environment too (repeatable). Plugins otherwise
+    /// run with the kubelet's environment: PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    /// and execnet's own EXECNET_* variables; no locale, terminal, TMPDIR or HOME of the user's.
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+impl PassEnvArg {
+    /// The plugins' environment; an unset name is an error (exit 2).
+    pub fn env(&self) -> anyhow::Result<execnet::plugin::policy::PluginEnv> {
+        execnet::plugin::policy::PluginEnv::kubelet()
+            .with_passed(&self.names)
+            .map_err(anyhow::Error::msg)
+    }
 }
 
 impl KubeletArgs {

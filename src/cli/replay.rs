@@ -71,6 +71,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             super::netns::RuntimeKind::Sim => None,
             super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
         },
+        env: args.kubelet.pass_env.env()?,
     };
     // The transcript is streamed, never held whole: the entries go to a temporary file in the
     // requested format (and to --transcript), which is copied to standard output at the end,
@@ -82,8 +83,17 @@ pub fn run(args: Args) -> Result<Verdict> {
     };
     let mut judge = kubelet::replay::Succeeded::default();
     let mut failure: Option<std::io::Error> = None;
+    // Kept for the checks (up to a bound: a scale scenario's transcript is streamed only).
+    let mut kept: Option<Vec<kubelet::Entry>> = Some(Vec::new());
     let header = kubelet::replay_streamed(plugin_dir, plugin, &scenario, &options, &mut |e| {
         judge.observe(e);
+        if let Some(k) = &mut kept {
+            if k.len() < JUDGED_ENTRIES {
+                k.push(e.clone());
+            } else {
+                kept = None;
+            }
+        }
         if failure.is_none() {
             let written = body.entry(e).and_then(|()| match &mut lines {
                 Some(l) => l.entry(e),
@@ -113,12 +123,39 @@ pub fn run(args: Args) -> Result<Verdict> {
         l.finish()?;
     }
     body.finish(&header)?;
-    Ok(if judge.ok() {
+    // What the transcript shows, judged by the checks certify would judge it with.
+    let mut checks_ok = true;
+    match kept {
+        Some(entries) => {
+            let t = kubelet::Transcript { entries, ..header };
+            for c in execnet::certify::verdict::failed_checks(
+                &t,
+                &scenario,
+                options.profile,
+                options.timeout,
+            ) {
+                checks_ok = false;
+                let first = c
+                    .findings
+                    .first()
+                    .map(|f| format!(": {}", f.problem))
+                    .unwrap_or_default();
+                errln!("execnet: this transcript fails {} (must){first}", c.id);
+            }
+        }
+        None => errln!(
+            "execnet: the transcript has over {JUDGED_ENTRIES} entries: not judged by the checks (certify judges the bundled scenarios)"
+        ),
+    }
+    Ok(if judge.ok() && checks_ok {
         Verdict::Ok
     } else {
         Verdict::Failed
     })
 }
+
+/// Entries of a transcript `replay` keeps to judge it.
+const JUDGED_ENTRIES: usize = 200_000;
 
 /// The transcript as printed (`--format text|json`), built in an unlinked temporary file one
 /// entry at a time. The JSON is byte for byte what `serde_json::to_string_pretty` makes of the

@@ -43,6 +43,8 @@ pub struct ReplayOptions {
     /// also created there (its IP becomes the runtime IP) and killed there when the model kills
     /// or crashes it. `None`: the simulated runtime alone.
     pub runtime: Option<std::sync::Arc<dyn crate::runtime::ContainerRuntime>>,
+    /// The plugins' environment (the runtime adds its own to it).
+    pub env: crate::plugin::policy::PluginEnv,
 }
 
 impl Default for ReplayOptions {
@@ -54,6 +56,7 @@ impl Default for ReplayOptions {
             timeout: CallPolicy::default().timeout,
             runner: None,
             runtime: None,
+            env: crate::plugin::policy::PluginEnv::kubelet(),
         }
     }
 }
@@ -287,7 +290,13 @@ fn run(
     observer: &mut dyn FnMut(&Entry),
     keep: bool,
 ) -> Transcript {
-    let policy = CallPolicy::default().with_timeout(options.timeout);
+    let env = match &options.runtime {
+        Some(rt) => rt.plugin_env(options.env.clone()),
+        None => options.env.clone(),
+    };
+    let policy = CallPolicy::default()
+        .with_timeout(options.timeout)
+        .with_env(env);
     let runner: Arc<dyn Runner> = options.runner.clone().unwrap_or_else(|| Arc::new(Direct));
     let mut engine = Engine {
         out: Sink {
@@ -538,7 +547,7 @@ impl<'a> Engine<'a> {
         let (started, events) = start_kubelet(
             self.plugin_dir,
             self.plugin,
-            self.policy,
+            self.policy.clone(),
             restart,
             &self.runner,
             plugin::SelectionTexts::for_profile(self.profile.name),

@@ -276,7 +276,7 @@ pub fn run_watched(
     let start = Instant::now();
     let spawned = {
         let _gate = gate_shared();
-        spawn(executable, args).inspect(|(pid, _)| {
+        spawn(executable, args, policy.env.vars()).inspect(|(pid, _)| {
             leaders_lock().push(*pid as i32);
         })
     };
@@ -334,13 +334,14 @@ fn call_argv(executable: &Path, args: &[&str]) -> Vec<String> {
 fn spawn(
     executable: &Path,
     args: &[&str],
+    env: &[std::ffi::CString],
 ) -> Result<(u32, std::io::PipeReader), (std::io::Error, bool)> {
     let ours = |e| (e, true);
     sys::mark_inherited_fds_cloexec().map_err(ours)?;
     let (reader, writer) = std::io::pipe().map_err(ours)?;
     // In the node sandbox's PID namespace when there is one (`crate::sys::pidns`).
     let pid = crate::sys::pidns::spawn_inside(|| {
-        sys::spawn_plugin(executable.as_os_str().as_bytes(), args, writer.as_fd())
+        sys::spawn_plugin(executable.as_os_str().as_bytes(), args, env, writer.as_fd())
     })
     .map_err(|e| (e, false))?;
     // The parent keeps no write end: EOF arrives when the plugin (and its heirs) close theirs.

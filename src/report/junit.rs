@@ -6,7 +6,9 @@
 //! reason and whose text is the whole evidence; a warning (a failed `should` check) is a
 //! passing case with a `<system-err>` note, named in a suite property `execnet.warning`
 //! (the schema CI systems validate against allows properties on suites only); a skip is
-//! `<skipped>` with its reason.
+//! `<skipped>` with its reason, except a `must` check that could not be judged in an
+//! inconclusive run: an `<error>` (exit 1: never counted green), and an inconclusive run no check explains is an
+//! `execnet/verdict` case with an `<error>`.
 
 use std::time::Duration;
 
@@ -91,6 +93,7 @@ fn suite(report: &Report) -> TestSuite {
     suite.add_property(("execnet.verdict", report.verdict.as_str()));
     let seeds: Vec<String> = report.seeds.iter().map(u64::to_string).collect();
     suite.add_property(("execnet.seeds", seeds.join(",").as_str()));
+    let inconclusive = report.verdict == crate::certify::Verdict::Inconclusive;
     for c in &report.checks {
         let blocking = c.level == Level::Must;
         let status = match c.outcome {
@@ -106,6 +109,14 @@ fn suite(report: &Report) -> TestSuite {
                     "must"
                 });
                 s.set_description(text);
+                s
+            }
+            // A must check that could not be judged leaves the run inconclusive: an error, so
+            // that CI never counts the run as green.
+            Outcome::Skip if c.leaves_inconclusive() && inconclusive => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(format!("inconclusive: {}", c.summary));
+                s.set_type("inconclusive");
                 s
             }
             Outcome::Skip => {
@@ -133,6 +144,17 @@ fn suite(report: &Report) -> TestSuite {
                 failure_text(c)
             ));
         }
+        suite.add_test_case(case);
+    }
+    if report.verdict == crate::certify::Verdict::Inconclusive
+        && !report.checks.iter().any(CheckResult::leaves_inconclusive)
+    {
+        // Inconclusive for a reason no check carries (nothing judged, an unfinished run).
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(report.inconclusive_reasons().join("; "));
+        s.set_type("inconclusive");
+        let mut case = TestCase::new("execnet/verdict", s);
+        case.set_classname("execnet");
         suite.add_test_case(case);
     }
     // `skipped=` as CI systems count it; nothing here is `disabled`.

@@ -91,6 +91,9 @@ fn render_inner(report: &Report, color: bool, compact: bool) -> String {
     for note in report.notes.iter().filter(|n| !n.starts_with(CONTAINMENT)) {
         let _ = writeln!(out, "note: {note}");
     }
+    for why in report.inconclusive_reasons() {
+        let _ = writeln!(out, "{}: {why}", paint(YELLOW_BOLD, "inconclusive"));
+    }
     let _ = writeln!(out);
     if !report.causes.is_empty() {
         let _ = writeln!(out, "{}:", super::evidence::causes_headline(report));

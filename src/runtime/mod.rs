@@ -83,6 +83,14 @@ pub trait ContainerRuntime: Send + Sync + std::fmt::Debug {
     fn list(&self) -> Vec<InfraInfo>;
     /// One infra container.
     fn inspect(&self, id: &str) -> Option<InfraInfo>;
+    /// The plugins' environment under this runtime: `env` with what the runtime adds (netns:
+    /// its docker CLI first in `PATH`, `DOCKER_HOST`).
+    fn plugin_env(
+        &self,
+        env: crate::plugin::policy::PluginEnv,
+    ) -> crate::plugin::policy::PluginEnv {
+        env
+    }
     /// The environment plugins must inherit (e.g. `PATH` with the docker CLI first).
     fn exec_env(&self) -> Vec<(String, String)> {
         Vec::new()

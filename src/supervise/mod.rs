@@ -389,9 +389,9 @@ impl Supervisor {
             Some(short) => CallPolicy {
                 timeout: Some(base.timeout.map_or(short, |t| t.min(short))),
                 grace: Duration::ZERO,
-                ..*base
+                ..base.clone()
             },
-            None => *base,
+            None => base.clone(),
         }
     }
 

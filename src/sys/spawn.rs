@@ -116,17 +116,24 @@ pub fn posix_spawn_floor(argv: &[std::ffi::CString]) -> io::Result<(i32, usize)>
 /// Start a plugin the way `std::process::Command` would (posix_spawn: `CLONE_VFORK`, no
 /// `fork`), with exactly what the call needs and nothing `std` adds per spawn: `argv[0]` is the
 /// executable path, stdin is `/dev/null` (opened in the child, as the floor does), stdout and
-/// stderr are both `out` (one pipe), the child leads a new process group, its signal mask is
-/// empty and SIGPIPE is back to the default (`std` ignores SIGPIPE in this process; an ignored
-/// signal would survive `exec`). Every other descriptor is close-on-exec (see
-/// [`mark_inherited_fds_cloexec`]). The environment is this process's (`environ`); nothing in
-/// execnet modifies it while calls run. Returns the child's pid; an error is the errno of the
+/// stderr are both `out` (one pipe), the child leads a new session (so a new process group too,
+/// and no controlling terminal: the kubelet was a daemon, a plugin that opens `/dev/tty` fails
+/// the same on a terminal and off one), its signal mask is empty and SIGPIPE is back to the
+/// default (`std` ignores SIGPIPE in this process; an ignored signal would survive `exec`).
+/// Every other descriptor is close-on-exec (see [`mark_inherited_fds_cloexec`]). The
+/// environment is exactly `env` (`NAME=value` strings: the call policy's, never this
+/// process's). Returns the child's pid; an error is the errno of the
 /// spawn or of the `exec` (`ENOENT`, `EACCES`, `ENOEXEC`…); `EINVAL` for a path or an
 /// argument with a NUL byte, which cannot reach `exec` (Go's `os/exec` refused it so too).
 ///
 /// The NUL-terminated strings are packed into one buffer kept per thread and the pointer array
 /// is on the stack: a call allocates nothing here.
-pub fn spawn_plugin(program: &[u8], args: &[&str], out: BorrowedFd<'_>) -> io::Result<u32> {
+pub fn spawn_plugin(
+    program: &[u8],
+    args: &[&str],
+    env: &[std::ffi::CString],
+    out: BorrowedFd<'_>,
+) -> io::Result<u32> {
     // argv: the program path, then the arguments.
     let argv = || std::iter::once(program).chain(args.iter().map(|a| a.as_bytes()));
     if argv().any(|a| a.contains(&0)) {
@@ -156,7 +163,19 @@ pub fn spawn_plugin(program: &[u8], args: &[&str], out: BorrowedFd<'_>) -> io::R
             *p = unsafe { base.add(at) }.cast();
             at += a.len() + 1;
         }
-        spawn_packed(ptrs, out.as_raw_fd())
+        const ENV_ON_STACK: usize = 32;
+        let mut env_stack = [std::ptr::null_mut::<libc::c_char>(); ENV_ON_STACK];
+        let mut env_heap = Vec::new();
+        let envp: &mut [*mut libc::c_char] = if env.len() < ENV_ON_STACK {
+            &mut env_stack[..=env.len()]
+        } else {
+            env_heap.resize(env.len() + 1, std::ptr::null_mut());
+            &mut env_heap
+        };
+        for (p, v) in envp.iter_mut().zip(env) {
+            *p = v.as_ptr().cast_mut();
+        }
+        spawn_packed(ptrs, envp, out.as_raw_fd())
     })
 }
 
@@ -165,8 +184,13 @@ thread_local! {
     static ARGV_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// `posix_spawn` of the NULL-terminated `ptrs` (argv; `ptrs[0]` is also the path).
-fn spawn_packed(ptrs: &[*mut libc::c_char], out: RawFd) -> io::Result<u32> {
+/// `posix_spawn` of the NULL-terminated `ptrs` (argv; `ptrs[0]` is also the path) with the
+/// NULL-terminated environment `envp`, in a new session.
+fn spawn_packed(
+    ptrs: &[*mut libc::c_char],
+    envp: &[*mut libc::c_char],
+    out: RawFd,
+) -> io::Result<u32> {
     let program = ptrs[0];
     // SAFETY: the file actions and attributes are initialised before use and destroyed on every
     // path; every pointer handed to libc points at live memory of the right type; argv and the
@@ -188,7 +212,9 @@ fn spawn_packed(ptrs: &[*mut libc::c_char], out: RawFd) -> io::Result<u32> {
         let mut default: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut default);
         libc::sigaddset(&mut default, libc::SIGPIPE);
-        let flags = libc::POSIX_SPAWN_SETPGROUP
+        // SETSID (glibc 2.26+): `setsid()` in the child, which also makes it the leader of a
+        // new process group (SETPGROUP with it would fail: a session leader cannot setpgid).
+        let flags = i32::from(libc::POSIX_SPAWN_SETSID)
             | libc::POSIX_SPAWN_SETSIGMASK
             | libc::POSIX_SPAWN_SETSIGDEF;
         let mut rc = 0;
@@ -202,7 +228,6 @@ fn spawn_packed(ptrs: &[*mut libc::c_char], out: RawFd) -> io::Result<u32> {
             ),
             libc::posix_spawn_file_actions_adddup2(&mut fa, out, 1),
             libc::posix_spawn_file_actions_adddup2(&mut fa, out, 2),
-            libc::posix_spawnattr_setpgroup(&mut attr, 0),
             libc::posix_spawnattr_setsigmask(&mut attr, &empty),
             libc::posix_spawnattr_setsigdefault(&mut attr, &default),
             libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short),
@@ -213,14 +238,7 @@ fn spawn_packed(ptrs: &[*mut libc::c_char], out: RawFd) -> io::Result<u32> {
         }
         let mut pid: libc::pid_t = 0;
         if rc == 0 {
-            rc = libc::posix_spawn(
-                &mut pid,
-                program,
-                &fa,
-                &attr,
-                ptrs.as_ptr(),
-                environ as *const *mut libc::c_char,
-            );
+            rc = libc::posix_spawn(&mut pid, program, &fa, &attr, ptrs.as_ptr(), envp.as_ptr());
         }
         libc::posix_spawnattr_destroy(&mut attr);
         libc::posix_spawn_file_actions_destroy(&mut fa);

@@ -490,7 +490,7 @@ fn a_deadline_stops_the_run_inconclusive_with_a_note() {
     assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains(
-            "deadline: the run stopped at --deadline 2s with 0 of 14 scenario run(s) finished"
+            "deadline: the run stopped at --deadline 2s with 0 of 15 scenario run(s) finished"
         ),
         "{stdout}"
     );

@@ -11,7 +11,7 @@ use execnet::kubelet::{self, Profile, ReplayOptions, Scenario, Transcript};
 use serde_json::Value;
 
 /// Every shipped scenario.
-pub const SCENARIOS: [&str; 14] = [
+pub const SCENARIOS: [&str; 15] = [
     "basic-lifecycle",
     "crash-without-teardown",
     "setup-failure",
@@ -26,6 +26,7 @@ pub const SCENARIOS: [&str; 14] = [
     "docker-restart",
     "restart-with-deleted-pods",
     "slow-delete",
+    "same-name",
 ];
 
 /// A private copy of `sample-plugins/`, removed on drop.
@@ -194,6 +195,7 @@ pub fn run(
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
         runtime: None,
+        ..ReplayOptions::default()
     };
     kubelet::replay(&plugins.path, plugin, &scenario(scenario_name), &options)
 }

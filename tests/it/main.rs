@@ -17,3 +17,4 @@ mod scenarios;
 mod selection;
 mod status_table;
 mod util;
+mod vendor;

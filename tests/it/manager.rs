@@ -110,11 +110,27 @@ fn stdin_is_dev_null() {
 }
 
 #[test]
-fn environment_and_working_directory_are_inherited() {
-    let dir = util::bash_plugin("env", r#"echo "$PWD|${HOME:+home-set}""#);
+fn working_directory_is_inherited_and_the_environment_is_the_kubelets() {
+    // The working directory is execnet's (the kubelet's was its own); the environment is the
+    // call policy's: the documented PATH, no HOME of the user's unless passed.
+    let dir = util::bash_plugin("env", r#"echo "$PWD|${HOME:-no-home}|$PATH|${EXTRA:-}""#);
     let rec = exec(dir.path(), "env", CallPolicy::default()).init();
     let cwd = std::env::current_dir().unwrap();
-    assert_eq!(rec.output_text(), format!("{}|home-set\n", cwd.display()));
+    assert_eq!(
+        rec.output_text(),
+        format!(
+            "{}|no-home|{}|\n",
+            cwd.display(),
+            execnet::plugin::policy::KUBELET_PATH
+        )
+    );
+    let env = execnet::plugin::policy::PluginEnv::kubelet().with_var("EXTRA", "given");
+    let rec = exec(dir.path(), "env", CallPolicy::default().with_env(env)).init();
+    assert!(
+        rec.output_text().ends_with("|given\n"),
+        "{}",
+        rec.output_text()
+    );
 }
 
 #[test]
@@ -209,7 +225,8 @@ fn a_daemon_holding_the_pipe_is_flagged_leaked_and_does_not_hang_the_call() {
         ..CallPolicy::default()
     };
     let sup = Supervisor::new(Leftovers::Kill, None);
-    let rec = supervised(dir.path(), "daemon", policy, &sup).call(Action::Setup, "n", "p", ID);
+    let rec =
+        supervised(dir.path(), "daemon", policy.clone(), &sup).call(Action::Setup, "n", "p", ID);
     assert!(rec.succeeded(), "{:?}", rec.outcome());
     assert!(rec.raw.leaked, "the background sleep holds stdout");
     assert!(rec.raw.group_survived);
@@ -380,9 +397,10 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
     };
     let sup = Supervisor::certify(Duration::from_millis(150));
     // Two handles, as two kubelet starts: the memory is the supervisor's, not the handle's.
-    let first = supervised(dir.path(), "hung", policy, &sup).init();
-    let second = supervised(dir.path(), "hung", policy, &sup).init();
-    let setup = supervised(dir.path(), "hung", policy, &sup).call(Action::Setup, "n", "p", ID);
+    let first = supervised(dir.path(), "hung", policy.clone(), &sup).init();
+    let second = supervised(dir.path(), "hung", policy.clone(), &sup).init();
+    let setup =
+        supervised(dir.path(), "hung", policy.clone(), &sup).call(Action::Setup, "n", "p", ID);
     assert_eq!(
         first.outcome(),
         &Outcome::TimedOut {
@@ -402,7 +420,7 @@ fn timeout_memory_shortens_later_calls_of_the_timed_out_action_also_init() {
         "other actions keep theirs"
     );
     // A plain manager remembers nothing.
-    let plain = exec(dir.path(), "hung", policy);
+    let plain = exec(dir.path(), "hung", policy.clone());
     plain.init();
     assert_eq!(
         plain.init().outcome(),
@@ -431,7 +449,7 @@ fn timeout_memory_leash_follows_the_slowest_call_that_returned() {
         ..CallPolicy::default()
     };
     let sup = Supervisor::certify(Duration::from_secs(5));
-    let p = supervised(dir.path(), "slowish", policy, &sup);
+    let p = supervised(dir.path(), "slowish", policy.clone(), &sup);
     let returned = p.call(Action::Teardown, "n", "p", ID);
     assert_eq!(returned.outcome(), &Outcome::Success);
     std::fs::write(&hang, "").expect("marker");
@@ -469,12 +487,12 @@ fn timeout_memory_cuts_calls_of_the_action_in_flight() {
     };
     let short = CallPolicy {
         timeout: Some(Duration::from_millis(600)),
-        ..long
+        ..long.clone()
     };
     let sup = Supervisor::certify(Duration::from_millis(500));
     let (in_flight, timed_out) = std::thread::scope(|s| {
         let a = s.spawn(|| {
-            supervised(dir.path(), "hung", long, &sup).call(Action::Teardown, "n", "a", ID)
+            supervised(dir.path(), "hung", long.clone(), &sup).call(Action::Teardown, "n", "a", ID)
         });
         let b = s.spawn(|| {
             // Started after the long call, so that the long one is in flight when it times out.
@@ -504,7 +522,7 @@ fn timeout_memory_cuts_calls_of_the_action_in_flight() {
     );
     // A setup in the same run keeps its full timeout.
     assert_eq!(
-        supervised(dir.path(), "hung", long, &sup)
+        supervised(dir.path(), "hung", long.clone(), &sup)
             .call(Action::Setup, "n", "c", ID)
             .outcome(),
         &Outcome::Success
@@ -533,17 +551,27 @@ fn init_waits_for_running_calls_but_not_for_a_hung_one() {
     let ((setup, setup_end), (hung, hung_end), (init, init_end)) = std::thread::scope(|s| {
         let setup = s.spawn(|| {
             ended(&|| {
-                supervised(dir.path(), "hung", policy, &sup).call(Action::Setup, "n", "a", ID)
+                supervised(dir.path(), "hung", policy.clone(), &sup).call(
+                    Action::Setup,
+                    "n",
+                    "a",
+                    ID,
+                )
             })
         });
         let hung = s.spawn(|| {
             ended(&|| {
-                supervised(dir.path(), "hung", policy, &sup).call(Action::Teardown, "n", "b", ID)
+                supervised(dir.path(), "hung", policy.clone(), &sup).call(
+                    Action::Teardown,
+                    "n",
+                    "b",
+                    ID,
+                )
             })
         });
         let init = s.spawn(|| {
             std::thread::sleep(Duration::from_millis(200));
-            ended(&|| supervised(dir.path(), "hung", policy, &sup).init())
+            ended(&|| supervised(dir.path(), "hung", policy.clone(), &sup).init())
         });
         (
             setup.join().expect("setup"),
@@ -587,7 +615,12 @@ fn a_timed_out_calls_group_is_killed_not_reported_but_an_escape_is() {
     };
     let sup = Supervisor::certify(Duration::from_millis(500));
     for round in 0..3 {
-        let r = supervised(dir.path(), "slowtd", policy, &sup).call(Action::Teardown, "n", "p", ID);
+        let r = supervised(dir.path(), "slowtd", policy.clone(), &sup).call(
+            Action::Teardown,
+            "n",
+            "p",
+            ID,
+        );
         assert!(
             matches!(r.outcome(), Outcome::TimedOut { .. }),
             "{:?}",

@@ -250,6 +250,14 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
                 "par/pod-5",
                 "par/pod-6",
                 "par/pod-7",
+                "par/pod-8",
+                "par/pod-9",
+                "par/pod-10",
+                "par/pod-11",
+                "par/pod-12",
+                "par/pod-13",
+                "par/pod-14",
+                "par/pod-15",
             ];
             (
                 1,
@@ -425,6 +433,30 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("slow-delete", V11) => (1, vec![row("default/slow", "S1 P1 Y1 D1", SLOW)]),
         ("slow-delete", V12 | V14 | V15) => (1, vec![row("default/slow", "S1 P1 E1 D1 H1", SLOW)]),
         ("slow-delete", Doc) => (1, vec![row("default/slow", "S1 D1", DOC)]),
+        // staging/web lives 0–70 s (its app restarts at 20 s); default/web lives 0–10 s and again
+        // 40–60 s under the same name, each life its own setup, teardown and (v1.2+)
+        // housekeeping teardown.
+        ("same-name", V11) => (
+            1,
+            vec![
+                row("staging/web", "S1 P1 Y15 D1", V11_SYNC),
+                row("default/web", "S2 P2 Y8 D2", V11_SYNC),
+            ],
+        ),
+        ("same-name", V12 | V14 | V15) => (
+            1,
+            vec![
+                row("staging/web", "S1 P1 E3 D1 H1", V12_PLEG),
+                row("default/web", "S2 P2 E2 D2 H2", HOUSEKEEPING),
+            ],
+        ),
+        ("same-name", Doc) => (
+            1,
+            vec![
+                row("staging/web", "S1 Y7 D1", DOC),
+                row("default/web", "S2 Y3 D2", DOC),
+            ],
+        ),
         (s, g) => panic!("no table row for {s} under {g:?}"),
     }
 }
@@ -493,7 +525,8 @@ fn calls_table(
         "app-exit",
         "docker-restart",
         "restart-with-deleted-pods",
-        "slow-delete"
+        "slow-delete",
+        "same-name"
     )]
     scenario: &str,
 ) {

@@ -247,7 +247,7 @@ fn a_generated_scale_scenario_replays_every_pod() {
     std::fs::write(&file, &out.stdout).unwrap();
     let plugin = util::bash_plugin(
         "p",
-        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+        r#"[ "$1" = status ] && n=$(printf %s "$2/$3" | cksum | cut -d' ' -f1) && echo "{\"apiVersion\":\"v1beta1\",\"kind\":\"PodNetworkStatus\",\"ip\":\"10.$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255 | 1))\"}"; exit 0"#,
     );
     let out = util::execnet()
         .args([
@@ -311,7 +311,7 @@ fn scale_fixture(pods: usize) -> (tempfile::TempDir, PathBuf, tempfile::TempDir)
     std::fs::write(&file, &out.stdout).unwrap();
     let plugin = util::bash_plugin(
         "p",
-        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+        r#"[ "$1" = status ] && n=$(printf %s "$2/$3" | cksum | cut -d' ' -f1) && echo "{\"apiVersion\":\"v1beta1\",\"kind\":\"PodNetworkStatus\",\"ip\":\"10.$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255 | 1))\"}"; exit 0"#,
     );
     (tmp, file, plugin)
 }
@@ -344,6 +344,7 @@ fn a_streamed_replay_gives_the_whole_transcript_and_leaves_nothing() {
         timeout: Some(std::time::Duration::from_secs(30)),
         runner: None,
         runtime: None,
+        ..ReplayOptions::default()
     };
     let before = fds_and_children();
     let mut streamed = Vec::new();
@@ -445,12 +446,13 @@ fn replay_json_is_one_pretty_document_and_jsonl_has_the_same_entries() {
     assert_eq!(text.lines().count(), rest.len() + 1);
 }
 
-/// A plugin that answers every status with the same address (its output does not depend on
-/// call order, so two replays of the same calls are equal).
+/// A plugin that answers every status of a pod with the same address, one per pod (its output
+/// does not depend on call order, so two replays of the same calls are equal; distinct pods
+/// get distinct addresses, as `replay` judges).
 fn steady_plugin() -> tempfile::TempDir {
     util::bash_plugin(
         "p",
-        r#"[ "$1" = status ] && echo '{"apiVersion":"v1beta1","kind":"PodNetworkStatus","ip":"10.1.2.3"}'; exit 0"#,
+        r#"[ "$1" = status ] && n=$(printf %s "$2/$3" | cksum | cut -d' ' -f1) && echo "{\"apiVersion\":\"v1beta1\",\"kind\":\"PodNetworkStatus\",\"ip\":\"10.$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255 | 1))\"}"; exit 0"#,
     )
 }
 

@@ -1,9 +1,8 @@
 //! `args/*`: what the kubelet passes as argv — names at their length limits, and the 1.1–1.3
 //! post-setup status with name and namespace swapped.
 
-use super::{Ctx, Judgement, exited_nonzero, judged, sc};
+use super::{CheckDef, Ctx, Judgement, exited_nonzero, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 use crate::plugin::StatusResult;

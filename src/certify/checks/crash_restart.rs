@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Ctx, Judgement, ips_by_container, judged, sc};
+use super::{CheckDef, Ctx, Judged, Judgement, judged, plugin_ips_by_container, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
+use crate::certify::pool::{POOL_WRAP, Pool};
 use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
 
 /// Crash cycles needed to judge reclaiming (a fresh address on each of them is a leak).
@@ -83,19 +83,22 @@ pub const RECLAIM: CheckDef = CheckDef {
     id: "crash-restart/reclaim",
     level: Level::Must,
     title: "a crashed container's address is reclaimed",
-    rationale: "No teardown follows a crash or a docker restart, so a plugin that frees addresses only in teardown leaks one per crash; judged over at least 16 cycles (a fresh address on every cycle is a leak).",
+    rationale: "No teardown follows a crash or a docker restart, so a plugin that frees addresses only in teardown leaks one per crash. It fails only on evidence that pods break: the pool declared with --pool runs out while one pod lives (the pool-wrap scenario). A fresh address on every crash alone is round robin or a leak: a warning that says how to decide.",
     scenarios: &[sc::CRASH, sc::DOCKER_RESTART],
     judges_start: false,
     judge: reclaim,
 };
 
-fn reclaim(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
+fn reclaim(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut findings = Vec::new();
     let mut judged_pods = Vec::new();
     let mut containers = 0;
     let mut best = (0, 0);
+    let mut fresh_every_time = Vec::new();
+    let mut any_plugin_ip = false;
     for t in ts {
-        let by_id = ips_by_container(t);
+        let by_id = plugin_ips_by_container(t);
+        any_plugin_ip |= !by_id.is_empty();
         let cycles = crash_cycles(t);
         let picked = if t.scenario == sc::DOCKER_RESTART {
             // A docker restart crashes every pod at once: its cycles are judged together (a
@@ -132,28 +135,10 @@ fn reclaim(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         let distinct: BTreeSet<&String> = ips.iter().copied().collect();
         containers += ips.len();
         if distinct.len() == ips.len() {
-            // The range runs upwards (lowest … highest address), whatever order they came in.
-            let mut sorted: Vec<(Option<std::net::IpAddr>, &String)> =
-                ips.iter().map(|s| (s.parse().ok(), *s)).collect();
-            sorted.sort();
-            let low = sorted.first().map(|(_, s)| s.as_str()).unwrap_or("");
-            let high = sorted.last().map(|(_, s)| s.as_str()).unwrap_or("");
-            let every_pod = t.scenario == sc::DOCKER_RESTART;
-            findings.push(Finding::about(
+            fresh_every_time.push((
                 t,
-                (!every_pod).then_some(&pod),
-                if every_pod {
-                    format!(
-                        "the {} infra containers of its pods, over the docker restarts, each got a fresh address ({low} … {high})",
-                        ips.len()
-                    )
-                } else {
-                    format!(
-                        "each of its {} infra containers got a fresh address ({low} … {high})",
-                        ips.len()
-                    )
-                },
-                "the crashed container's address to be reclaimed — the kubelet never calls teardown for a crashed infra container, so a plugin that only frees addresses in teardown leaks one per crash",
+                pod.clone(),
+                ips.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             ));
         }
         let label = if t.scenario == sc::DOCKER_RESTART {
@@ -166,11 +151,148 @@ fn reclaim(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             distinct.len()
         ));
     }
+    let wrap = ctx.pool.and_then(|pool| {
+        ctx.transcripts
+            .get(POOL_WRAP)
+            .map(|t| (pool, wrap_evidence(ctx, t, pool)))
+    });
+    if let Some((pool, w)) = &wrap {
+        containers += w.containers;
+        judged_pods.push(w.summary.clone());
+        findings.extend(w.finding.clone());
+        if w.decided {
+            // The pool was wrapped: that decides round robin against a leak.
+            fresh_every_time.clear();
+        } else if w.finding.is_none() {
+            judged_pods.push(format!("--pool {pool} did not decide it"));
+        }
+    }
     if judged_pods.is_empty() {
+        if !any_plugin_ip && best.0 >= RECLAIM_CYCLES {
+            return Judgement::NotApplicable(format!(
+                "{} crash cycles, and no status gave the kubelet an address of the plugin's (it kept the runtime's: status printed nothing or could not be used): no address of the plugin's to follow",
+                best.0
+            ));
+        }
         return Judgement::NoEvidence(format!(
             "{} crash cycles, {} of the pod's infra containers with a pod IP from status ({RECLAIM_CYCLES} of each needed)",
             best.0, best.1
         ));
     }
-    judged(containers, judged_pods.join("; "), findings)
+    let warn = !fresh_every_time.is_empty() && findings.is_empty();
+    for (t, pod, ips) in fresh_every_time {
+        // The range runs upwards (lowest … highest address), whatever order they came in.
+        let mut sorted: Vec<(Option<std::net::IpAddr>, &String)> =
+            ips.iter().map(|s| (s.parse().ok(), s)).collect();
+        sorted.sort();
+        let low = sorted.first().map(|(_, s)| s.as_str()).unwrap_or("");
+        let high = sorted.last().map(|(_, s)| s.as_str()).unwrap_or("");
+        let every_pod = t.scenario == sc::DOCKER_RESTART;
+        let whose = if every_pod {
+            format!(
+                "the {} infra containers of its pods, over the docker restarts,",
+                ips.len()
+            )
+        } else {
+            format!("each of its {} infra containers", ips.len())
+        };
+        findings.push(Finding::about(
+            t,
+            (!every_pod).then_some(&pod),
+            format!(
+                "{whose} got a fresh address ({low} … {high}): round robin (as CNI host-local hands addresses out) or a leak of one address per crash — {} crashes cannot tell them apart",
+                ips.len()
+            ),
+            "evidence either way: re-run with --pool CIDR (the plugin's pool; a small one decides fast): execnet then crashes one pod more times than the pool holds addresses — a leak runs out, round robin wraps",
+        ).own_cause());
+    }
+    Judgement::Judged(Judged {
+        judged: containers,
+        summary: judged_pods.join("; "),
+        findings,
+        warn_only: warn.then(|| {
+            "a fresh address per crash is no evidence that pods break; without --pool it stays a warning".to_string()
+        }),
+    })
+}
+
+/// What the `pool-wrap` transcript shows.
+struct Wrap {
+    containers: usize,
+    summary: String,
+    /// The plugin ran out (must) or handed out addresses outside the pool (declared wrong).
+    finding: Option<Finding>,
+    /// Whether it decided round robin against a leak.
+    decided: bool,
+}
+
+fn wrap_evidence(ctx: &Ctx, t: &Transcript, pool: Pool) -> Wrap {
+    let by_id = plugin_ips_by_container(t);
+    let calls = ctx.calls(&[t]);
+    let mut seen: BTreeSet<&String> = BTreeSet::new();
+    let mut crashes = 0;
+    for c in &calls {
+        if c.purpose != CallPurpose::Setup {
+            continue;
+        }
+        if !c.call.succeeded() {
+            let finding = Finding::call(
+                c,
+                format!(
+                    "setup failed after {crashes} crash(es) with one pod live: its dead infra containers had taken {} distinct addresses of the {} in --pool {pool} (the other {} were taken before), none handed out again",
+                    seen.len(),
+                    pool.hosts(),
+                    pool.hosts().saturating_sub(seen.len() as u32),
+                ),
+                "the crashed containers' addresses reclaimed: the kubelet never tears a crashed infra container down, so a plugin that frees addresses only in teardown runs its pool dry one crash at a time",
+            )
+            .own_cause();
+            return Wrap {
+                containers: crashes,
+                summary: format!("pool-wrap: the pool ran dry after {crashes} crashes"),
+                finding: Some(finding),
+                decided: true,
+            };
+        }
+        crashes += 1;
+        if let Some(ip) =
+            c.id.and_then(|id| by_id.get(id))
+                .and_then(|(_, s)| s.iter().next())
+        {
+            if !seen.insert(ip) {
+                return Wrap {
+                    containers: crashes,
+                    summary: format!(
+                        "pool-wrap: after {} crashes the plugin handed {ip} out again (--pool {pool}, {} addresses): it reclaims",
+                        crashes - 1,
+                        pool.hosts()
+                    ),
+                    finding: None,
+                    decided: true,
+                };
+            }
+            if !pool.contains(ip) {
+                return Wrap {
+                    containers: crashes,
+                    summary: format!("pool-wrap: {ip} is outside --pool {pool}"),
+                    finding: Some(Finding::about(
+                        t,
+                        None,
+                        format!("the plugin handed out {ip}, outside the declared --pool {pool}"),
+                        "--pool to be the plugin's pool, so that crashing past its size decides round robin against a leak",
+                    ).own_cause()),
+                    decided: false,
+                };
+            }
+        }
+    }
+    Wrap {
+        containers: crashes,
+        summary: format!(
+            "pool-wrap: {crashes} setups, {} distinct addresses, neither a reuse nor a failure",
+            seen.len()
+        ),
+        finding: None,
+        decided: false,
+    }
 }

@@ -1,8 +1,7 @@
 //! `exit-code/*`: the exit status is all the kubelet reads of setup and teardown.
 
-use super::{Ctx, Judgement, exited_nonzero, judged, sc};
+use super::{CheckDef, Ctx, Judgement, exited_nonzero, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 use crate::plugin::Outcome;

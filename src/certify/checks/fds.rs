@@ -1,9 +1,8 @@
 //! `fds/*`: the descriptors the kubelet gives a plugin (stdin /dev/null, one output pipe, no
 //! other fd).
 
-use super::{Ctx, Judgement, exited_nonzero, judged, sc};
+use super::{CheckDef, Ctx, Judgement, exited_nonzero, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::Transcript;
 use crate::plugin::Outcome;

@@ -1,8 +1,7 @@
 //! `idempotence/*`: calls the kubelet can repeat.
 
-use super::{Ctx, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 

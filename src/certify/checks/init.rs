@@ -1,8 +1,7 @@
 //! `init/*`: selection and `init`, at start-up and at every kubelet restart.
 
-use super::{Ctx, Judgement, judged, sc, start_error};
+use super::{CheckDef, Ctx, Judgement, judged, sc, start_error};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::{CallPurpose, Transcript};
 
@@ -52,7 +51,8 @@ pub const RESTART: CheckDef = CheckDef {
     title: "init succeeds again after a kubelet restart",
     rationale: "Every kubelet restart probes, selects and calls init again while pods keep running.",
     scenarios: &[sc::RESTART],
-    judges_start: false,
+    // A kubelet that refused to start again is this check's evidence (the failed init).
+    judges_start: true,
     judge: restart,
 };
 
@@ -62,6 +62,23 @@ fn restart(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         .into_iter()
         .filter(|c| c.purpose == CallPurpose::Init)
         .collect();
+    // A kubelet that never started is init/selection's finding. Once an init succeeded (in this
+    // scenario or another of the run: scenarios share the plugin's node state), every later
+    // start that failed is this check's: an init that works once and never again.
+    let started_once = ctx.transcripts.values().any(|t| {
+        t.calls()
+            .any(|(p, .., c)| p == CallPurpose::Init && c.succeeded())
+    });
+    if (inits.first().is_some_and(|c| !c.call.succeeded()) && !started_once)
+        || ts
+            .iter()
+            .any(|t| start_error(t).is_some() && inits.is_empty())
+    {
+        return Judgement::NoEvidence(format!(
+            "the kubelet did not start in scenario {} (see init/selection)",
+            sc::RESTART
+        ));
+    }
     let findings = inits
         .iter()
         .filter(|c| !c.call.succeeded())

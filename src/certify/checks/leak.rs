@@ -1,8 +1,7 @@
 //! `leak/*`: nothing a call starts outlives it (SPEC 4: leaked-handle detection).
 
-use super::{Ctx, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::Transcript;
 use crate::plugin::Outcome;

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Ctx, Judgement, duplicates_at_same_time, ips_by_container, judged, sc, unusable_status,
+    CheckDef, Ctx, Judgement, duplicates_at_same_time, ips_by_container, judged, sc,
+    unusable_status,
 };
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
-use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
+use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
 
 pub const SETUP_STATUS_TEARDOWN: CheckDef = CheckDef {
     id: "lifecycle/setup-status-teardown",
@@ -75,7 +75,7 @@ pub const STABLE_IP: CheckDef = CheckDef {
     level: Level::Must,
     title: "one IP per infra container",
     rationale: "Every status the kubelet makes for an infra container sets the pod's address (v1.1 twice per sync; v1.2+ after setup and on each relist with a container event); a changing IP makes the address flap.",
-    scenarios: &[sc::BASIC, sc::CRASH, sc::STATUS_TIMING],
+    scenarios: &[sc::BASIC, sc::CRASH, sc::STATUS_TIMING, sc::SAME_NAME],
     judges_start: false,
     judge: stable_ip,
 };
@@ -88,11 +88,8 @@ fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
         // How many statuses of this release gave each container an IP: one alone shows nothing.
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &t.entries {
-            if let Event::PodIp {
-                id,
-                source: IpSource::Plugin,
-                ..
-            } = &e.event
+            if let Event::PodIp { id, source, .. } = &e.event
+                && super::published(*source)
             {
                 *seen.entry(id.as_str()).or_default() += 1;
             }
@@ -105,13 +102,24 @@ fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             n += 1;
             observations += count;
             if ips.len() > 1 {
+                let runtime = runtime_ips(t, &id);
+                let listed: Vec<String> = ips
+                    .into_iter()
+                    .map(|ip| {
+                        if runtime.contains(&ip) {
+                            format!("{ip} (the runtime's: status gave no IP)")
+                        } else {
+                            ip
+                        }
+                    })
+                    .collect();
                 findings.push(Finding::about(
                     t,
                     Some(&pod),
                     format!(
-                        "infra {id}: status reported {} different IPs ({})",
-                        ips.len(),
-                        ips.into_iter().collect::<Vec<_>>().join(", ")
+                        "infra {id}: the kubelet published {} different IPs ({})",
+                        listed.len(),
+                        listed.join(", ")
                     ),
                     "one address per infra container",
                 ));
@@ -127,8 +135,9 @@ fn stable_ip(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     judged(
         n,
         format!(
-            "each of {n} infra containers kept one IP over the {observations} statuses kubelet {} asked",
-            ctx.profile.name
+            "each of {n} infra containers kept one IP over the {observations} statuses kubelet {} asked{}",
+            ctx.profile.name,
+            runtime_note(ts)
         ),
         findings,
     )
@@ -138,11 +147,38 @@ pub const DISTINCT_IPS: CheckDef = CheckDef {
     id: "lifecycle/distinct-ips",
     level: Level::Must,
     title: "live pods have distinct IPs",
-    rationale: "Two live pods with one address break both.",
-    scenarios: &[sc::BASIC],
+    rationale: "Two live pods with one address break both: judged at each sync and over the pods' lives (a pod given the address of another pod still running, e.g. a pod of the same name in another namespace).",
+    scenarios: &[sc::BASIC, sc::SAME_NAME],
     judges_start: false,
     judge: distinct_ips,
 };
+
+/// The runtime's IPs the kubelet published for container `id` (status printed nothing or failed).
+fn runtime_ips(t: &Transcript, id: &str) -> BTreeSet<String> {
+    t.entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::PodIp {
+                id: i, ip, source, ..
+            } if i == id && *source != crate::kubelet::IpSource::Plugin => Some(ip.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// "; N of the IPs were the runtime's (…)" when the kubelet published runtime addresses.
+pub(super) fn runtime_note(ts: &[&Transcript]) -> String {
+    match ts
+        .iter()
+        .map(|t| super::runtime_published(t))
+        .sum::<usize>()
+    {
+        0 => String::new(),
+        n => format!(
+            " ({n} of the published IPs were the runtime's: status printed nothing or failed, and the kubelet kept the runtime's IP, SPEC 2.5)"
+        ),
+    }
+}
 
 fn distinct_ips(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let mut findings = Vec::new();
@@ -150,6 +186,8 @@ fn distinct_ips(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     for t in ts {
         let (n, f) = duplicates_at_same_time(t);
         instants += n;
+        findings.extend(f);
+        let (_, f) = super::live_duplicate_findings(t);
         findings.extend(f);
     }
     if instants == 0 {
@@ -159,7 +197,10 @@ fn distinct_ips(_ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     }
     judged(
         instants,
-        format!("live pods had distinct IPs at each of {instants} syncs"),
+        format!(
+            "live pods had distinct IPs at each of {instants} syncs{}",
+            runtime_note(ts)
+        ),
         findings,
     )
 }

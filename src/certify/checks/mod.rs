@@ -1,5 +1,5 @@
 //! The checks, one file per category (SPEC 5's categories). Each check is a named
-//! [`CheckDef`](super::CheckDef) constant with its judge; a judge receives the transcripts of
+//! [`CheckDef`] constant with its judge; a judge receives the transcripts of
 //! exactly the scenarios its definition names (stated once, in the definition) and returns a
 //! [`Judgement`]: how many items it judged, and a [`Finding`] per thing wrong. Judges read
 //! transcripts only; they never call a plugin.
@@ -20,9 +20,10 @@ pub mod timeout;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::Level;
 use super::evidence::{CallRef, Finding};
 use crate::kubelet::profile::Profile;
-use crate::kubelet::{CallPurpose, Event, PodRef, Scenario, Transcript};
+use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Scenario, Transcript};
 use crate::plugin::{Outcome, StatusResult};
 
 /// The scenarios of the suite (`conformance/scenarios/`), by name.
@@ -41,6 +42,7 @@ pub mod sc {
     pub const DOCKER_RESTART: &str = "docker-restart";
     pub const RESTART_DELETED: &str = "restart-with-deleted-pods";
     pub const SLOW_DELETE: &str = "slow-delete";
+    pub const SAME_NAME: &str = "same-name";
 
     /// What the checks that judge "every scenario" judge: the original seven and the three
     /// whose transcripts every plugin call can be judged in. The other new scenarios are judged
@@ -75,10 +77,52 @@ pub mod sc {
         DOCKER_RESTART,
         RESTART_DELETED,
         SLOW_DELETE,
+        SAME_NAME,
     ];
 }
 
 pub use sc::ALL as ALL_SCENARIOS;
+
+/// Judged by [`live_duplicates`] (the distinct-IPs check).
+pub(crate) fn live_duplicate_findings(t: &Transcript) -> (usize, Vec<Finding>) {
+    live_duplicates(t)
+}
+
+/// One check of the catalogue.
+#[derive(Debug)]
+pub struct CheckDef {
+    pub id: &'static str,
+    pub level: Level,
+    pub title: &'static str,
+    pub rationale: &'static str,
+    /// The scenarios it judges: the runner replays them and hands exactly their transcripts to
+    /// the judge, in this order.
+    pub scenarios: &'static [&'static str],
+    /// The judge also sees transcripts in which the kubelet refused to start (otherwise such a
+    /// scenario leaves the check without evidence).
+    pub judges_start: bool,
+    pub judge: fn(&Ctx, &[&Transcript]) -> Judgement,
+}
+
+impl CheckDef {
+    pub fn scenarios(&self) -> &'static [&'static str] {
+        self.scenarios
+    }
+
+    /// The runtimes that can judge it: a check of the network lifecycle (real infra containers)
+    /// only `netns`; every other both.
+    pub fn runtimes(&self) -> &'static [&'static str] {
+        if self.scenarios == [super::network::LIFECYCLE] {
+            &["netns"]
+        } else {
+            &["sim", "netns"]
+        }
+    }
+
+    pub fn category(&self) -> &'static str {
+        self.id.split('/').next().unwrap_or(self.id)
+    }
+}
 
 /// What a judge concluded, before the check's level turns findings into `fail` or `warn`.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +165,14 @@ pub struct Ctx<'a> {
     pub scenarios: &'a BTreeMap<String, Scenario>,
     pub profile: &'static Profile,
     pub timeout: Option<Duration>,
+    /// The plugin's pool as declared with `--pool` (the `pool-wrap` transcript is then among
+    /// `transcripts`).
+    pub pool: Option<super::pool::Pool>,
+    /// The vendor's own scenarios replayed (`--scenario`): the checks of
+    /// `catalogue::VENDOR_JUDGES` judge them too.
+    pub vendor: &'a [String],
+    /// `--runtime netns`: what the network lifecycle observed (the `network/*` checks judge it).
+    pub network: Option<&'a super::network::NetworkEvidence>,
 }
 
 impl<'a> Ctx<'a> {
@@ -199,17 +251,37 @@ pub fn is_repeated_teardown(calls: &[CallRef], i: usize) -> bool {
             }))
 }
 
-/// The IPs each infra container reported (from the transcript's pod-IP decisions): id → (pod,
-/// IPs).
+/// Whether the kubelet published a usable pod IP from this source: the plugin's, or the
+/// runtime's when status printed nothing or (kept, SPEC 2.5) failed. The checks of pod IPs judge
+/// what the kubelet published, as the kubelet saw it; only `<nil>` is no address.
+pub fn published(source: IpSource) -> bool {
+    !matches!(source, IpSource::Nil)
+}
+
+/// The IPs the kubelet published for each infra container (from the transcript's pod-IP
+/// decisions, the runtime's included, see [`published`]): id → (pod, IPs).
 fn ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
+    ips_from(t, published)
+}
+
+/// The IPs the plugin's own status gave each infra container: id → (pod, IPs).
+fn plugin_ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
+    ips_from(t, |s| s == IpSource::Plugin)
+}
+
+fn ips_from(
+    t: &Transcript,
+    keep: impl Fn(IpSource) -> bool,
+) -> BTreeMap<String, (PodRef, BTreeSet<String>)> {
     let mut map: BTreeMap<String, (PodRef, BTreeSet<String>)> = BTreeMap::new();
     for e in &t.entries {
         if let Event::PodIp {
             pod,
             id,
             ip,
-            source: crate::kubelet::IpSource::Plugin,
+            source,
         } = &e.event
+            && keep(*source)
         {
             map.entry(id.clone())
                 .or_insert_with(|| (pod.clone(), BTreeSet::new()))
@@ -220,30 +292,48 @@ fn ips_by_container(t: &Transcript) -> BTreeMap<String, (PodRef, BTreeSet<String
     map
 }
 
-/// Pods that reported the same IP at the same sync, and how many sync instants were judged.
+/// How many of `t`'s published pod IPs were the runtime's (status printed nothing or failed).
+pub fn runtime_published(t: &Transcript) -> usize {
+    t.entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                Event::PodIp {
+                    source: IpSource::Runtime | IpSource::Error,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+/// Pods that were published with the same IP at the same sync, and how many sync instants were
+/// judged. Two runtime addresses alike are the runtime's doing, not the plugin's: a duplicate
+/// counts when the plugin gave at least one of them.
 fn duplicates_at_same_time(t: &Transcript) -> (usize, Vec<Finding>) {
-    let mut by_time: BTreeMap<(u64, usize), BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    type AtIp = BTreeMap<String, (BTreeSet<String>, bool)>;
+    let mut by_time: BTreeMap<(u64, usize), AtIp> = BTreeMap::new();
     for e in &t.entries {
         if let Event::PodIp {
-            pod,
-            ip,
-            source: crate::kubelet::IpSource::Plugin,
-            ..
+            pod, ip, source, ..
         } = &e.event
+            && published(*source)
         {
-            by_time
+            let slot = by_time
                 .entry((e.time_ms, e.step))
                 .or_default()
                 .entry(ip.clone())
-                .or_default()
-                .insert(pod.to_string());
+                .or_default();
+            slot.0.insert(pod.to_string());
+            slot.1 |= *source == IpSource::Plugin;
         }
     }
     let mut out = Vec::new();
     let instants = by_time.len();
     for ((time, _), ips) in by_time {
-        for (ip, pods) in ips {
-            if pods.len() > 1 {
+        for (ip, (pods, plugin)) in ips {
+            if pods.len() > 1 && plugin {
                 out.push(Finding::about(
                     t,
                     None,
@@ -258,6 +348,55 @@ fn duplicates_at_same_time(t: &Transcript) -> (usize, Vec<Finding>) {
         }
     }
     (instants, out)
+}
+
+/// Addresses live in two pods at once: each published IP is compared with the addresses of
+/// every other pod still live then (set up and not yet killed or crashed), whenever the kubelet
+/// happened to ask. Returns how many decisions were judged and the findings. As with
+/// [`duplicates_at_same_time`], two runtime addresses alike are not the plugin's doing.
+fn live_duplicates(t: &Transcript) -> (usize, Vec<Finding>) {
+    let mut live: BTreeMap<PodRef, (String, String, bool)> = BTreeMap::new();
+    let mut judged = 0;
+    let mut out = Vec::new();
+    let mut reported: BTreeSet<(String, PodRef, PodRef)> = BTreeSet::new();
+    for e in &t.entries {
+        match &e.event {
+            Event::PodIp {
+                pod,
+                id,
+                ip,
+                source,
+            } if published(*source) => {
+                judged += 1;
+                let plugin = *source == IpSource::Plugin;
+                for (other, (_, oip, oplugin)) in &live {
+                    if other != pod
+                        && oip == ip
+                        && (plugin || *oplugin)
+                        && reported.insert((ip.clone(), pod.clone(), other.clone()))
+                    {
+                        out.push(Finding::about(
+                            t,
+                            Some(pod),
+                            format!(
+                                "at t={} pod {pod} was given {ip}, the address of pod {other}, which was still live",
+                                crate::kubelet::render::format_time(e.time_ms)
+                            ),
+                            "an address no live pod holds: a plugin that keys its state by pod name alone (or frees the address of another namespace's pod of that name) hands one address to two pods",
+                        ));
+                    }
+                }
+                live.insert(pod.clone(), (id.clone(), ip.clone(), plugin));
+            }
+            Event::InfraKilled { pod, id, .. } | Event::InfraCrashed { pod, id }
+                if live.get(pod).is_some_and(|(lid, ..)| lid == id) =>
+            {
+                live.remove(pod);
+            }
+            _ => {}
+        }
+    }
+    (judged, out)
 }
 
 /// Whether a status result is one the kubelet could not use as a pod IP.

@@ -1,8 +1,7 @@
 //! `output/*`: what the plugin writes (the kubelet keeps and logs all of it).
 
-use super::{Ctx, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::Transcript;
 use crate::plugin::Action;

@@ -1,12 +1,11 @@
 //! `status-json/*`: the status document as the kubelet's Go decoder reads it (SPEC 2.4) and the
 //! pod IP it yields (SPEC 2.5).
 
-use super::{Ctx, Judged, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judged, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::Finding;
 use crate::kubelet::profile::{EmptyIpPolicy, StatusErrorPolicy};
-use crate::kubelet::{CallPurpose, Event, PodRef, Transcript};
+use crate::kubelet::{CallPurpose, Event, IpSource, PodRef, Transcript};
 use crate::plugin::StatusResult;
 
 pub const PARSES: CheckDef = CheckDef {
@@ -19,8 +18,27 @@ pub const PARSES: CheckDef = CheckDef {
     judge: parses,
 };
 
+/// When no periodic status exited 0 but some ran: the output was never decoded (the kubelet
+/// kept the runtime's IP, SPEC 2.5). The failed calls are the checks of failed calls' findings
+/// (weighed by what the release did with them); here nothing applies.
+fn never_succeeded(ctx: &Ctx, ts: &[&Transcript], ok: usize) -> Option<Judgement> {
+    let ran = ctx
+        .calls(ts)
+        .iter()
+        .filter(|c| c.purpose.is_periodic_status())
+        .count();
+    (ok == 0 && ran > 0).then(|| {
+        Judgement::NotApplicable(format!(
+            "none of {ran} status calls exited 0: no output to decode (the kubelet kept the runtime's IP; the failed calls are judged by exit-code/success and status-json/no-status-error-for-live-pod)"
+        ))
+    })
+}
+
 fn parses(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
+    if let Some(j) = never_succeeded(ctx, ts, calls.len()) {
+        return j;
+    }
     // SPEC 4: output over the cap was not judged; never counted as parsed.
     let not_judged = calls
         .iter()
@@ -75,6 +93,9 @@ pub const IP_PRESENT: CheckDef = CheckDef {
 
 fn ip_present(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
+    if let Some(j) = never_succeeded(ctx, ts, calls.len()) {
+        return j;
+    }
     let findings: Vec<Finding> = calls
         .iter()
         .filter(|c| matches!(c.call.status, Some(StatusResult::Status { ip: None, .. })))
@@ -132,7 +153,7 @@ pub const IP_VALID: CheckDef = CheckDef {
 fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     let calls = ctx.status_calls(ts);
     let mut n = 0;
-    let findings: Vec<Finding> = calls
+    let mut findings: Vec<Finding> = calls
         .iter()
         .filter_map(|c| match &c.call.status {
             Some(StatusResult::Status {
@@ -155,17 +176,47 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             _ => None,
         })
         .collect();
-    if n == 0 {
+    // Status printed nothing (or failed): the kubelet published the runtime's IP (SPEC 2.4,
+    // 2.5), judged so.
+    let mut runtime = 0;
+    for t in ts {
+        for e in &t.entries {
+            let Event::PodIp {
+                pod,
+                ip,
+                source: IpSource::Runtime | IpSource::Error,
+                ..
+            } = &e.event
+            else {
+                continue;
+            };
+            runtime += 1;
+            let bad = ip
+                .parse::<std::net::IpAddr>()
+                .map_or(true, |a| a.is_loopback() || a.is_unspecified());
+            if bad {
+                findings.push(Finding::about(
+                    t,
+                    Some(pod),
+                    format!("the kubelet published the runtime's IP {ip} (status printed nothing or failed)"),
+                    "a pod address other peers can reach",
+                ));
+            }
+        }
+    }
+    if n + runtime == 0 {
         return Judgement::NoEvidence(format!(
-            "no status call carried an IP ({} successful status calls), so no address could be judged",
+            "no status call gave an IP, and none printed nothing (which leaves the runtime's) ({} successful status calls), so no address could be judged",
             calls.len()
         ));
     }
-    judged(
-        n,
-        format!("{n} status IPs were usable pod addresses"),
-        findings,
-    )
+    let mut summary = format!("{n} status IPs were usable pod addresses");
+    if runtime > 0 {
+        summary.push_str(&format!(
+            "; {runtime} times status printed nothing (or failed) and the kubelet published the runtime's IP, judged usable"
+        ));
+    }
+    judged(n + runtime, summary, findings)
 }
 
 pub const KIND_VERSION: CheckDef = CheckDef {

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Ctx, Judgement, judged, sc};
+use super::{CheckDef, Ctx, Judgement, judged, sc};
 use crate::certify::Level;
-use crate::certify::catalogue::CheckDef;
 use crate::certify::evidence::{CallRef, Finding};
 use crate::kubelet::Transcript;
 use crate::plugin::{Action, Outcome};

@@ -405,6 +405,18 @@ impl ContainerRuntime for NetnsRuntime {
             .map(info_of)
     }
 
+    fn plugin_env(
+        &self,
+        env: crate::plugin::policy::PluginEnv,
+    ) -> crate::plugin::policy::PluginEnv {
+        let env = env.with_var("DOCKER_HOST", "unix:///var/run/docker.sock");
+        if self.options.docker_cli.is_some() {
+            env.with_path_first(sandbox::BIN_DIR)
+        } else {
+            env
+        }
+    }
+
     fn exec_env(&self) -> Vec<(String, String)> {
         let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
         let mut env = vec![(
