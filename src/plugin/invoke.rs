@@ -397,6 +397,11 @@ impl Supervisor<'_> {
 /// at most this late; its leak window starts then.
 pub const PIPE_ONLY: Duration = Duration::from_millis(10);
 
+/// How long a timed-out call's group, killed with SIGKILL, may take to die before a member still
+/// holding the output pipe counts as a leak: long enough for a loaded machine to schedule the
+/// dying processes, short against the per-call timeout that preceded it.
+const KILLED_GROUP_DYING: Duration = Duration::from_secs(5);
+
 /// After EOF the plugin is normally in `exit(2)`, between closing its files and becoming a
 /// zombie (a few microseconds): give it the CPU this many times before watching it through a
 /// pidfd instead (a plugin that closed its output and runs on).
@@ -442,6 +447,10 @@ fn supervise(
     let mut term_sent_at: Option<Instant> = None;
     let mut kill_sent = false;
     let mut leaked = false;
+    // The leak window's second look was taken (see the leak check below).
+    let mut rechecked = false;
+    // A timed-out call's killed group is still dying, holding the pipe.
+    let mut dying = false;
 
     // Most calls end well within PIPE_ONLY: await them as a bare spawn is awaited, with a
     // blocking `read` to EOF and then a blocking `waitpid`, the thread's alarm bounding both.
@@ -515,8 +524,42 @@ fn supervise(
             && !sup.eof
             && now >= at + policy.leak_window
         {
-            leaked = true;
-            break;
+            // Two holders of the pipe that are not the plugin's leak, looked at once the window
+            // has passed. (1) Another call's spawn between its clone and its exec holds every
+            // descriptor of execnet's (close-on-exec acts only at exec; under load that can
+            // outlast the window): wait for the spawns in flight (they hold the gate) and read
+            // what the pipe says now. (2) After a timeout, the group execnet killed may still be
+            // dying: its members' ends close as they die, so the window counts from the group's
+            // end (bounded: a member that never dies is a leftover the supervisor reports).
+            if !rechecked {
+                rechecked = true;
+                drop(gate_exclusive());
+                for _ in 0..16 {
+                    match sys::poll2(Some(reader.as_fd()), None, Some(Duration::ZERO)) {
+                        Ok(r) if r.first => sup.read_some(&mut reader),
+                        _ => break,
+                    }
+                    if sup.eof {
+                        break;
+                    }
+                }
+                if sup.eof {
+                    continue;
+                }
+            }
+            if term_sent_at.is_some()
+                && now < at + policy.leak_window + KILLED_GROUP_DYING
+                && sys::group_exists(pgid)
+            {
+                if !kill_sent {
+                    sys::kill_group(pgid, libc::SIGKILL);
+                    kill_sent = true;
+                }
+                dying = true;
+            } else {
+                leaked = true;
+                break;
+            }
         }
         if status.is_none() && pidfd.is_none() && (sup.eof || now >= pipe_only_until) {
             // The pipe closed (the usual sign of an exit) or the call is not a quick one. A
@@ -539,6 +582,8 @@ fn supervise(
         let blind = matches!(pidfd, Some(Err(_)));
         // The next moment something must happen without any fd becoming ready.
         let mut wake = match (status.is_some(), term_sent_at) {
+            // Waiting for a killed group to die: look again shortly.
+            (true, _) if dying => Some(now + Duration::from_millis(5)),
             (true, _) => exited_at.map(|at| at + policy.leak_window),
             (false, None) => deadline,
             (false, Some(t)) if !kill_sent => Some(t + policy.grace),
