@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale benchmark (issue 12): replay a generated scenario of N pods, run through in waves of
+# Scale benchmark: replay a generated scenario of N pods, run through in waves of
 # LIVE (default 100) pods alive at once, against the static C plugin with 2 pod workers, and
 # report execnet's wall time and peak RSS for each N (flat in N: memory follows the live pods).
 # The transcript is streamed to a file (--transcript) and to stdout (discarded here), never held

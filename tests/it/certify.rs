@@ -336,7 +336,7 @@ fn validate_junit(xml: &str) -> Result<(), String> {
     }
 }
 
-/// Issue 10 item 7: JUnit as CI systems read it, validated against their schema.
+/// JUnit as CI systems read it, validated against their schema.
 #[test]
 fn junit_validates_against_the_ci_schema_with_times_skips_reasons_and_warnings() {
     // The validator can fail: properties on a testcase are outside the schema.
@@ -547,10 +547,10 @@ fn certify_list_shows_the_whole_catalogue() {
     }
 }
 
-/// Issue 9: a check that judged nothing never passes — a plugin whose setup always fails has
+/// A check that judged nothing never passes — a plugin whose setup always fails has
 /// no pod for `status-json/kind-version` to judge, so focused on it the run is inconclusive
-/// (exit 1), never PASS. (Issue 24: a plugin whose status prints nothing is judged on the
-/// runtime's IP the kubelet kept; see `vendor::empty_status_…`.)
+/// (exit 1), never PASS. (A plugin whose status prints nothing is judged on the runtime's IP
+/// the kubelet kept; see `vendor::empty_status_…`.)
 #[test]
 fn a_run_that_judged_nothing_is_inconclusive() {
     let dir = util::bash_plugin("nosetup", "[ \"$1\" = setup ] && exit 1; exit 0");
@@ -583,7 +583,7 @@ fn run_reproduce(argv: &[String]) -> std::process::Output {
         .expect("execnet runs")
 }
 
-/// Issue 10 item 2: every finding's reproduce lines, run as printed, show the same failure.
+/// Every finding's reproduce lines, run as printed, show the same failure.
 #[test]
 fn reproduce_lines_reproduce_the_finding() {
     let plugins = util::sample_plugins();
@@ -627,7 +627,7 @@ fn reproduce_lines_reproduce_the_finding() {
     assert_eq!(r.replay_line, r.replay.join(" "));
 }
 
-/// Issue 10's vendor case: a Python plugin that logs to stderr and dies with a long traceback
+/// A vendor's case: a Python plugin that logs to stderr and dies with a long traceback
 /// in status. The report's first screen names the cause and shows the exception line (the
 /// output's tail), not only the traceback's head. (`-S`, no site packages: a Python start-up
 /// on each of the run's calls costs half as much.)
@@ -678,7 +678,7 @@ if action == "status":
     );
 }
 
-/// Issue 10 item 6: `--repeat N` replays with N seeds; a check that passed with one and failed
+/// `--repeat N` replays with N seeds; a check that passed with one and failed
 /// with another is `flaky`, with the seeds, and fails the verdict for a `must` check. The plugin
 /// fails its very first setup only (a state file beside it), so the first repetition fails and
 /// the second passes.
@@ -720,7 +720,7 @@ exit 0
     assert!(text.contains("failed with seed(s) 7"), "{text}");
 }
 
-/// Issue 10 item 8: `--list --format json` is JSON (only the selection), and a `--focus` near
+/// `--list --format json` is JSON (only the selection), and a `--focus` near
 /// miss suggests the close match.
 #[test]
 fn list_as_json_and_focus_suggestions() {
@@ -974,7 +974,7 @@ fn junit_outcomes(
     out
 }
 
-/// Issue 21: one run over two releases writes JSON, HTML and JUnit (and `--report-dir` every
+/// One run over two releases writes JSON, HTML and JUnit (and `--report-dir` every
 /// format) with the same outcomes everywhere, the matrix and its one-line summary.
 #[test]
 fn one_run_writes_every_format_with_the_same_outcomes_and_the_matrix() {
@@ -1082,7 +1082,7 @@ fn one_run_writes_every_format_with_the_same_outcomes_and_the_matrix() {
     assert_eq!(compared, 8, "compared {compared} outcomes");
 }
 
-/// Issue 21: `--baseline` marks nothing new for the same plugin; a plugin changed to fail one
+/// `--baseline` marks nothing new for the same plugin; a plugin changed to fail one
 /// more check marks exactly that check new, and `--fail-on new` exits 1 only then.
 #[test]
 fn baseline_marks_exactly_the_new_failure_and_fail_on_new_exits_only_then() {
@@ -1206,7 +1206,7 @@ fn baseline_marks_exactly_the_new_failure_and_fail_on_new_exits_only_then() {
         ));
 }
 
-/// Issue 21, the first screen: the text report opens with the verdict (the containment note
+/// The first screen: the text report opens with the verdict (the containment note
 /// only in JSON), the long id keeps the columns aligned, the HTML heading of a scenario whose
 /// status calls the kubelet refused counts them as not ok, and certifying the bundled plugin
 /// says what to do next.
@@ -1280,7 +1280,7 @@ fn the_first_screen_opens_with_the_verdict_in_aligned_columns() {
         ));
 }
 
-/// Issue 21: a status that writes a log line to stderr on every fifth call — before the
+/// A status that writes a log line to stderr on every fifth call — before the
 /// document on one, after it on the next, so the kubelet's parser words them differently — is
 /// one cause with its rate, said to be intermittent, with a line that repeats the call until
 /// it reproduces.
@@ -1425,7 +1425,7 @@ fn merge_json(files: &[std::path::PathBuf]) -> (serde_json::Value, i32) {
     (serde_json::from_slice(&out.stdout).unwrap(), code)
 }
 
-/// Issue 21: `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
+/// `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
 /// (wall times aside), verdict and exit code included.
 #[test]
 fn partitioned_runs_merge_into_the_unsharded_report() {

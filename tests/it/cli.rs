@@ -470,7 +470,7 @@ fn shared_options_are_parsed_once_and_name_the_bad_value(
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
 }
 
-/// Issue 10 item 8: a plugin nested one level too deep (`acme/podnet/podnet` instead of
+/// A plugin nested one level too deep (`acme/podnet/podnet` instead of
 /// `acme/acme`) made `probe` repeat the kubelet's "Executable 'acme' does not have correct
 /// permissions", about a file that does not exist. Now it says what was expected and what is
 /// there; an existing file without the x bit keeps the kubelet's own words.
@@ -576,7 +576,7 @@ fn refused_before_the_run(out: &std::ffi::OsStr, message: &str) {
     );
 }
 
-/// Issue 22: `--output` is checked fully before the run — a dangling symlink, `/dev/full`, a
+/// `--output` is checked fully before the run — a dangling symlink, `/dev/full`, a
 /// FIFO with no reader (which must not block) — so nothing fails after the whole run.
 #[test]
 fn output_is_checked_fully_before_the_run() {
@@ -603,7 +603,7 @@ fn output_is_checked_fully_before_the_run() {
     refused_before_the_run(&json_full, "/dev/full");
 }
 
-/// Issue 22: `/dev/tty` without a controlling terminal fails before the run (in a new
+/// `/dev/tty` without a controlling terminal fails before the run (in a new
 /// session, as under CI), not after it.
 #[test]
 fn output_to_dev_tty_without_a_terminal_fails_before_the_run() {
@@ -623,7 +623,7 @@ fn output_to_dev_tty_without_a_terminal_fails_before_the_run() {
     assert!(!mark.exists(), "the plugin ran: {stderr}");
 }
 
-/// Issue 22: `--output` never names a path inside the plugin directory — the plugin's own
+/// `--output` never names a path inside the plugin directory — the plugin's own
 /// executable, a new file there, or a symlink elsewhere that points into it.
 #[test]
 fn output_never_lands_in_the_plugin_directory() {

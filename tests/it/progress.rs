@@ -1,4 +1,4 @@
-//! Progress of `execnet certify` on stderr (issue 10, item 5: it was silent for 30–90 s): plain
+//! Progress of `execnet certify` on stderr (a run takes 30–90 s): plain
 //! lines with `--progress lines`, a live line per scenario on a real terminal (a pty made by
 //! util-linux `script`), nothing when piped unless asked, colour only where `NO_COLOR` allows.
 

@@ -1,7 +1,7 @@
 //! The bundled scenarios from the command line: `execnet scenarios` lists what the binary
 //! carries, `scenarios write` gives a vendor the files to start from, and `execnet replay`
-//! takes a bundled scenario's name as well as a path (issue 10, item 2: `replay …
-//! parallel-pods` failed with `cannot read scenario parallel-pods`).
+//! takes a bundled scenario's name as well as a path (`replay … parallel-pods`, as the
+//! reproduce lines print it).
 
 use std::path::{Path, PathBuf};
 

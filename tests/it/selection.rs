@@ -286,7 +286,7 @@ fn invalid_name_texts_per_release() {
     );
 }
 
-/// Item 6: an invalid *sibling* stops `execnet call` as it stopped the kubelet: the aggregate
+/// An invalid *sibling* stops `execnet call` as it stopped the kubelet: the aggregate
 /// exactly as Go printed it on one stderr line, exit 1, and neither init nor the action runs.
 #[test]
 fn call_stops_on_any_selection_error_without_running_anything() {
@@ -362,7 +362,7 @@ fn call_stops_on_a_not_executable_plugin() {
     );
 }
 
-/// Item 7: a missing plugin directory is no error for the kubelet (`files, _ :=
+/// A missing plugin directory is no error for the kubelet (`files, _ :=
 /// ioutil.ReadDir(pluginDir)`): it reports the plugin not found. execnet says that, then why.
 #[test]
 fn missing_plugin_directory_is_not_found_plus_a_hint() {

@@ -734,7 +734,7 @@ const CASES: &[Case] = &[
         r#"{"ip":{},"ip":"1.2.3.4"}"#,
         Want::Err("json: cannot unmarshal object into Go value of type net.IP"),
     ),
-    // ---- Go 1.7 null into net.IP, in every position (item 1) ----
+    // ---- Go 1.7 null into net.IP, in every position ----
     case(
         "null into net.IP with a folded key: same field, same saved type error",
         r#"{"IP":null}"#,
@@ -800,7 +800,7 @@ const CASES: &[Case] = &[
         "-1",
         Want::Err(TOP_NUMBER),
     ),
-    // ---- Go 1.7 dtoi sign quirk (item 2): net/parse.go dtoi drops a leading '-' of the whole
+    // ---- Go 1.7 dtoi sign quirk: net/parse.go dtoi drops a leading '-' of the whole
     // string, reads each field one byte late, negates it; parseIPv4 stores byte(n) ----
     case(
         "dtoi sign quirk: every field negated, byte(-n)",
@@ -947,7 +947,7 @@ fn status(kind: &str, api_version: &str, ip: Option<GoIp>) -> StatusResult {
     }
 }
 
-/// The typed result (item 8): kind and apiVersion exactly as the second decode left them in
+/// The typed result: kind and apiVersion exactly as the second decode left them in
 /// `network.PodNetworkStatus`, the IP as Go's 16-byte value.
 #[test]
 fn typed_status_documents() {
@@ -1012,7 +1012,7 @@ fn typed_status_documents() {
     }
 }
 
-/// Output over the cap is its own outcome (item 4): not a JSON error the kubelet never saw.
+/// Output over the cap is its own outcome: not a JSON error the kubelet never saw.
 #[test]
 fn status_over_the_cap_is_not_judged() {
     let tmp = tempfile::TempDir::new().expect("tempdir");

@@ -44,9 +44,8 @@ pub mod sc {
     pub const SLOW_DELETE: &str = "slow-delete";
     pub const SAME_NAME: &str = "same-name";
 
-    /// What the checks that judge "every scenario" judge: the original seven and the three
-    /// whose transcripts every plugin call can be judged in. The other new scenarios are judged
-    /// by the checks that name them (`status-timing`: stable IP over ten minutes;
+    /// What the checks that judge "every scenario" judge: the scenarios in whose transcripts
+    /// every plugin call can be judged. The others are judged by the checks that name them (`status-timing`: stable IP over ten minutes;
     /// `status-failure-then-delete`, `app-exit`, `restart-with-deleted-pods`: late teardowns).
     pub const COMMON: &[&str] = &[
         BASIC,
