@@ -219,7 +219,7 @@ struct Engine<'a> {
     /// Sync loop: the next sync tick.
     next_sync: u64,
     sync_interval_ms: u64,
-    churn_limit: u32,
+    churn_limit: Option<u32>,
     /// PLEG: the next relist; whether it is the first since the kubelet (re)started.
     next_relist: u64,
     first_relist: bool,

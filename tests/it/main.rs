@@ -2,6 +2,7 @@
 
 mod certify;
 mod cli;
+mod differential;
 mod faults;
 mod html;
 mod kubelet_util;

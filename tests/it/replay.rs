@@ -81,7 +81,7 @@ const HOUSEKEEPING: &str = "v1.2.0 kubelet.go HandlePodCleanups → podKiller �
 const DOC: &str = "SPEC 1 as published: setup after the infra container starts, status at regular intervals (each sync), teardown before the kill";
 const CRASH: &str = "SPEC 3.6; v1.1.1 manager.go SyncPod / v1.5.0 docker_manager.go computePodContainerChanges: a dead infra container gets a new one and setup with the new id, never a teardown";
 const SETUP_FAIL_11: &str = "v1.1.1 manager.go SyncPod returns the setup error with the infra container running; computePodContainerChanges keeps it: no second setup (observed), teardown at delete";
-const SETUP_FAIL_12: &str = "v1.2.0 manager.go SyncPod: KillContainerInPod after a failed setup, no teardown; the relist that sees it start asks its status while it is killed (observed); the next setup ~3 s later (observed)";
+const SETUP_FAIL_12: &str = "v1.2.0 manager.go SyncPod: KillContainerInPod after a failed setup, no teardown; the real pause exits at once: no status for the dead id, the next setup 0.75-2.24 s later (observed 2026-12-06)";
 const RESTART_11: &str = "v1.1.1 kubelet.go syncPod comment: after a restart running pods come back as SyncPodCreate (no start status, the deferred one)";
 const RESTART_12: &str = "v1.2.0 pleg/generic.go relist: after a restart every container is new: one status per running infra container (observed: init then one status)";
 const PROBE: &str =
@@ -168,7 +168,7 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("setup-failure", V12 | V14 | V15) => (
             1,
             vec![
-                row("default/unlucky", "S2 P1 E2 D1", SETUP_FAIL_12),
+                row("default/unlucky", "S2 P1 E1 D1", SETUP_FAIL_12),
                 row("default/fine", "S1 P1 E1 D1", V12_PLEG),
             ],
         ),
@@ -968,15 +968,32 @@ fn failed_setup_v1_1_never_retried_v1_2_new_container() {
             .all(|c| !c.0.is_teardown() || c.1[3] != setup_ids[0]),
         "no teardown for the container whose setup failed"
     );
+    // SPEC 3.2 observed 2026-12-06 (a pause that exits on SIGTERM, as the real one): no status
+    // for the failed id, and the retry 0.75–2.24 s after the failure.
     let failed_id_status: Vec<_> = calls
         .iter()
-        .filter(|c| c.0 == CallPurpose::PlegEvent && c.1[3] == setup_ids[0])
+        .filter(|c| c.0.is_status() && c.1[3] == setup_ids[0])
         .collect();
     assert_eq!(
-        failed_id_status.len(),
-        1,
-        "one relist status for the failed id"
+        failed_id_status,
+        Vec::<&_>::new(),
+        "no status for the failed id"
     );
+    for profile in ["1.2", "1.4", "1.5"] {
+        let t = run(&plugins, "recorder", "setup-failure", profile, 0, None);
+        let setup_times: Vec<u64> = t
+            .entries
+            .iter()
+            .filter(|e| matches!(&e.event, Event::Call { purpose: CallPurpose::Setup, pod: Some(p), .. } if *p == unlucky))
+            .map(|e| e.time_ms)
+            .collect();
+        assert_eq!(setup_times.len(), 2, "{profile}: {setup_times:?}");
+        let gap = setup_times[1] - setup_times[0];
+        assert!(
+            (750..=2500).contains(&gap),
+            "{profile}: the retry {gap} ms after the failure (observed 0.75–2.24 s)"
+        );
+    }
     assert!(
         t.entries.iter().any(|e| matches!(&e.event,
             Event::Note { pod: Some(p), text } if *p == unlucky && text.contains("injected"))),
