@@ -851,8 +851,13 @@ impl Pod {
         self.kill_infra(id, "housekeeping: the pod should not exist", out);
     }
 
-    /// execnet's idempotence probe (restart during deletion): teardown for the current running
-    /// infra container, without the kill.
+    /// The app containers' kill that starts a delete (`killPodWithSyncResult`).
+    pub fn kill_apps_for_delete(&mut self, out: &mut Vec<Event>) {
+        self.kill_apps("killed with the pod", out);
+    }
+
+    /// Teardown for the current running infra container, without the kill (a restart during
+    /// deletion cuts the kill off).
     pub fn teardown_current(&self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
         let Some(id) = self.running_current().map(|c| c.id.clone()) else {
             if let Some(c) = self.current() {
@@ -863,24 +868,7 @@ impl Pod {
             }
             return;
         };
-        if purpose == CallPurpose::IdempotenceProbe {
-            self.note(
-                out,
-                "execnet addition, not kubelet behaviour: teardown repeated for the same container after a kubelet restart during deletion",
-            );
-        }
         self.teardown(k, purpose, &id, out);
-    }
-
-    /// The kill that ends execnet's restart-during-delete probe.
-    pub fn kill_after_probe(&mut self, out: &mut Vec<Event>) {
-        self.kill_apps("killed with the pod", out);
-        if let Some(id) = self.running_current().map(|c| c.id.clone()) {
-            self.kill_infra(&id, "pod deleted", out);
-        }
-        self.desired = false;
-        self.network = Network::Pending;
-        self.inject_setup_failure = false;
     }
 }
 

@@ -898,8 +898,15 @@ impl<'a> Engine<'a> {
         self.next_relist = now + busy + self.profile.relist_period_ms;
     }
 
-    /// execnet's idempotence probe: teardown, a kubelet restart before the kill, teardown
-    /// again for the same container, the kill.
+    /// A kubelet restarted during a delete: the pod worker's teardown, then the kubelet dies
+    /// before the kill. The restarted kubelet no longer has the pod (it left the pod source)
+    /// while its infra container still runs: v1.2+'s first relist sees every container as new
+    /// and calls `status` for it (`pleg/generic.go` `relist`), then the housekeeping pass kills
+    /// it as a pod that should not exist, teardown first (`kubelet_pods.go`
+    /// `HandlePodCleanups` → `podKiller`), and again on the next pass while the runtime cache
+    /// still lists it (`runtime_cache.go` `GetPods`); v1.1 tears it down at its first
+    /// housekeeping, at a sync tick (`kubelet.go` `syncLoop`). SPEC 3.5 observed 2026-12-06:
+    /// v1.4/v1.5 two housekeeping teardowns, v1.2 one (timing), v1.1 one ~10 s later.
     fn restart_during_delete(&mut self, targets: &[usize]) -> bool {
         self.advance_to(self.now);
         let Some(&i) = targets.first() else {
@@ -915,27 +922,20 @@ impl<'a> Engine<'a> {
         }
         let net = self.net.take().expect("kubelet running");
         let mut out = Vec::new();
-        self.pods[i].teardown_current(&self.kubelet(&net), CallPurpose::Delete, &mut out);
-        out.push(Event::Note {
-            pod: Some(self.pods[i].pod.clone()),
-            text: "the kubelet restarts before killing the infra container".into(),
-        });
-        self.net = Some(net);
-        self.push(out);
-        // The pod stays desired during the restart (its deletion is still pending).
-        self.pods[i].deleting = true;
-        if !self.start_kubelet(true) {
-            return false;
-        }
-        let net = self.net.take().expect("kubelet running");
-        let mut out = Vec::new();
         let k = self.kubelet(&net);
-        self.pods[i].teardown_current(&k, CallPurpose::IdempotenceProbe, &mut out);
-        self.pods[i].kill_after_probe(&mut out);
-        self.pods[i].deleting = false;
+        let pod = &mut self.pods[i];
+        pod.kill_apps_for_delete(&mut out);
+        pod.teardown_current(&k, CallPurpose::Delete, &mut out);
+        out.push(Event::Note {
+            pod: Some(pod.pod.clone()),
+            text: "the kubelet restarts before killing the infra container: the restarted kubelet no longer has the pod, its infra container still runs".into(),
+        });
+        pod.desired = false;
+        pod.deleting = false;
+        pod.inject_setup_failure = false;
         self.net = Some(net);
         self.push(out);
-        true
+        self.start_kubelet(true)
     }
 }
 

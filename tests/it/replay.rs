@@ -84,8 +84,8 @@ const SETUP_FAIL_11: &str = "v1.1.1 manager.go SyncPod returns the setup error w
 const SETUP_FAIL_12: &str = "v1.2.0 manager.go SyncPod: KillContainerInPod after a failed setup, no teardown; the real pause exits at once: no status for the dead id, the next setup 0.75-2.24 s later (observed 2026-12-06)";
 const RESTART_11: &str = "v1.1.1 kubelet.go syncPod comment: after a restart running pods come back as SyncPodCreate (no start status, the deferred one)";
 const RESTART_12: &str = "v1.2.0 pleg/generic.go relist: after a restart every container is new: one status per running infra container (observed: init then one status)";
-const PROBE: &str =
-    "execnet's idempotence probe (not kubelet behaviour): teardown, restart, teardown again";
+const RESTART_DELETE_11: &str = "restart during delete: the restarted kubelet's first housekeeping (a sync tick later, v1.1.1 kubelet.go syncLoop) tears the still-running infra container down (observed 2026-12-06)";
+const RESTART_DELETE_12: &str = "restart during delete: the first relist's status for the half-deleted pod's infra (pleg/generic.go relist), then two housekeeping teardowns, the second from the stale runtime cache (kubelet_pods.go HandlePodCleanups, runtime_cache.go GetPods; observed 2026-12-06 on v1.4.0/v1.5.0)";
 const HOST_11: &str = "v1.1.1 manager.go SyncPod/KillPod call the plugin for host-network pods too";
 const HOST_12: &str = "v1.2.0 manager.go SyncPod: `if !usesHostNetwork(pod)` around setup and the post-setup status; KillPod likewise; GetPodStatus still asks status";
 const HOST_14: &str = "v1.4.0 docker_manager.go determineContainerIP skips host-network pods; SyncPod/killPodWithSyncResult skip setup/teardown";
@@ -184,21 +184,21 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
         ("kubelet-restart", V11) => (
             3,
             vec![
-                row("default/api", "S1 P1 Y6 D1 I1", RESTART_11),
+                row("default/api", "S1 P1 Y6 D1 H1", RESTART_DELETE_11),
                 row("default/cache", "S1 P1 Y9 D1", RESTART_11),
             ],
         ),
         ("kubelet-restart", V12 | V14 | V15) => (
             3,
             vec![
-                row("default/api", "S1 P1 E1 F1 D1 I1", RESTART_12),
+                row("default/api", "S1 P1 E1 F2 D1 H2", RESTART_DELETE_12),
                 row("default/cache", "S1 P1 E1 F2 D1", RESTART_12),
             ],
         ),
         ("kubelet-restart", Doc) => (
             3,
             vec![
-                row("default/api", "S1 Y2 D1 I1", PROBE),
+                row("default/api", "S1 Y2 D1 H1", RESTART_DELETE_11),
                 row("default/cache", "S1 Y3 D1", DOC),
             ],
         ),
@@ -1082,18 +1082,25 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
     }
 }
 
+/// SPEC 3.5 observed 2026-12-06 (v1.5.0 `kubelet-restart`): teardown, the restart, the first
+/// relist's status for the half-deleted pod's infra container, two housekeeping teardowns of it.
 #[test]
-fn kubelet_restart_during_delete_probes_idempotence() {
+fn kubelet_restart_during_delete_as_observed() {
     let plugins = sample_plugins();
     let t = run(&plugins, "reference", "kubelet-restart", "1.5", 0, None);
-    let web = calls_for(&t, &pod("default", "api"));
-    let tail: Vec<CallPurpose> = web.iter().rev().take(2).rev().map(|c| c.0).collect();
-    assert_eq!(tail, [CallPurpose::Delete, CallPurpose::IdempotenceProbe]);
+    let api = calls_for(&t, &pod("default", "api"));
+    let tail: Vec<CallPurpose> = api.iter().rev().take(4).rev().map(|c| c.0).collect();
     assert_eq!(
-        web[web.len() - 1].1,
-        web[web.len() - 2].1,
-        "same argv twice"
+        tail,
+        [
+            CallPurpose::Delete,
+            CallPurpose::FirstRelist,
+            CallPurpose::Housekeeping,
+            CallPurpose::Housekeeping
+        ]
     );
+    let id = &api[api.len() - 1].1[3];
+    assert!(api.iter().rev().take(4).all(|c| &c.1[3] == id), "{api:?}");
     let inits = t.calls().filter(|c| c.0 == CallPurpose::Init).count();
     assert_eq!(
         inits, 3,
