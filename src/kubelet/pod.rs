@@ -674,8 +674,9 @@ impl Pod {
                         self.note(
                             out,
                             format!(
-                                "execnet stops simulating the status-error churn after {limit} new infra containers for this pod (a cost bound); the real kubelet goes on without a bound, one more about every {cycle} ms (≈{} a minute)",
-                                60_000 / cycle.max(1)
+                                "execnet stops simulating the status-error churn after {limit} new infra containers for this pod (a cost bound); the real kubelet goes on without a bound: a real v{} kubelet makes ~{} infra containers a minute for this plugin (simulated: one every {cycle} ms)",
+                                k.profile.name,
+                                k.profile.churn_observed_per_min
                             ),
                         );
                     }

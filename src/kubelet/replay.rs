@@ -800,12 +800,20 @@ impl<'a> Engine<'a> {
             if !p.unwanted() {
                 continue;
             }
-            // The last of the newest-first list: `networkContainer` is assigned for every
-            // infra container and the last assignment wins.
-            if let Some(id) = self.cache.running.get(&p.index).and_then(|ids| ids.last()) {
-                jobs.entry(p.index)
-                    .or_default()
-                    .push(Job::Housekeeping(id.clone()));
+            // `killPodWithSyncResult` (v1.5.0 `docker_manager.go`) starts one goroutine per
+            // container of the newest-first list; each infra one assigns `networkContainer`
+            // and the last assignment wins. Go's scheduler runs the goroutine started last
+            // (the oldest container, the original infra) first (`runnext`), the others in
+            // order: the one torn down is the second oldest, the original only once it is the
+            // last one running (SPEC 3.5 observed 2026-12-06: the original infra container last
+            // in 5 of 5 runs of v1.4.0/v1.5.0).
+            let pick = |ids: &Vec<String>| match ids.len() {
+                0 => None,
+                1 => ids.first().cloned(),
+                n => ids.get(n - 2).cloned(),
+            };
+            if let Some(id) = self.cache.running.get(&p.index).and_then(pick) {
+                jobs.entry(p.index).or_default().push(Job::Housekeeping(id));
             }
         }
     }

@@ -1230,3 +1230,41 @@ fn replay_prints_json_and_text() {
             "[t=32s] call teardown (housekeeping) default/web ",
         ));
 }
+
+/// Issue 23 item 7, SPEC 3.4 observed 2026-12-06: a plugin whose status fails for a live pod
+/// makes a real v1.5.0 kubelet start 53.8 infra containers a minute (v1.4.0: 57.1), with no
+/// bound. `replay` reproduces the churn without a bound by default: about 50 setups in one
+/// virtual minute under 1.5 (one every 1.2 s), more under 1.4 (one every 1.05 s).
+#[rstest]
+#[case("1.5", 45..=56)]
+#[case("1.4", 52..=60)]
+fn a_failing_status_churns_without_bound(
+    #[case] profile: &str,
+    #[case] expected: std::ops::RangeInclusive<usize>,
+) {
+    let plugins = sample_plugins();
+    plugins.add_script("sick", r#"[ "$1" = status ] && exit 1; exit 0"#);
+    let json = r#"{"name": "churn-minute", "pods": [{"namespace": "default", "name": "sick"}],
+        "steps": [{"start_kubelet": {}}, {"create": ["default/sick"]}, {"wait": {"ms": 60000}}]}"#;
+    let scenario = execnet::kubelet::Scenario::parse(json, std::path::Path::new("churn.json"))
+        .expect("scenario");
+    let options = execnet::kubelet::ReplayOptions {
+        profile: execnet::kubelet::Profile::by_name(profile).expect("profile"),
+        timeout: Some(std::time::Duration::from_secs(30)),
+        ..Default::default()
+    };
+    let t = execnet::kubelet::replay(&plugins.path, "sick", &scenario, &options);
+    let setups = t
+        .calls()
+        .filter(|(purpose, _, _, _)| *purpose == CallPurpose::Setup)
+        .count();
+    assert!(
+        expected.contains(&setups),
+        "{profile}: {setups} setups in a virtual minute, expected {expected:?}"
+    );
+    assert!(
+        !t.entries.iter().any(|e| matches!(&e.event,
+            Event::Note { text, .. } if text.contains("stops simulating"))),
+        "no bound by default"
+    );
+}
