@@ -140,6 +140,7 @@ const PLEG_1_2: Profile = Profile {
     housekeeping_period_ms: 2000,
     runtime_cache_period_ms: 2000,
     churn_relist_ms: 0,
+    churn_observed_per_min: 0,
 };
 
 /// Every profile, in release order.
