@@ -211,6 +211,19 @@ impl Pod {
                 })
     }
 
+    /// A v1.2+ worker sync would do nothing: the newest infra container runs and is not
+    /// Unknown, no older one runs, an app container runs and none is to start (see
+    /// [`Pod::sync_pleg`]).
+    pub fn steady(&self) -> bool {
+        let newest_ok = self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id));
+        newest_ok
+            && self.running_infras().len() == 1
+            && self.to_start().is_empty()
+            && self.apps.iter().any(|a| a.running)
+    }
+
     /// The housekeeping pass may kill this pod's containers.
     pub fn unwanted(&self) -> bool {
         !self.desired || self.terminated
@@ -351,6 +364,44 @@ impl Pod {
             }
         } else {
             self.unknown.remove(id);
+        }
+    }
+
+    /// Seeded interleaving (v1.2+): the PLEG relist sees the freshly started infra container
+    /// and calls `status` for it before the pod worker's `setup` (nothing orders the two:
+    /// v1.5.0 `pkg/kubelet/pleg/generic.go` `relist` → `updateCache` → `GetPodStatus`, on the
+    /// PLEG goroutine, while `pod_workers.go` `managePodLoop` → `docker_manager.go` `SyncPod`
+    /// creates the container and then calls `SetUpPod`). SPEC 3.2 observed 2026-12-06: 13
+    /// times, 4–38 ms before setup or during it; a failure was only logged (the pod IP comes
+    /// from the post-setup status), so the result changes nothing here.
+    fn relist_before_setup(&self, k: &Kubelet<'_>, id: &str, out: &mut Vec<Event>) {
+        let Some(infra) = self.infras.iter().find(|c| c.id == id) else {
+            return;
+        };
+        self.note(
+            out,
+            "interleaving picked by the seed: the PLEG relist ran before the worker's setup (status for an infra container not set up yet)",
+        );
+        let outcome = status_call(
+            k,
+            &self.pod,
+            self.host_network(),
+            false,
+            CallPurpose::RelistBeforeSetup,
+            infra,
+        );
+        // The pod IP is the post-setup status's; this one was only logged.
+        out.extend(
+            outcome
+                .events
+                .into_iter()
+                .filter(|e| !matches!(e, Event::PodIp { .. })),
+        );
+        if matches!(outcome.status, Some(StatusResult::Error { .. })) {
+            self.note(
+                out,
+                "status failed before setup: the kubelet only logs it (observed)",
+            );
         }
     }
 
@@ -522,6 +573,12 @@ impl Pod {
             );
             return true;
         } else {
+            if k.profile.is_pleg()
+                && k.runtime
+                    .choose("relist-before-setup", self.index, self.generation, 3)
+            {
+                self.relist_before_setup(k, &id, out);
+            }
             let injected = self.inject_setup_failure;
             let record = self.call(k, CallPurpose::Setup, Action::Setup, &id, injected, out);
             let mut failed = record.as_ref().is_some_and(|r| !r.succeeded());

@@ -605,6 +605,7 @@ impl<'a> Engine<'a> {
     fn advance_to(&mut self, target: u64) {
         if self.net.is_some() {
             loop {
+                self.skip_idle(target);
                 let next = self.next_due();
                 if next > target {
                     break;
@@ -614,6 +615,94 @@ impl<'a> Engine<'a> {
             }
         }
         self.now = self.now.max(target);
+    }
+
+    /// Virtual time costs nothing while nothing happens: under the PLEG, relists that would
+    /// find no container event and housekeeping passes that would find no pod to kill, up to
+    /// the next instant where something else is due (a wake-up, the periodic resync, the end of
+    /// the advance), are not run but accounted for — the next relist and pass come when they
+    /// would have, and the runtime cache is as the last skipped pass would have left it. The
+    /// cost of a replay follows its events, not its seconds.
+    fn skip_idle(&mut self, target: u64) {
+        if !self.profile.is_pleg() {
+            return;
+        }
+        let wake = self.wakes.iter().next().map_or(u64::MAX, |w| w.0);
+        // A resync hands every wanted pod to its worker, which does nothing for a steady one.
+        let resync_idle = self
+            .pods
+            .iter()
+            .all(|p| !p.desired || p.deleting || p.terminated || p.steady());
+        let resync = if resync_idle {
+            u64::MAX
+        } else {
+            self.next_resync
+        };
+        let horizon = wake.min(resync).min(target.saturating_add(1));
+        let relist_p = self.profile.relist_period_ms.max(1);
+        let pass_p = self.profile.housekeeping_period_ms.max(1);
+        if self.next_relist >= horizon && self.next_housekeeping >= horizon {
+            return;
+        }
+        let relist_idle = self.pods.iter().all(|p| {
+            p.infras.iter().all(|c| c.state != ContainerState::Stopping)
+                && match &p.pleg_record {
+                    None => p.pleg_view().is_empty(),
+                    Some(seen) => *seen == p.pleg_view(),
+                }
+        });
+        let passes_idle = self.pods.iter().all(|p| {
+            !p.unwanted()
+                || (p.running_infras().is_empty() && !self.cache.running.contains_key(&p.index))
+        });
+        if !(relist_idle && passes_idle) {
+            return;
+        }
+        // Both loops are idle until `horizon`: jump the ticks before it.
+        let skipped = |next: u64, period: u64| -> u64 {
+            if next >= horizon {
+                0
+            } else {
+                (horizon - next).div_ceil(period)
+            }
+        };
+        if resync_idle {
+            let resyncs = skipped(self.next_resync, RESYNC_PERIOD_MS);
+            self.next_resync += resyncs * RESYNC_PERIOD_MS;
+        }
+        let relists = skipped(self.next_relist, relist_p);
+        if relists > 0 {
+            self.next_relist += relists * relist_p;
+            self.first_relist = false;
+        }
+        let passes = skipped(self.next_housekeeping, pass_p);
+        if passes > 0 {
+            let first = self.next_housekeeping;
+            let cache_p = self.profile.runtime_cache_period_ms;
+            // The first skipped pass that refreshes the cache (`now - t > period`), then every
+            // `every` passes.
+            let first_refresh = match self.cache.time_ms {
+                None => 0,
+                Some(t) if t + cache_p < first => 0,
+                Some(t) => (t + cache_p - first) / pass_p + 1,
+            };
+            if first_refresh < passes {
+                let every = cache_p / pass_p + 1;
+                let last = first_refresh + (passes - 1 - first_refresh) / every * every;
+                self.cache.time_ms = Some(first + last * pass_p);
+                self.cache.running = self
+                    .pods
+                    .iter()
+                    .map(|p| {
+                        let ids: Vec<String> =
+                            p.running_infras().iter().map(|c| c.id.clone()).collect();
+                        (p.index, ids)
+                    })
+                    .filter(|(_, ids)| !ids.is_empty())
+                    .collect();
+            }
+            self.next_housekeeping = first + passes * pass_p;
+        }
     }
 
     /// Everything due at `self.now`.
