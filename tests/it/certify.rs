@@ -68,11 +68,11 @@ fn ids(report: &Report, outcome: Outcome) -> BTreeSet<&'static str> {
 /// For every gallery plugin: the verdict, exactly the checks that fail, exactly the warnings.
 /// A fault in setup also fails the checks that need a set-up pod; those are listed too.
 #[rstest]
-#[case::stderr_noise("stderr-noise", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["output/single-document"])]
-#[case::wrong_kind("wrong-kind", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &[])]
-#[case::bad_apiversion("bad-apiversion", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &[])]
-#[case::invalid_ip("invalid-ip", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &[])]
-#[case::status_fails("status-fails", Verdict::Fail, &["args/long-names", "exit-code/success", "fds/stdio-only", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &[])]
+#[case::stderr_noise("stderr-noise", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["status-json/not-set-up", "output/single-document"])]
+#[case::wrong_kind("wrong-kind", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["status-json/not-set-up"])]
+#[case::bad_apiversion("bad-apiversion", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["status-json/not-set-up"])]
+#[case::invalid_ip("invalid-ip", Verdict::Fail, &["status-json/parses", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["status-json/not-set-up"])]
+#[case::status_fails("status-fails", Verdict::Fail, &["args/long-names", "exit-code/success", "fds/stdio-only", "status-json/no-status-error-for-live-pod", "lifecycle/setup-status-teardown"], &["status-json/not-set-up"])]
 #[case::no_reclaim("no-reclaim", Verdict::Fail, &["crash-restart/reclaim"], &[])]
 #[case::no_lock("no-lock", Verdict::Fail, &["concurrency/parallel-setup"], &[])]
 #[case::hang_teardown("hang-teardown", Verdict::Fail, &["lifecycle/setup-status-teardown", "timeout/within-limit"], &["idempotence/repeated-teardown"])]
