@@ -478,33 +478,10 @@ impl Scenario {
             }
         }
         let mut started = false;
-        let mut virtual_ms: u64 = 0;
         for (i, step) in self.steps.iter().enumerate() {
             let what = format!("step {i} ({})", step.keyword());
             let bad = |m: String| invalid("steps", i, what.clone(), m);
-            // The virtual time the step spans (a repeat: its steps', times over).
-            let span = |s: &Step| match s {
-                Step::Sync(x) => u64::from(x.count).checked_mul(self.sync_interval_s * 1000),
-                Step::Wait(w) => Some(w.ms),
-                _ => Some(0),
-            };
-            let step_ms = match step {
-                Step::Repeat(r) => r
-                    .steps
-                    .iter()
-                    .try_fold(0u64, |acc, s| acc.checked_add(span(s)?))
-                    .and_then(|one| one.checked_mul(r.times)),
-                other => span(other),
-            };
-            virtual_ms = step_ms
-                .and_then(|ms| virtual_ms.checked_add(ms))
-                .filter(|&ms| ms <= MAX_VIRTUAL_MS)
-                .ok_or_else(|| {
-                    bad(format!(
-                        "the scenario's virtual time goes over the bound of {} days here",
-                        MAX_VIRTUAL_MS / 86_400_000
-                    ))
-                })?;
+
             match step {
                 Step::StartKubelet(_) if started => {
                     return Err(bad(
@@ -548,6 +525,35 @@ impl Scenario {
                 _ => {}
             }
             check_step(step, &resolver, None).map_err(bad)?;
+        }
+        // Once every step is valid: the virtual time the steps span is bounded.
+        let mut virtual_ms: u64 = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let what = format!("step {i} ({})", step.keyword());
+            let bad = |m: String| invalid("steps", i, what.clone(), m);
+            // The virtual time the step spans (a repeat: its steps', times over).
+            let span = |s: &Step| match s {
+                Step::Sync(x) => u64::from(x.count).checked_mul(self.sync_interval_s * 1000),
+                Step::Wait(w) => Some(w.ms),
+                _ => Some(0),
+            };
+            let step_ms = match step {
+                Step::Repeat(r) => r
+                    .steps
+                    .iter()
+                    .try_fold(0u64, |acc, s| acc.checked_add(span(s)?))
+                    .and_then(|one| one.checked_mul(r.times)),
+                other => span(other),
+            };
+            virtual_ms = step_ms
+                .and_then(|ms| virtual_ms.checked_add(ms))
+                .filter(|&ms| ms <= MAX_VIRTUAL_MS)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the scenario's virtual time goes over the bound of {} days here",
+                        MAX_VIRTUAL_MS / 86_400_000
+                    ))
+                })?;
         }
         Ok(())
     }
