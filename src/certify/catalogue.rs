@@ -28,6 +28,7 @@ pub static CATALOGUE: &[CheckDef] = &[
     status_json::IP_VALID,
     status_json::KIND_VERSION,
     status_json::NO_STATUS_ERROR_FOR_LIVE_POD,
+    checks::not_set_up::NOT_SET_UP,
     lifecycle::SETUP_STATUS_TEARDOWN,
     lifecycle::STABLE_IP,
     lifecycle::DISTINCT_IPS,

@@ -25,8 +25,8 @@ pub struct Kubelet<'a> {
     /// The virtual instant (ms) of the phase.
     pub now_ms: u64,
     /// Stop simulating the v1.4+ status-error churn of one pod after this many new infra
-    /// containers (the real kubelet goes on; the transcript says so).
-    pub churn_limit: u32,
+    /// containers (the real kubelet goes on; the transcript says so); `None`: never.
+    pub churn_limit: Option<u32>,
 }
 
 /// The network of the current infra container, as far as the kubelet knows.
@@ -211,6 +211,19 @@ impl Pod {
                 })
     }
 
+    /// A v1.2+ worker sync would do nothing: the newest infra container runs and is not
+    /// Unknown, no older one runs, an app container runs and none is to start (see
+    /// [`Pod::sync_pleg`]).
+    pub fn steady(&self) -> bool {
+        let newest_ok = self
+            .current()
+            .is_some_and(|c| c.state == ContainerState::Running && !self.unknown.contains(&c.id));
+        newest_ok
+            && self.running_infras().len() == 1
+            && self.to_start().is_empty()
+            && self.apps.iter().any(|a| a.running)
+    }
+
     /// The housekeeping pass may kill this pod's containers.
     pub fn unwanted(&self) -> bool {
         !self.desired || self.terminated
@@ -351,6 +364,44 @@ impl Pod {
             }
         } else {
             self.unknown.remove(id);
+        }
+    }
+
+    /// Seeded interleaving (v1.2+): the PLEG relist sees the freshly started infra container
+    /// and calls `status` for it before the pod worker's `setup` (nothing orders the two:
+    /// v1.5.0 `pkg/kubelet/pleg/generic.go` `relist` → `updateCache` → `GetPodStatus`, on the
+    /// PLEG goroutine, while `pod_workers.go` `managePodLoop` → `docker_manager.go` `SyncPod`
+    /// creates the container and then calls `SetUpPod`). SPEC 3.2 observed 2026-12-06: 13
+    /// times, 4–38 ms before setup or during it; a failure was only logged (the pod IP comes
+    /// from the post-setup status), so the result changes nothing here.
+    fn relist_before_setup(&self, k: &Kubelet<'_>, id: &str, out: &mut Vec<Event>) {
+        let Some(infra) = self.infras.iter().find(|c| c.id == id) else {
+            return;
+        };
+        self.note(
+            out,
+            "interleaving picked by the seed: the PLEG relist ran before the worker's setup (status for an infra container not set up yet)",
+        );
+        let outcome = status_call(
+            k,
+            &self.pod,
+            self.host_network(),
+            false,
+            CallPurpose::RelistBeforeSetup,
+            infra,
+        );
+        // The pod IP is the post-setup status's; this one was only logged.
+        out.extend(
+            outcome
+                .events
+                .into_iter()
+                .filter(|e| !matches!(e, Event::PodIp { .. })),
+        );
+        if matches!(outcome.status, Some(StatusResult::Error { .. })) {
+            self.note(
+                out,
+                "status failed before setup: the kubelet only logs it (observed)",
+            );
         }
     }
 
@@ -522,6 +573,12 @@ impl Pod {
             );
             return true;
         } else {
+            if k.profile.is_pleg()
+                && k.runtime
+                    .choose("relist-before-setup", self.index, self.generation, 3)
+            {
+                self.relist_before_setup(k, &id, out);
+            }
             let injected = self.inject_setup_failure;
             let record = self.call(k, CallPurpose::Setup, Action::Setup, &id, injected, out);
             let mut failed = record.as_ref().is_some_and(|r| !r.succeeded());
@@ -535,17 +592,15 @@ impl Pod {
             }
             if failed {
                 if k.profile.retry_failed_setup {
-                    // v1.2.0 `manager.go` `SyncPod`: on a setup error the infra container is
-                    // killed (`KillContainerInPod`, no teardown) and the sync ends; the next
-                    // sync starts over. The relist that sees it start still asks its status
-                    // while it is killed (SPEC 3.2 observed): it stops after that relist.
-                    let state = if k.profile.is_pleg() {
-                        ContainerState::Stopping
-                    } else {
-                        ContainerState::Exited
-                    };
+                    // v1.2.0 `manager.go` `SyncPod`, v1.5.0 `docker_manager.go` `SyncPod`: on
+                    // a setup error the infra container is killed (`KillContainerInPod`, no
+                    // teardown) and the sync ends. The real pause exits on SIGTERM, so the kill
+                    // returns at once: the relist that follows sees it exited (no `status` for
+                    // the dead ID) and its event wakes the worker, whose next sync starts over
+                    // with a new infra container: the retry comes about one relist period later
+                    // (SPEC 3.2 observed 2026-12-06: 0.75–2.24 s, no status for the failed ID).
                     if let Some(c) = self.infras.last_mut() {
-                        c.state = state;
+                        c.state = ContainerState::Exited;
                     }
                     out.push(Event::InfraKilled {
                         pod: self.pod.clone(),
@@ -669,15 +724,16 @@ impl Pod {
                 return;
             }
             if was_unknown {
-                if self.churn >= k.churn_limit {
+                if let Some(limit) = k.churn_limit.filter(|&l| self.churn >= l) {
                     if !self.churn_stopped {
                         self.churn_stopped = true;
+                        let cycle = k.profile.relist_period_ms + k.profile.churn_relist_ms;
                         self.note(
                             out,
                             format!(
-                                "execnet stops simulating the status-error churn after {} new infra containers for this pod; the real kubelet goes on, one more about every {} ms",
-                                k.churn_limit,
-                                k.profile.relist_period_ms + k.profile.churn_relist_ms
+                                "execnet stops simulating the status-error churn after {limit} new infra containers for this pod (a cost bound); the real kubelet goes on without a bound: a real v{} kubelet makes ~{} infra containers a minute for this plugin (simulated: one every {cycle} ms)",
+                                k.profile.name,
+                                k.profile.churn_observed_per_min
                             ),
                         );
                     }
@@ -853,8 +909,13 @@ impl Pod {
         self.kill_infra(id, "housekeeping: the pod should not exist", out);
     }
 
-    /// execnet's idempotence probe (restart during deletion): teardown for the current running
-    /// infra container, without the kill.
+    /// The app containers' kill that starts a delete (`killPodWithSyncResult`).
+    pub fn kill_apps_for_delete(&mut self, out: &mut Vec<Event>) {
+        self.kill_apps("killed with the pod", out);
+    }
+
+    /// Teardown for the current running infra container, without the kill (a restart during
+    /// deletion cuts the kill off).
     pub fn teardown_current(&self, k: &Kubelet<'_>, purpose: CallPurpose, out: &mut Vec<Event>) {
         let Some(id) = self.running_current().map(|c| c.id.clone()) else {
             if let Some(c) = self.current() {
@@ -865,24 +926,7 @@ impl Pod {
             }
             return;
         };
-        if purpose == CallPurpose::IdempotenceProbe {
-            self.note(
-                out,
-                "execnet addition, not kubelet behaviour: teardown repeated for the same container after a kubelet restart during deletion",
-            );
-        }
         self.teardown(k, purpose, &id, out);
-    }
-
-    /// The kill that ends execnet's restart-during-delete probe.
-    pub fn kill_after_probe(&mut self, out: &mut Vec<Event>) {
-        self.kill_apps("killed with the pod", out);
-        if let Some(id) = self.running_current().map(|c| c.id.clone()) {
-            self.kill_infra(&id, "pod deleted", out);
-        }
-        self.desired = false;
-        self.network = Network::Pending;
-        self.inject_setup_failure = false;
     }
 }
 

@@ -103,6 +103,10 @@ pub struct Profile {
     /// churn period, *observed* ~1.2 s on v1.5.0 (53 setups in 62 s) and ~1.05 s on v1.4.0
     /// (SPEC 3.4). Only used with [`StatusErrorPolicy::InfraUnknown`].
     pub churn_relist_ms: u64,
+    /// New infra containers a minute a real kubelet of this release made for a pod whose
+    /// status kept failing (SPEC 3.4 observed 2026-12-06: v1.5.0 53.8, v1.4.0 57.1; no bound):
+    /// what certification's evidence states when it bounds the simulated churn. 0: no churn.
+    pub churn_observed_per_min: u32,
 }
 
 const HOST_ALL: HostNetwork = HostNetwork {
@@ -136,6 +140,7 @@ const PLEG_1_2: Profile = Profile {
     housekeeping_period_ms: 2000,
     runtime_cache_period_ms: 2000,
     churn_relist_ms: 0,
+    churn_observed_per_min: 0,
 };
 
 /// Every profile, in release order.
@@ -156,6 +161,7 @@ pub const PROFILES: [Profile; 6] = [
         housekeeping_period_ms: 2000,
         runtime_cache_period_ms: 2000,
         churn_relist_ms: 0,
+        churn_observed_per_min: 0,
     },
     PLEG_1_2,
     // v1.3.0: the same paths (`docker_manager.go` replaces `manager.go`).
@@ -171,6 +177,7 @@ pub const PROFILES: [Profile; 6] = [
         status_error: StatusErrorPolicy::InfraUnknown,
         // observed: a new infra container about every 1.05 s (SPEC 3.4).
         churn_relist_ms: 50,
+        churn_observed_per_min: 57,
         ..PLEG_1_2
     },
     Profile {
@@ -180,6 +187,7 @@ pub const PROFILES: [Profile; 6] = [
         status_error: StatusErrorPolicy::InfraUnknown,
         // observed: a new infra container about every 1.2 s (SPEC 3.4).
         churn_relist_ms: 200,
+        churn_observed_per_min: 54,
         ..PLEG_1_2
     },
     // Section 1 taken at its word: `status` "at regular intervals" (once per sync, nothing
@@ -200,6 +208,7 @@ pub const PROFILES: [Profile; 6] = [
         housekeeping_period_ms: 2000,
         runtime_cache_period_ms: 2000,
         churn_relist_ms: 0,
+        churn_observed_per_min: 0,
     },
 ];
 

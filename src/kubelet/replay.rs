@@ -222,7 +222,7 @@ struct Engine<'a> {
     /// Sync loop: the next sync tick.
     next_sync: u64,
     sync_interval_ms: u64,
-    churn_limit: u32,
+    churn_limit: Option<u32>,
     /// PLEG: the next relist; whether it is the first since the kubelet (re)started.
     next_relist: u64,
     first_relist: bool,
@@ -614,6 +614,7 @@ impl<'a> Engine<'a> {
     fn advance_to(&mut self, target: u64) {
         if self.net.is_some() {
             loop {
+                self.skip_idle(target);
                 let next = self.next_due();
                 if next > target {
                     break;
@@ -623,6 +624,94 @@ impl<'a> Engine<'a> {
             }
         }
         self.now = self.now.max(target);
+    }
+
+    /// Virtual time costs nothing while nothing happens: under the PLEG, relists that would
+    /// find no container event and housekeeping passes that would find no pod to kill, up to
+    /// the next instant where something else is due (a wake-up, the periodic resync, the end of
+    /// the advance), are not run but accounted for — the next relist and pass come when they
+    /// would have, and the runtime cache is as the last skipped pass would have left it. The
+    /// cost of a replay follows its events, not its seconds.
+    fn skip_idle(&mut self, target: u64) {
+        if !self.profile.is_pleg() {
+            return;
+        }
+        let wake = self.wakes.iter().next().map_or(u64::MAX, |w| w.0);
+        // A resync hands every wanted pod to its worker, which does nothing for a steady one.
+        let resync_idle = self
+            .pods
+            .iter()
+            .all(|p| !p.desired || p.deleting || p.terminated || p.steady());
+        let resync = if resync_idle {
+            u64::MAX
+        } else {
+            self.next_resync
+        };
+        let horizon = wake.min(resync).min(target.saturating_add(1));
+        let relist_p = self.profile.relist_period_ms.max(1);
+        let pass_p = self.profile.housekeeping_period_ms.max(1);
+        if self.next_relist >= horizon && self.next_housekeeping >= horizon {
+            return;
+        }
+        let relist_idle = self.pods.iter().all(|p| {
+            p.infras.iter().all(|c| c.state != ContainerState::Stopping)
+                && match &p.pleg_record {
+                    None => p.pleg_view().is_empty(),
+                    Some(seen) => *seen == p.pleg_view(),
+                }
+        });
+        let passes_idle = self.pods.iter().all(|p| {
+            !p.unwanted()
+                || (p.running_infras().is_empty() && !self.cache.running.contains_key(&p.index))
+        });
+        if !(relist_idle && passes_idle) {
+            return;
+        }
+        // Both loops are idle until `horizon`: jump the ticks before it.
+        let skipped = |next: u64, period: u64| -> u64 {
+            if next >= horizon {
+                0
+            } else {
+                (horizon - next).div_ceil(period)
+            }
+        };
+        if resync_idle {
+            let resyncs = skipped(self.next_resync, RESYNC_PERIOD_MS);
+            self.next_resync += resyncs * RESYNC_PERIOD_MS;
+        }
+        let relists = skipped(self.next_relist, relist_p);
+        if relists > 0 {
+            self.next_relist += relists * relist_p;
+            self.first_relist = false;
+        }
+        let passes = skipped(self.next_housekeeping, pass_p);
+        if passes > 0 {
+            let first = self.next_housekeeping;
+            let cache_p = self.profile.runtime_cache_period_ms;
+            // The first skipped pass that refreshes the cache (`now - t > period`), then every
+            // `every` passes.
+            let first_refresh = match self.cache.time_ms {
+                None => 0,
+                Some(t) if t + cache_p < first => 0,
+                Some(t) => (t + cache_p - first) / pass_p + 1,
+            };
+            if first_refresh < passes {
+                let every = cache_p / pass_p + 1;
+                let last = first_refresh + (passes - 1 - first_refresh) / every * every;
+                self.cache.time_ms = Some(first + last * pass_p);
+                self.cache.running = self
+                    .pods
+                    .iter()
+                    .map(|p| {
+                        let ids: Vec<String> =
+                            p.running_infras().iter().map(|c| c.id.clone()).collect();
+                        (p.index, ids)
+                    })
+                    .filter(|(_, ids)| !ids.is_empty())
+                    .collect();
+            }
+            self.next_housekeeping = first + passes * pass_p;
+        }
     }
 
     /// Everything due at `self.now`.
@@ -809,12 +898,20 @@ impl<'a> Engine<'a> {
             if !p.unwanted() {
                 continue;
             }
-            // The last of the newest-first list: `networkContainer` is assigned for every
-            // infra container and the last assignment wins.
-            if let Some(id) = self.cache.running.get(&p.index).and_then(|ids| ids.last()) {
-                jobs.entry(p.index)
-                    .or_default()
-                    .push(Job::Housekeeping(id.clone()));
+            // `killPodWithSyncResult` (v1.5.0 `docker_manager.go`) starts one goroutine per
+            // container of the newest-first list; each infra one assigns `networkContainer`
+            // and the last assignment wins. Go's scheduler runs the goroutine started last
+            // (the oldest container, the original infra) first (`runnext`), the others in
+            // order: the one torn down is the second oldest, the original only once it is the
+            // last one running (SPEC 3.5 observed 2026-12-06: the original infra container last
+            // in 5 of 5 runs of v1.4.0/v1.5.0).
+            let pick = |ids: &Vec<String>| match ids.len() {
+                0 => None,
+                1 => ids.first().cloned(),
+                n => ids.get(n - 2).cloned(),
+            };
+            if let Some(id) = self.cache.running.get(&p.index).and_then(pick) {
+                jobs.entry(p.index).or_default().push(Job::Housekeeping(id));
             }
         }
     }
@@ -907,8 +1004,15 @@ impl<'a> Engine<'a> {
         self.next_relist = now + busy + self.profile.relist_period_ms;
     }
 
-    /// execnet's idempotence probe: teardown, a kubelet restart before the kill, teardown
-    /// again for the same container, the kill.
+    /// A kubelet restarted during a delete: the pod worker's teardown, then the kubelet dies
+    /// before the kill. The restarted kubelet no longer has the pod (it left the pod source)
+    /// while its infra container still runs: v1.2+'s first relist sees every container as new
+    /// and calls `status` for it (`pleg/generic.go` `relist`), then the housekeeping pass kills
+    /// it as a pod that should not exist, teardown first (`kubelet_pods.go`
+    /// `HandlePodCleanups` → `podKiller`), and again on the next pass while the runtime cache
+    /// still lists it (`runtime_cache.go` `GetPods`); v1.1 tears it down at its first
+    /// housekeeping, at a sync tick (`kubelet.go` `syncLoop`). SPEC 3.5 observed 2026-12-06:
+    /// v1.4/v1.5 two housekeeping teardowns, v1.2 one (timing), v1.1 one ~10 s later.
     fn restart_during_delete(&mut self, targets: &[usize]) -> bool {
         self.advance_to(self.now);
         let Some(&i) = targets.first() else {
@@ -924,27 +1028,20 @@ impl<'a> Engine<'a> {
         }
         let net = self.net.take().expect("kubelet running");
         let mut out = Vec::new();
-        self.pods[i].teardown_current(&self.kubelet(&net), CallPurpose::Delete, &mut out);
-        out.push(Event::Note {
-            pod: Some(self.pods[i].pod.clone()),
-            text: "the kubelet restarts before killing the infra container".into(),
-        });
-        self.net = Some(net);
-        self.push(out);
-        // The pod stays desired during the restart (its deletion is still pending).
-        self.pods[i].deleting = true;
-        if !self.start_kubelet(true) {
-            return false;
-        }
-        let net = self.net.take().expect("kubelet running");
-        let mut out = Vec::new();
         let k = self.kubelet(&net);
-        self.pods[i].teardown_current(&k, CallPurpose::IdempotenceProbe, &mut out);
-        self.pods[i].kill_after_probe(&mut out);
-        self.pods[i].deleting = false;
+        let pod = &mut self.pods[i];
+        pod.kill_apps_for_delete(&mut out);
+        pod.teardown_current(&k, CallPurpose::Delete, &mut out);
+        out.push(Event::Note {
+            pod: Some(pod.pod.clone()),
+            text: "the kubelet restarts before killing the infra container: the restarted kubelet no longer has the pod, its infra container still runs".into(),
+        });
+        pod.desired = false;
+        pod.deleting = false;
+        pod.inject_setup_failure = false;
         self.net = Some(net);
         self.push(out);
-        true
+        self.start_kubelet(true)
     }
 }
 

@@ -91,6 +91,15 @@ impl Runtime {
         SplitMix64::new(SplitMix64::new(gen_key).next_u64())
     }
 
+    /// A seeded choice between two interleavings the real kubelet makes (SPEC 3.10: the same
+    /// scenario and seed give the same transcript): `true` with probability `1 / one_in`, from
+    /// the seed, the scenario, what is chosen, the pod and its infra-container count.
+    pub fn choose(&self, what: &str, pod_index: usize, generation: u64, one_in: u64) -> bool {
+        let salt = fnv1a(what.as_bytes());
+        let mut rng = self.stream(pod_index, generation ^ salt.rotate_left(17));
+        rng.next_u64().is_multiple_of(one_in.max(1))
+    }
+
     /// Create (and start) an infra container.
     pub fn create_infra(
         &self,

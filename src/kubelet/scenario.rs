@@ -17,13 +17,6 @@ fn default_sync_interval() -> u64 {
     DEFAULT_SYNC_INTERVAL_S
 }
 
-/// Default for [`Scenario::churn_limit`].
-pub const DEFAULT_CHURN_LIMIT: u32 = 4;
-
-fn default_churn_limit() -> u32 {
-    DEFAULT_CHURN_LIMIT
-}
-
 fn one() -> u32 {
     1
 }
@@ -42,9 +35,10 @@ pub struct Scenario {
     pub jobs: Option<usize>,
     /// New infra containers per pod after which the v1.4+ status-error churn is no longer
     /// simulated (the transcript says so): a cost bound, since each cycle adds a status call
-    /// to every relist. Scenarios about the churn raise it.
-    #[serde(default = "default_churn_limit")]
-    pub churn_limit: u32,
+    /// to every relist. `None` (the default): no bound, as in the real kubelet, which makes
+    /// ~54 a minute without end (SPEC 3.4 observed 2026-12-06).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn_limit: Option<u32>,
     pub pods: Vec<PodSpec>,
     pub steps: Vec<Step>,
 }
@@ -102,6 +96,15 @@ pub const PLACEHOLDER: &str = "{n}";
 
 /// Most pods a scenario may declare (templates included).
 pub const MAX_PODS: u64 = u32::MAX as u64;
+
+/// The longest sync interval a scenario may set: a day (v1.1's `--sync-frequency` default is
+/// 10 s; anything longer only stretches idle time).
+pub const MAX_SYNC_INTERVAL_S: u64 = 86_400;
+
+/// The most virtual time a scenario may span (its `sync` and `wait` steps, repeats expanded):
+/// 30 days. Idle virtual time costs nothing (replay skips it), but the periodic resync and
+/// v1.1's sync ticks still cost a little per period.
+pub const MAX_VIRTUAL_MS: u64 = 30 * 86_400_000;
 
 fn one_u64() -> u64 {
     1
@@ -383,6 +386,19 @@ impl Scenario {
                 "must be at least 1".into(),
             ));
         }
+        if self.sync_interval_s > MAX_SYNC_INTERVAL_S {
+            let (line, column) = key_position(text, "sync_interval_s");
+            return Err(ScenarioError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                what: "sync_interval_s".into(),
+                message: format!(
+                    "{} s is over the bound of {MAX_SYNC_INTERVAL_S} s (a day)",
+                    self.sync_interval_s
+                ),
+            });
+        }
         if self.jobs == Some(0) {
             return Err(invalid("", 0, "jobs".into(), "must be at least 1".into()));
         }
@@ -465,6 +481,7 @@ impl Scenario {
         for (i, step) in self.steps.iter().enumerate() {
             let what = format!("step {i} ({})", step.keyword());
             let bad = |m: String| invalid("steps", i, what.clone(), m);
+
             match step {
                 Step::StartKubelet(_) if started => {
                     return Err(bad(
@@ -508,6 +525,35 @@ impl Scenario {
                 _ => {}
             }
             check_step(step, &resolver, None).map_err(bad)?;
+        }
+        // Once every step is valid: the virtual time the steps span is bounded.
+        let mut virtual_ms: u64 = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let what = format!("step {i} ({})", step.keyword());
+            let bad = |m: String| invalid("steps", i, what.clone(), m);
+            // The virtual time the step spans (a repeat: its steps', times over).
+            let span = |s: &Step| match s {
+                Step::Sync(x) => u64::from(x.count).checked_mul(self.sync_interval_s * 1000),
+                Step::Wait(w) => Some(w.ms),
+                _ => Some(0),
+            };
+            let step_ms = match step {
+                Step::Repeat(r) => r
+                    .steps
+                    .iter()
+                    .try_fold(0u64, |acc, s| acc.checked_add(span(s)?))
+                    .and_then(|one| one.checked_mul(r.times)),
+                other => span(other),
+            };
+            virtual_ms = step_ms
+                .and_then(|ms| virtual_ms.checked_add(ms))
+                .filter(|&ms| ms <= MAX_VIRTUAL_MS)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the scenario's virtual time goes over the bound of {} days here",
+                        MAX_VIRTUAL_MS / 86_400_000
+                    ))
+                })?;
         }
         Ok(())
     }
@@ -812,6 +858,13 @@ impl<'s> Iterator for ExpandedSteps<'s> {
             });
         }
     }
+}
+
+/// 1-based line and column of a top-level key's name (`"key"`), or 1:1 when absent.
+fn key_position(text: &str, key: &str) -> (usize, usize) {
+    let quoted = format!("\"{key}\"");
+    text.find(&quoted)
+        .map_or((1, 1), |offset| line_column(text, offset))
 }
 
 /// 1-based line and column of a byte offset.

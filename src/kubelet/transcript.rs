@@ -39,6 +39,11 @@ pub enum CallPurpose {
     PlegReinspect,
     /// v1.2+: the first relist after a kubelet (re)start sees every container as new.
     FirstRelist,
+    /// v1.2+, a seeded interleaving: the relist saw a new infra container and asked its status
+    /// before the pod worker's `setup` of it (SPEC 3.2 observed). A `status` call, but not
+    /// among [`CallPurpose::is_status`]: the kubelet only logged its result, so only
+    /// `status-before-setup/calm` judges it.
+    RelistBeforeSetup,
     /// `teardown` on pod deletion (the pod worker's `killPod`).
     Delete,
     /// `teardown` from the housekeeping pass that kills pods that should not exist (also the
@@ -54,7 +59,7 @@ pub enum CallPurpose {
 }
 
 impl CallPurpose {
-    /// Any `status` call.
+    /// Any `status` call the kubelet acts on (not [`CallPurpose::RelistBeforeSetup`]).
     pub fn is_status(self) -> bool {
         matches!(
             self,
@@ -92,6 +97,7 @@ impl CallPurpose {
             CallPurpose::PlegEvent => "pleg-event",
             CallPurpose::PlegReinspect => "pleg-reinspect",
             CallPurpose::FirstRelist => "first-relist",
+            CallPurpose::RelistBeforeSetup => "relist-before-setup",
             CallPurpose::Delete => "delete",
             CallPurpose::Housekeeping => "housekeeping",
             CallPurpose::AllExited => "all-exited",

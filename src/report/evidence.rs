@@ -43,6 +43,9 @@ pub fn purpose(call: &CallEvidence) -> String {
         CallPurpose::PlegEvent => "status from the PLEG relist after a container event",
         CallPurpose::PlegReinspect => "status from the PLEG re-inspection",
         CallPurpose::FirstRelist => "status from the first relist after a kubelet restart",
+        CallPurpose::RelistBeforeSetup => {
+            "status from a relist that ran before the pod worker's setup of the container"
+        }
         // The argv shows whether the release swapped name and namespace (1.1–1.3); saying so
         // here would mislead in a 1.4/1.5 report.
         CallPurpose::PostSetup => "status right after setup",

@@ -6,6 +6,7 @@
 
 mod certify;
 mod cli;
+mod differential;
 mod faults;
 mod html;
 mod kubelet_util;

@@ -635,3 +635,99 @@ fn pods_in_waves_leave_no_child_and_no_descriptor() {
     assert_eq!(torn_down.len(), 300);
     assert_eq!(most, 20, "pods alive at once");
 }
+
+/// Issue 22: virtual time is bounded at load time (exit 2, the file, line and column of what
+/// is over the bound), and within the bounds idle time costs nothing: a day-long sync interval
+/// replays the calls a day holds — under 1.5 one setup, its statuses and the teardown (86 400
+/// idle relists and 1 440 resyncs of a steady pod make no call), under 1.1 a status pair at
+/// the day's tick.
+#[test]
+fn virtual_time_is_bounded_at_load_and_idle_time_makes_no_calls() {
+    let plugins = util::sample_plugins();
+    let dir = tempfile::TempDir::new().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let huge = write(
+        "huge.json",
+        "{\"name\": \"huge\",\n  \"sync_interval_s\": 1000000000000,\n  \"pods\": [], \"steps\": [{\"start_kubelet\": {}}]}\n",
+    );
+    let long = write(
+        "long.json",
+        "{\"name\": \"long\", \"pods\": [],\n \"steps\": [{\"start_kubelet\": {}},\n   {\"wait\": {\"ms\": 1000000000000}}]}\n",
+    );
+    for (path, at, message) in [
+        (
+            &huge,
+            "2:3",
+            "sync_interval_s: 1000000000000 s is over the bound of 86400 s",
+        ),
+        (
+            &long,
+            "3:4",
+            "step 1 (wait): the scenario's virtual time goes over the bound of 30 days",
+        ),
+    ] {
+        let out = replay_json(plugins.path(), path.as_os_str(), dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}:{at}: invalid scenario: {message}",
+                path.display()
+            )),
+            "{stderr}"
+        );
+    }
+    let day = write(
+        "day.json",
+        r#"{"name": "day", "sync_interval_s": 86400,
+ "pods": [{"namespace": "default", "name": "web"}],
+ "steps": [{"start_kubelet": {}}, {"create": ["default/web"]}, {"sync": {"count": 1}},
+           {"delete": ["default/web"]}]}"#,
+    );
+    for (profile, expected) in [
+        ("1.5", vec!["init", "setup", "status", "status", "teardown"]),
+        (
+            "1.1",
+            vec![
+                "init", "setup", "status", "status", "status", "status", "teardown",
+            ],
+        ),
+    ] {
+        let out = util::execnet()
+            .args(["replay", "--plugin-dir"])
+            .arg(plugins.path())
+            .args([
+                "--plugin",
+                "recorder",
+                "--kubelet",
+                profile,
+                "--seed",
+                "1",
+                "--format",
+                "json",
+            ])
+            .arg(&day)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = stdout_json(&out);
+        let actions: Vec<&str> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // The seeded relist-before-setup status is not about idle time.
+            .filter(|e| e["event"] == "call" && e["purpose"] != "relist-before-setup")
+            .map(|e| e["call"]["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, expected, "{profile}");
+    }
+}

@@ -13,6 +13,7 @@ pub mod idempotence;
 pub mod init;
 pub mod leak;
 pub mod lifecycle;
+pub mod not_set_up;
 pub mod output;
 pub mod status_json;
 pub mod timeout;
@@ -226,6 +227,10 @@ fn exited_nonzero<'a>(calls: &[CallRef<'a>]) -> Vec<CallRef<'a>> {
         .enumerate()
         .filter(|(i, c)| {
             c.purpose != CallPurpose::IdempotenceProbe
+                // The kubelet only logged a status for a container not set up (yet, or any
+                // more): `status-json/not-set-up` judges those.
+                && c.purpose != CallPurpose::RelistBeforeSetup
+                && !is_late_status(calls, *i)
                 && !is_repeated_teardown(calls, *i)
                 && matches!(
                     c.call.outcome(),
@@ -234,6 +239,17 @@ fn exited_nonzero<'a>(calls: &[CallRef<'a>]) -> Vec<CallRef<'a>> {
         })
         .map(|(_, c)| *c)
         .collect()
+}
+
+/// A `status` for an infra container already torn down in the same scenario (the first relist
+/// of a kubelet restarted during a delete, SPEC 3.5): the kubelet only logged its result.
+pub fn is_late_status(calls: &[CallRef], i: usize) -> bool {
+    let c = &calls[i];
+    c.purpose.is_status()
+        && c.id.is_some()
+        && calls[..i].iter().any(|e| {
+            std::ptr::eq(e.transcript, c.transcript) && e.purpose.is_teardown() && e.id == c.id
+        })
 }
 
 /// A repeated or late kubelet teardown: of a container id already torn down earlier in the

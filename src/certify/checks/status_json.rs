@@ -377,11 +377,13 @@ fn no_status_error_for_live_pod(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             if let Some((infra, ms, addresses)) = churn(t, pod) {
                 let per_min = |n: usize| n as f64 * 60_000.0 / ms.max(1) as f64;
                 let rate = format!(
-                    "kubelet {}: {infra} new infra containers in {:.1} s (≈{:.0} per minute), {addresses} addresses set up and never torn down while the pod lived (≈{:.0} per minute)",
+                    "kubelet {}: {infra} new infra containers in {:.1} s (≈{:.0} per minute), {addresses} addresses set up and never torn down while the pod lived (≈{:.0} per minute); a real v{} kubelet makes ~{} infra containers a minute for this plugin, without a bound (execnet's simulation may stop earlier)",
                     ctx.profile.name,
                     ms as f64 / 1000.0,
                     per_min(infra),
-                    per_min(addresses)
+                    per_min(addresses),
+                    ctx.profile.name,
+                    ctx.profile.churn_observed_per_min
                 );
                 findings.push(Finding::about(
                     t,
