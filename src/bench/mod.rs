@@ -64,7 +64,7 @@ pub struct BenchOptions {
     pub side: Side,
 }
 
-/// SPEC section 5's keys first (`calls` … `peak_rss_kib`), then the extensions.
+/// docs/cli.md §5's keys first (`calls` … `peak_rss_kib`), then the extensions.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub calls: usize,

@@ -50,7 +50,7 @@ pub static CATALOGUE: &[CheckDef] = &[
     network::STATUS_FOR_LIVE_POD,
 ];
 
-/// The SPEC 5 categories, each a file of [`checks`], and `network` (netns only, judged on the
+/// The docs/cli.md §5 categories, each a file of [`checks`], and `network` (netns only, judged on the
 /// network lifecycle).
 pub const CATEGORIES: &[&str] = &[
     "init",

@@ -141,7 +141,7 @@ impl Verdict {
     }
 }
 
-/// The certification report (SPEC 5): data only; `src/report/` renders it.
+/// The certification report (docs/cli.md §5): data only; `src/report/` renders it.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub plugin: String,

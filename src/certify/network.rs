@@ -1,10 +1,10 @@
 //! The `network/*` checks (netns runtime only): the plugin is driven through a short lifecycle on
 //! real infra containers (pod B, then pod A set up and torn down, then pod C crashed and
 //! replaced), and the node itself is looked at: after setup the address the kubelet would publish
-//! (SPEC 2.5) must be on an interface inside the pod's namespace, unique among live pods, and the
+//! (docs/plugin-manager.md §2.5) must be on an interface inside the pod's namespace, unique among live pods, and the
 //! pod must answer TCP from the node on it; after a teardown nothing of the pod may be left in the
 //! node (links, bridge and OVS ports, OVS flows, routes, iptables rules, `/var/run/netns`
-//! entries); after a crash (no teardown, SPEC 3.6) the new pod must work, and what the dead one
+//! entries); after a crash (no teardown, docs/kubelet.md §3.6) the new pod must work, and what the dead one
 //! left is counted.
 
 use std::time::Duration;
@@ -33,7 +33,7 @@ pub struct PodObservation {
     pub runtime_ip: String,
     pub setup_ok: bool,
     pub setup_output: String,
-    /// The address the kubelet would have published (SPEC 2.5), `<nil>` included.
+    /// The address the kubelet would have published (docs/plugin-manager.md §2.5), `<nil>` included.
     pub published: Option<String>,
     /// The status call's error, if it failed.
     pub status_error: Option<String>,
@@ -253,7 +253,7 @@ pub const ADDRESS_IN_POD: CheckDef = CheckDef {
     id: "network/address-in-pod",
     level: Level::Must,
     title: "after setup, the address the kubelet publishes is on an interface inside the pod",
-    rationale: "the kubelet publishes this address as the pod's IP (SPEC 2.5): services, endpoints and other pods send to it",
+    rationale: "the kubelet publishes this address as the pod's IP (docs/plugin-manager.md §2.5): services, endpoints and other pods send to it",
     scenarios: &[LIFECYCLE],
     judges_start: true,
     judge: |ctx, _| {
@@ -403,7 +403,7 @@ pub const CRASH_RECOVERY: CheckDef = CheckDef {
     id: "network/crash-recovery",
     level: Level::Should,
     title: "after an infra crash (no teardown) the new pod works and the dead one's leftovers are reclaimed",
-    rationale: "after an infra crash the kubelet sends no teardown, only the new container's setup (SPEC 3.6): the plugin's one chance to reclaim the dead one's state",
+    rationale: "after an infra crash the kubelet sends no teardown, only the new container's setup (docs/kubelet.md §3.6): the plugin's one chance to reclaim the dead one's state",
     scenarios: &[LIFECYCLE],
     judges_start: true,
     judge: |ctx, _| {
@@ -440,8 +440,8 @@ pub const CRASH_RECOVERY: CheckDef = CheckDef {
 pub const STATUS_FOR_LIVE_POD: CheckDef = CheckDef {
     id: "network/status-for-live-pod",
     level: Level::Must,
-    title: "status succeeds for a live, set-up pod (SPEC 2.5: should under 1.1-1.3, must under 1.4+)",
-    rationale: "kubelet 1.4+ treat a status error as a dead infra container and churn new ones every ~1.2 s (SPEC 3.4); 1.1-1.3 log it",
+    title: "status succeeds for a live, set-up pod (docs/plugin-manager.md §2.5: should under 1.1-1.3, must under 1.4+)",
+    rationale: "kubelet 1.4+ treat a status error as a dead infra container and churn new ones every ~1.2 s (docs/kubelet.md §3.4); 1.1-1.3 log it",
     scenarios: &[LIFECYCLE],
     judges_start: true,
     judge: |ctx, _| {
@@ -464,7 +464,7 @@ pub const STATUS_FOR_LIVE_POD: CheckDef = CheckDef {
         };
         on_network(
             ctx,
-            "status succeeds for a live, set-up pod (SPEC 2.5: should under 1.1-1.3, must under 1.4+)",
+            "status succeeds for a live, set-up pod (docs/plugin-manager.md §2.5: should under 1.1-1.3, must under 1.4+)",
             JUDGE,
         )
     },
@@ -546,7 +546,7 @@ fn on_network(ctx: &Ctx, title: &'static str, judge: NetJudge) -> Judgement {
             summary: format!("{} finding(s)", bad.len()),
             findings: bad.into_iter().map(finding).collect(),
             warn_only: Some(format!(
-                "kubelet {} logs a status error and keeps the runtime's IP (SPEC 2.5)",
+                "kubelet {} logs a status error and keeps the runtime's IP (docs/plugin-manager.md §2.5)",
                 ctx.profile.name
             )),
         }),

@@ -62,8 +62,8 @@ impl Pool {
     }
 
     /// The `pool-wrap` scenario: one pod whose infra container crashes [`Pool::cycles`] times,
-    /// a sync after each (the kubelet sets a new one up, never tears the dead one down, SPEC
-    /// 3.6), then the pod's deletion.
+    /// a sync after each (the kubelet sets a new one up, never tears the dead one down,
+    /// docs/kubelet.md §3.6), then the pod's deletion.
     pub fn scenario(&self) -> Scenario {
         let mut steps = vec![
             r#"{"start_kubelet": {}}"#.to_string(),

@@ -637,7 +637,7 @@ fn share_a_pod(a: &Scenario, b: &Scenario) -> bool {
 /// name at setup). So a scenario starts only once every earlier scenario (suite order) that has
 /// a pod of the same name has finished: each pod name sees the same sequence of scenarios as
 /// in a sequential run. A `start_kubelet` (init) while other scenarios' pods run is what a
-/// kubelet restart does (SPEC 3.1: running pods keep running). Container IDs are drawn per
+/// kubelet restart does (docs/kubelet.md §3.1: running pods keep running). Container IDs are drawn per
 /// scenario (`kubelet::runtime`), so no two scenarios hand the plugin the same ID either.
 fn run_round(
     round: Round<'_>,

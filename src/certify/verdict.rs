@@ -82,10 +82,10 @@ fn conclude(def: &CheckDef, ctx: &Ctx, judgement: Judgement) -> CheckResult {
 
 /// Set when every finding is a `status` call that failed (exited non-zero or was killed by a
 /// signal) under a release that only logged a failed status and kept the runtime's IP
-/// (v1.1–v1.3, SPEC 2.5): whatever check sees that failure, it weighs it as that kubelet did.
+/// (v1.1–v1.3, docs/plugin-manager.md §2.5): whatever check sees that failure, it weighs it as that kubelet did.
 /// kubelet v1.3.0 pkg/kubelet/dockertools/docker_manager.go, `determineContainerIP`: a plugin
 /// status error is logged (`glog.Errorf`) and the docker IP is kept; from v1.4.0 the same
-/// function returns the error and the infra container is seen as unknown (SPEC 3.4).
+/// function returns the error and the infra container is seen as unknown (docs/kubelet.md §3.4).
 fn only_logged_status_failures(findings: &[Finding], ctx: &Ctx) -> Option<String> {
     if ctx.profile.status_error != StatusErrorPolicy::KeepRuntimeIp || findings.is_empty() {
         return None;
@@ -97,7 +97,7 @@ fn only_logged_status_failures(findings: &[Finding], ctx: &Ctx) -> Option<String
     });
     all.then(|| {
         format!(
-            "kubelet {} only logged a failed status and kept the runtime's IP (SPEC 2.5): a should under this release, a must from 1.4 on",
+            "kubelet {} only logged a failed status and kept the runtime's IP (docs/plugin-manager.md §2.5): a should under this release, a must from 1.4 on",
             ctx.profile.name
         )
     })

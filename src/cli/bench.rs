@@ -1,4 +1,4 @@
-//! `execnet bench`: manager vs bare posix_spawn, per SPEC section 5, plus the parent's CPU time
+//! `execnet bench`: manager vs bare posix_spawn, per docs/cli.md §5, plus the parent's CPU time
 //! and instructions per call and `--jobs` scaling.
 
 use anyhow::{Context, Result, bail};

@@ -1,4 +1,4 @@
-//! `execnet certify`: run the conformance suite against a plugin and judge it (SPEC 5).
+//! `execnet certify`: run the conformance suite against a plugin and judge it (docs/cli.md §5).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn parse_deadline(text: &str) -> Result<Duration, String> {
 pub enum ReportFormat {
     /// For people: the root causes, then a line per check.
     Text,
-    /// One JSON document (SPEC 5), findings as data.
+    /// One JSON document (docs/cli.md §5), findings as data.
     Json,
     /// JUnit XML for CI systems: a test case per check.
     Junit,

@@ -1,4 +1,4 @@
-//! Command-line parsing and exit codes (SPEC section 5): 0 success/pass, 1 a plugin or a check
+//! Command-line parsing and exit codes (docs/cli.md §5): 0 success/pass, 1 a plugin or a check
 //! failed, 2 usage or setup error with the message on stderr; 128 + N when signal N (SIGINT,
 //! SIGTERM, SIGHUP) ended the run (`execnet::supervise::signals`). `anyhow` lives here only.
 //!

@@ -1,6 +1,6 @@
 //! Pods and what the kubelet's per-pod worker does to them: pod start (infra container,
 //! `setup`, the post-setup `status`), a sync (v1.1's `syncPod`, v1.2+'s `SyncPod` driven by
-//! the PLEG cache), the pod-IP decision (SPEC 2.5), crash cleanup (a new infra container, never
+//! the PLEG cache), the pod-IP decision (docs/plugin-manager.md §2.5), crash cleanup (a new infra container, never
 //! a teardown for the dead one), deletion and the housekeeping kill. Every method appends the
 //! events it causes to a buffer owned by the caller; nothing here knows about other pods or
 //! about time, except the wake-up a worker asks for ([`Pod::wake_at`]).
@@ -119,7 +119,7 @@ pub fn status_call(
     }
     let status = match k.plugin {
         NetworkPlugin::Exec(exec) => {
-            // v1.1–v1.3 pass name and namespace swapped after setup (SPEC 3.2).
+            // v1.1–v1.3 pass name and namespace swapped after setup (docs/kubelet.md §3.2).
             let swapped = purpose == CallPurpose::PostSetup && k.profile.post_setup_status_swapped;
             let (first, second) = if swapped {
                 (&pod.name, &pod.namespace)
@@ -371,7 +371,7 @@ impl Pod {
     /// and calls `status` for it before the pod worker's `setup` (nothing orders the two:
     /// v1.5.0 `pkg/kubelet/pleg/generic.go` `relist` → `updateCache` → `GetPodStatus`, on the
     /// PLEG goroutine, while `pod_workers.go` `managePodLoop` → `docker_manager.go` `SyncPod`
-    /// creates the container and then calls `SetUpPod`). SPEC 3.2 observed 2026-12-06: 13
+    /// creates the container and then calls `SetUpPod`). docs/kubelet.md §3.2 observed 2026-12-06: 13
     /// times, 4–38 ms before setup or during it; a failure was only logged (the pod IP comes
     /// from the post-setup status), so the result changes nothing here.
     fn relist_before_setup(&self, k: &Kubelet<'_>, id: &str, out: &mut Vec<Event>) {
@@ -598,7 +598,7 @@ impl Pod {
                     // returns at once: the relist that follows sees it exited (no `status` for
                     // the dead ID) and its event wakes the worker, whose next sync starts over
                     // with a new infra container: the retry comes about one relist period later
-                    // (SPEC 3.2 observed 2026-12-06: 0.75–2.24 s, no status for the failed ID).
+                    // (docs/kubelet.md §3.2 observed 2026-12-06: 0.75–2.24 s, no status for the failed ID).
                     if let Some(c) = self.infras.last_mut() {
                         c.state = ContainerState::Exited;
                     }
@@ -930,7 +930,7 @@ impl Pod {
     }
 }
 
-/// The pod IP the kubelet reported after a status (SPEC 2.5). The no-op plugin's status is
+/// The pod IP the kubelet reported after a status (docs/plugin-manager.md §2.5). The no-op plugin's status is
 /// *none*.
 pub fn decide_pod_ip(
     profile: &Profile,
@@ -947,7 +947,7 @@ pub fn decide_pod_ip(
         // Every release keeps the runtime's IP on a status error (v1.1–v1.3 log it; v1.4+
         // `determineContainerIP` returns `result, err` with the runtime's IP as `result`).
         StatusResult::Error { .. } => (runtime_ip.to_string(), IpSource::Error),
-        // Output over execnet's cap: what the kubelet concluded is unknown (SPEC 4); the pod
+        // Output over execnet's cap: what the kubelet concluded is unknown (docs/supervision.md §4); the pod
         // keeps the runtime's IP and the call itself is marked not judged.
         StatusResult::NotJudged { .. } => (runtime_ip.to_string(), IpSource::Runtime),
     }

@@ -1,9 +1,9 @@
-//! Kubelet profiles (SPEC 3.9): how each release behaved, as ONE small typed table. Code asks
+//! Kubelet profiles (docs/kubelet.md §3.9): how each release behaved, as ONE small typed table. Code asks
 //! a profile's fields ("does it retry a failed setup?", "how often does the PLEG relist?"),
 //! never which version it is. Every row cites the kubelet source (tag, file, function) or the
-//! observation (SPEC 3, marked *observed*) it comes from.
+//! observation (docs/kubelet.md §3, marked *observed*) it comes from.
 
-/// What a host-network pod gets from the plugin (SPEC 3.7).
+/// What a host-network pod gets from the plugin (docs/kubelet.md §3.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostNetwork {
     /// `setup` and `teardown` are called for host-network pods.
@@ -12,7 +12,7 @@ pub struct HostNetwork {
     pub status: bool,
 }
 
-/// What a status error does (SPEC 2.5, 3.4).
+/// What a status error does (docs/plugin-manager.md §2.5, docs/kubelet.md §3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusErrorPolicy {
     /// Log it and keep the runtime's IP (v1.1–v1.3: `determineContainerIP` returns a string
@@ -101,10 +101,10 @@ pub struct Profile {
     /// How long a relist that met a status error for a live pod takes (the failing `status`
     /// calls and the inspection of every infra container): with `wait.Until` this sets the
     /// churn period, *observed* ~1.2 s on v1.5.0 (53 setups in 62 s) and ~1.05 s on v1.4.0
-    /// (SPEC 3.4). Only used with [`StatusErrorPolicy::InfraUnknown`].
+    /// (docs/kubelet.md §3.4). Only used with [`StatusErrorPolicy::InfraUnknown`].
     pub churn_relist_ms: u64,
     /// New infra containers a minute a real kubelet of this release made for a pod whose
-    /// status kept failing (SPEC 3.4 observed 2026-12-06: v1.5.0 53.8, v1.4.0 57.1; no bound):
+    /// status kept failing (docs/kubelet.md §3.4 observed 2026-12-06: v1.5.0 53.8, v1.4.0 57.1; no bound):
     /// what certification's evidence states when it bounds the simulated churn. 0: no churn.
     pub churn_observed_per_min: u32,
 }
@@ -175,7 +175,7 @@ pub const PROFILES: [Profile; 6] = [
         // v1.4.0 `docker_manager.go` `determineContainerIP`: host network skips the plugin.
         host_network: HOST_NONE,
         status_error: StatusErrorPolicy::InfraUnknown,
-        // observed: a new infra container about every 1.05 s (SPEC 3.4).
+        // observed: a new infra container about every 1.05 s (docs/kubelet.md §3.4).
         churn_relist_ms: 50,
         churn_observed_per_min: 57,
         ..PLEG_1_2
@@ -185,7 +185,7 @@ pub const PROFILES: [Profile; 6] = [
         post_setup_status_swapped: false,
         host_network: HOST_NONE,
         status_error: StatusErrorPolicy::InfraUnknown,
-        // observed: a new infra container about every 1.2 s (SPEC 3.4).
+        // observed: a new infra container about every 1.2 s (docs/kubelet.md §3.4).
         churn_relist_ms: 200,
         churn_observed_per_min: 54,
         ..PLEG_1_2

@@ -874,7 +874,7 @@ impl<'a> Engine<'a> {
     /// `HandlePodCleanups`, `podKiller`; `docker_manager.go` `killPodWithSyncResult` keeps ONE
     /// network container of the pod's list, so one teardown per pass). The cache is refreshed
     /// only when older than its period (`runtime_cache.go` `GetPods`), so a container killed
-    /// since can be torn down again (SPEC 3.5 observed).
+    /// since can be torn down again (docs/kubelet.md §3.5 observed).
     fn housekeeping(&mut self, jobs: &mut BTreeMap<usize, Vec<Job>>) {
         let now = self.now;
         let stale = self
@@ -903,7 +903,7 @@ impl<'a> Engine<'a> {
             // and the last assignment wins. Go's scheduler runs the goroutine started last
             // (the oldest container, the original infra) first (`runnext`), the others in
             // order: the one torn down is the second oldest, the original only once it is the
-            // last one running (SPEC 3.5 observed 2026-12-06: the original infra container last
+            // last one running (docs/kubelet.md §3.5 observed 2026-12-06: the original infra container last
             // in 5 of 5 runs of v1.4.0/v1.5.0).
             let pick = |ids: &Vec<String>| match ids.len() {
                 0 => None,
@@ -1011,7 +1011,7 @@ impl<'a> Engine<'a> {
     /// it as a pod that should not exist, teardown first (`kubelet_pods.go`
     /// `HandlePodCleanups` → `podKiller`), and again on the next pass while the runtime cache
     /// still lists it (`runtime_cache.go` `GetPods`); v1.1 tears it down at its first
-    /// housekeeping, at a sync tick (`kubelet.go` `syncLoop`). SPEC 3.5 observed 2026-12-06:
+    /// housekeeping, at a sync tick (`kubelet.go` `syncLoop`). docs/kubelet.md §3.5 observed 2026-12-06:
     /// v1.4/v1.5 two housekeeping teardowns, v1.2 one (timing), v1.1 one ~10 s later.
     fn restart_during_delete(&mut self, targets: &[usize]) -> bool {
         self.advance_to(self.now);

@@ -33,7 +33,7 @@ pub enum ContainerState {
     Running,
     /// Being killed: still listed as running by the next two relists, exited after them (a
     /// failed setup in v1.2+: the relist that sees it start calls `status` while it is killed,
-    /// and the next setup follows about 3 s after the failed one, SPEC 3.2 *observed*).
+    /// and the next setup follows about 3 s after the failed one, docs/kubelet.md §3.2 *observed*).
     Stopping,
     /// Exited: crashed, killed, or stopped by a docker restart.
     Exited,
@@ -91,7 +91,7 @@ impl Runtime {
         SplitMix64::new(SplitMix64::new(gen_key).next_u64())
     }
 
-    /// A seeded choice between two interleavings the real kubelet makes (SPEC 3.10: the same
+    /// A seeded choice between two interleavings the real kubelet makes (docs/kubelet.md §3.10: the same
     /// scenario and seed give the same transcript): `true` with probability `1 / one_in`, from
     /// the seed, the scenario, what is chosen, the pod and its infra-container count.
     pub fn choose(&self, what: &str, pod_index: usize, generation: u64, one_in: u64) -> bool {

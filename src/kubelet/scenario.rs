@@ -36,7 +36,7 @@ pub struct Scenario {
     /// New infra containers per pod after which the v1.4+ status-error churn is no longer
     /// simulated (the transcript says so): a cost bound, since each cycle adds a status call
     /// to every relist. `None` (the default): no bound, as in the real kubelet, which makes
-    /// ~54 a minute without end (SPEC 3.4 observed 2026-12-06).
+    /// ~54 a minute without end (docs/kubelet.md §3.4 observed 2026-12-06).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churn_limit: Option<u32>,
     pub pods: Vec<PodSpec>,
@@ -65,7 +65,7 @@ pub struct PodSpec {
     #[serde(default)]
     pub host_network: bool,
     /// A static pod (from a manifest file, no mirror pod in an API server); otherwise the pod
-    /// comes from the API server. Changes v1.1's status count (SPEC 3.3).
+    /// comes from the API server. Changes v1.1's status count (docs/kubelet.md §3.3).
     #[serde(default, rename = "static")]
     pub static_pod: bool,
     /// Annotations, passed through to runtimes that publish pods (a later real runtime); the

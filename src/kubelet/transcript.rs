@@ -40,7 +40,7 @@ pub enum CallPurpose {
     /// v1.2+: the first relist after a kubelet (re)start sees every container as new.
     FirstRelist,
     /// v1.2+, a seeded interleaving: the relist saw a new infra container and asked its status
-    /// before the pod worker's `setup` of it (SPEC 3.2 observed). A `status` call, but not
+    /// before the pod worker's `setup` of it (docs/kubelet.md §3.2 observed). A `status` call, but not
     /// among [`CallPurpose::is_status`]: the kubelet only logged its result, so only
     /// `status-before-setup/calm` judges it.
     RelistBeforeSetup,
@@ -107,7 +107,7 @@ impl CallPurpose {
     }
 }
 
-/// Where the pod IP the kubelet reported came from (SPEC 2.5).
+/// Where the pod IP the kubelet reported came from (docs/plugin-manager.md §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IpSource {
@@ -118,7 +118,7 @@ pub enum IpSource {
     /// The plugin's status had no IP and the real kubelet printed `<nil>`.
     Nil,
     /// The status failed: the runtime's IP is kept (v1.1–v1.3 only log it; v1.4+ also mark the
-    /// infra container Unknown, SPEC 3.4).
+    /// infra container Unknown, docs/kubelet.md §3.4).
     Error,
 }
 

@@ -154,7 +154,7 @@ impl ExecPlugin {
         let status = (action == Action::Status).then(|| match raw.outcome.error() {
             // exec.go: a non-zero exit is the error, whatever the output.
             Some(err) => StatusResult::Error { message: err },
-            // SPEC 4: the kubelet read everything; a prefix cannot be judged for it.
+            // docs/supervision.md §4: the kubelet read everything; a prefix cannot be judged for it.
             None if raw.truncated => StatusResult::NotJudged {
                 output_bytes: raw.output_bytes,
                 kept: raw.output.len(),

@@ -32,7 +32,7 @@ pub enum StatusResult {
     },
     /// The kubelet would have returned this error.
     Error { message: String },
-    /// The call exited 0 but its output hit execnet's output cap (SPEC 4): the kubelet read all
+    /// The call exited 0 but its output hit execnet's output cap (docs/supervision.md §4): the kubelet read all
     /// of it, execnet kept only a prefix, so what the kubelet concluded cannot be known.
     NotJudged {
         /// Bytes the plugin wrote in all.
@@ -66,7 +66,7 @@ impl StatusResult {
 }
 
 impl Serialize for StatusResult {
-    /// SPEC 5: always the three keys `kind`, `ip` (Go's text of the IP) and `message`.
+    /// docs/cli.md §5: always the three keys `kind`, `ip` (Go's text of the IP) and `message`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let ip = match self {
             StatusResult::Status { ip: Some(ip), .. } => Some(ip.to_string()),

@@ -1,4 +1,4 @@
-//! The JSON report (SPEC 5): `{"plugin", "kubelet", "verdict", "checks": [{"id", "level",
+//! The JSON report (docs/cli.md §5): `{"plugin", "kubelet", "verdict", "checks": [{"id", "level",
 //! "outcome", "evidence", …}]}` plus extensions (`judged`, `findings`, `causes`, …). Keys are
 //! added, never removed or renamed: `evidence` stays the prose it always was, `findings` is the
 //! same as data.
@@ -112,7 +112,7 @@ fn doc(report: &Report) -> JsonReport<'_> {
     }
 }
 
-/// The JSON report of a run over several releases: the keys of a single report (SPEC 5) for
+/// The JSON report of a run over several releases: the keys of a single report (docs/cli.md §5) for
 /// the whole (`verdict` fails if any release fails; each check's worst outcome, fail, flaky,
 /// warn, skip, pass, with that release's evidence and `outcomes` per release), plus `matrix`
 /// (releases, the summary line, verdicts, a row per check) and `releases` (each release's own

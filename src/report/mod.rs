@@ -1,5 +1,5 @@
 //! Reports: renderings of a certification [`Report`](crate::certify::Report) as text for
-//! people, JSON for tools (SPEC 5) and JUnit XML for CI. Consumers of results, never producers:
+//! people, JSON for tools (docs/cli.md §5) and JUnit XML for CI. Consumers of results, never producers:
 //! certification hands over data (checks, findings, causes) and all prose about it is written
 //! here, `evidence` being the one place a finding is put into words.
 

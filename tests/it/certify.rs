@@ -483,7 +483,7 @@ fn certify_cli_exit_codes_and_atomic_output() {
         1,
         "no temp file left beside the report: {leftovers:?}"
     );
-    // JSON on stdout per SPEC 5.
+    // JSON on stdout per docs/cli.md §5.
     let json = util::execnet()
         .args(["certify", "--format", "json", "--focus", "init/*"])
         .assert()
@@ -1025,7 +1025,7 @@ fn one_run_writes_every_format_with_the_same_outcomes_and_the_matrix() {
         assert!(path("all").join(name).is_file(), "{name}");
     }
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    // SPEC 5 keys stay, the matrix is added.
+    // docs/cli.md §5 keys stay, the matrix is added.
     assert_eq!(v["verdict"], "fail");
     assert_eq!(v["kubelet"], "1.4,1.5");
     assert_eq!(v["matrix"]["summary"], summary);
@@ -1520,7 +1520,7 @@ fn partitioned_runs_with_failures_merge_their_causes() {
 /// A plugin that exits 1 on `status` for an ID it has not set up. Under 1.5 the relist
 /// may ask before the pod worker's setup (a seeded interleaving the suite's scenarios pick with
 /// the default seed): `status-json/before-setup` finds it, at `should` (the kubelet only logged
-/// it: SPEC 3.2), and nothing else blames the plugin for those calls. Under 1.1 status never
+/// it: docs/kubelet.md §3.2), and nothing else blames the plugin for those calls. Under 1.1 status never
 /// comes before setup: the check does not apply.
 #[test]
 fn status_before_setup_is_judged_per_release() {

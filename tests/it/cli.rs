@@ -1,4 +1,4 @@
-//! The command-line contract (SPEC section 5): JSON keys, exit codes, fd hygiene through the
+//! The command-line contract (docs/cli.md §5): JSON keys, exit codes, fd hygiene through the
 //! real binary, and the recorder snapshot that gates changes to how plugins are called.
 
 use std::os::unix::process::CommandExt;

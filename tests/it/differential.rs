@@ -9,7 +9,7 @@
 //! - `init`, `setup` and `teardown` calls (the skeleton) must be the same, in the same order
 //!   and phase, up to a teardown repeated for the same container (the housekeeping repeat is
 //!   timing, README) and the order of the churned infra containers torn down before the
-//!   original one (SPEC 3.5 observed);
+//!   original one (docs/kubelet.md §3.5 observed);
 //! - `status` calls are compared between consecutive skeleton calls (a slot): the same calls,
 //!   each in the same phase or the next/previous one (a status moving across a phase
 //!   boundary: in v1.1 on which side of a scenario event a 10 s tick falls), up to a status
@@ -553,7 +553,7 @@ const KNOWN_DIFFERENT: [(&str, &str, &str); 12] = [
         "a sync tick at the restart's instant ran before it",
     ),
     // v1.1 housekeeping after a restart: the orphan's teardown came at the first housekeeping
-    // ~10 s later (SPEC 3.5), execnet's at the restart.
+    // ~10 s later (docs/kubelet.md §3.5), execnet's at the restart.
     (
         "1.1",
         "restart-with-deleted-pods",

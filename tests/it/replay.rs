@@ -2,7 +2,7 @@
 //!
 //! - **The calls table**: for every shipped scenario and every release profile, the calls the
 //!   recording plugin receives, per pod and per purpose, each row with the kubelet source (or
-//!   the observation of SPEC 3) it comes from. The recorder's own log confirms the transcript
+//!   the observation of docs/kubelet.md §3) it comes from. The recorder's own log confirms the transcript
 //!   call for call, the profiles that share behaviour (1.2≡1.3; 1.4≡1.5 outside the status
 //!   churn) are checked to give identical transcripts, and one text snapshot per scenario per
 //!   distinct behaviour is kept in `snapshots/`.
@@ -73,14 +73,14 @@ const fn row(pod: &'static str, calls: &'static str, source: &'static str) -> Ro
     Row { pod, calls, source }
 }
 
-// Sources cited by the rows (SPEC 3 gives the same facts with the observations).
+// Sources cited by the rows (docs/kubelet.md §3 gives the same facts with the observations).
 const V11_SYNC: &str = "v1.1.1 kubelet.go syncPod: status at the start (not for SyncPodCreate) and in the deferred call; manager.go SyncPod: setup then determineContainerIP(name, namespace) swapped; sync every 10 s";
 const V11_STATIC: &str = "v1.1.1 kubelet.go syncPod: the deferred status returns early for a static pod without a mirror pod (observed: only the first of the pair)";
 const V12_PLEG: &str = "v1.2.0 manager.go SyncPod: setup, determineContainerIP; pleg/generic.go relist → updateCache → GetPodStatus only for pods with a container event; periodic resync reads the cache (observed: no status for a steady pod)";
 const V14_PLEG: &str = "v1.4.0/v1.5.0 docker_manager.go SyncPod: setup, determineContainerIP(namespace, name); pleg/generic.go relist → updateCache only for pods with container events";
 const HOUSEKEEPING: &str = "v1.2.0 kubelet.go HandlePodCleanups → podKiller → killPod from runtime_cache.go GetPods (refreshed only when older than 2 s): a deleted pod still in a stale cache is torn down again (observed on v1.2 and v1.5)";
-const DOC: &str = "SPEC 1 as published: setup after the infra container starts, status at regular intervals (each sync), teardown before the kill";
-const CRASH: &str = "SPEC 3.6; v1.1.1 manager.go SyncPod / v1.5.0 docker_manager.go computePodContainerChanges: a dead infra container gets a new one and setup with the new id, never a teardown";
+const DOC: &str = "docs/plugin-manager.md §1 as published: setup after the infra container starts, status at regular intervals (each sync), teardown before the kill";
+const CRASH: &str = "docs/kubelet.md §3.6; v1.1.1 manager.go SyncPod / v1.5.0 docker_manager.go computePodContainerChanges: a dead infra container gets a new one and setup with the new id, never a teardown";
 const SETUP_FAIL_11: &str = "v1.1.1 manager.go SyncPod returns the setup error with the infra container running; computePodContainerChanges keeps it: no second setup (observed), teardown at delete";
 const SETUP_FAIL_12: &str = "v1.2.0 manager.go SyncPod: KillContainerInPod after a failed setup, no teardown; the real pause exits at once: no status for the dead id, the next setup 0.75-2.24 s later (observed 2026-12-06)";
 const RESTART_11: &str = "v1.1.1 kubelet.go syncPod comment: after a restart running pods come back as SyncPodCreate (no start status, the deferred one)";
@@ -90,13 +90,13 @@ const RESTART_DELETE_12: &str = "restart during delete: the first relist's statu
 const HOST_11: &str = "v1.1.1 manager.go SyncPod/KillPod call the plugin for host-network pods too";
 const HOST_12: &str = "v1.2.0 manager.go SyncPod: `if !usesHostNetwork(pod)` around setup and the post-setup status; KillPod likewise; GetPodStatus still asks status";
 const HOST_14: &str = "v1.4.0 docker_manager.go determineContainerIP skips host-network pods; SyncPod/killPodWithSyncResult skip setup/teardown";
-const CHURN: &str = "SPEC 3.4 observed (v1.5 every ~1.2 s, v1.4 every ~1.05 s); v1.5.0 docker_manager.go inspectContainer marks the infra Unknown on a status error, computePodContainerChanges starts a new one, SyncPod skips the pod after the failed post-setup status; relist asks status of every running infra newest first; when status succeeds again the newest is kept, the app starts, the others are killed as unwanted containers without teardown";
-const CHURN_DELETE: &str = "SPEC 3.5: the Unknown infra containers are not in killPod's running pod; housekeeping kills one per pass from the runtime cache, teardown first, stale cache repeats (observed v1.5: 10 teardowns covering 7 ids)";
+const CHURN: &str = "docs/kubelet.md §3.4 observed (v1.5 every ~1.2 s, v1.4 every ~1.05 s); v1.5.0 docker_manager.go inspectContainer marks the infra Unknown on a status error, computePodContainerChanges starts a new one, SyncPod skips the pod after the failed post-setup status; relist asks status of every running infra newest first; when status succeeds again the newest is kept, the app starts, the others are killed as unwanted containers without teardown";
+const CHURN_DELETE: &str = "docs/kubelet.md §3.5: the Unknown infra containers are not in killPod's running pod; housekeeping kills one per pass from the runtime cache, teardown first, stale cache repeats (observed v1.5: 10 teardowns covering 7 ids)";
 const STATUS_ERR_12: &str = "v1.1.1/v1.2.0 determineContainerIP logs a status error and keeps the runtime's IP: nothing else changes (observed on v1.2)";
 const ALL_EXITED: &str = "v1.1.1 manager.go SyncPod / v1.5.0 docker_manager.go SyncPod: no container to keep or start: kill the pod with its infra container, teardown first; Always/OnFailure restart the app in place (ShouldContainerBeRestarted)";
 const TERMINATED: &str = "v1.2.0 kubelet.go HandlePodCleanups: filterOutTerminatedPods: a pod whose containers all exited for good is killed again from the (stale) runtime cache";
 const SLOW: &str = "v1.5.0 docker_manager.go killPodWithSyncResult: app containers killed with the 30 s grace period first, then teardown and the infra kill; observed v1.2: a second teardown ~1 s after the exit";
-const DOCKER_RESTART: &str = "SPEC 3.6: a docker restart is an infra crash for every pod at once: new infra container, setup with the new id, no teardown";
+const DOCKER_RESTART: &str = "docs/kubelet.md §3.6: a docker restart is an infra crash for every pod at once: new infra container, setup with the new id, no teardown";
 const ORPHAN_11: &str = "v1.1.1 kubelet.go syncLoop: HandlePodCleanups (at most every 2 s, at a loop iteration) kills running pods that should not exist: teardown";
 
 /// What the recorder receives, per scenario and profile group: `(pod, calls)`. `kubelet` is the
@@ -262,7 +262,13 @@ fn table(scenario: &str, g: Group) -> (usize, Vec<Row>) {
             (
                 1,
                 pods.into_iter()
-                    .map(|p| row(p, calls, "one worker per pod, in parallel (SPEC 3.8)"))
+                    .map(|p| {
+                        row(
+                            p,
+                            calls,
+                            "one worker per pod, in parallel (docs/kubelet.md §3.8)",
+                        )
+                    })
                     .collect(),
             )
         }
@@ -1127,7 +1133,7 @@ fn failed_setup_v1_1_never_retried_v1_2_new_container() {
             .all(|c| !c.0.is_teardown() || c.1[3] != setup_ids[0]),
         "no teardown for the container whose setup failed"
     );
-    // SPEC 3.2 observed 2026-12-06 (a pause that exits on SIGTERM, as the real one): no status
+    // docs/kubelet.md §3.2 observed 2026-12-06 (a pause that exits on SIGTERM, as the real one): no status
     // for the failed id, and the retry 0.75–2.24 s after the failure.
     let failed_id_status: Vec<_> = calls
         .iter()
@@ -1241,7 +1247,7 @@ fn crash_never_followed_by_teardown_of_the_dead_id(
     }
 }
 
-/// SPEC 3.5 observed 2026-12-06 (v1.5.0 `kubelet-restart`): teardown, the restart, the first
+/// docs/kubelet.md §3.5 observed 2026-12-06 (v1.5.0 `kubelet-restart`): teardown, the restart, the first
 /// relist's status for the half-deleted pod's infra container, two housekeeping teardowns of it.
 #[test]
 fn kubelet_restart_during_delete_as_observed() {
@@ -1390,7 +1396,7 @@ fn replay_prints_json_and_text() {
         ));
 }
 
-/// Issue 23 item 7, SPEC 3.4 observed 2026-12-06: a plugin whose status fails for a live pod
+/// Issue 23 item 7, docs/kubelet.md §3.4 observed 2026-12-06: a plugin whose status fails for a live pod
 /// makes a real v1.5.0 kubelet start 53.8 infra containers a minute (v1.4.0: 57.1), with no
 /// bound. `replay` reproduces the churn without a bound by default: about 50 setups in one
 /// virtual minute under 1.5 (one every 1.2 s), more under 1.4 (one every 1.05 s).

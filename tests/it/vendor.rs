@@ -71,7 +71,7 @@ fn outcome(report: &Report, id: &str) -> Outcome {
         .outcome
 }
 
-/// Status prints nothing: the kubelet keeps the runtime's IP (SPEC 2.4), and the IP checks
+/// Status prints nothing: the kubelet keeps the runtime's IP (docs/plugin-manager.md §2.4), and the IP checks
 /// judge that address — the plugin passes, as it worked under every release.
 #[test]
 fn empty_status_is_judged_on_the_runtime_ip_and_passes() {

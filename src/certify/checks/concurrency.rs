@@ -1,4 +1,4 @@
-//! `concurrency/*`: pod workers run in parallel with no plugin lock (SPEC 3.8).
+//! `concurrency/*`: pod workers run in parallel with no plugin lock (docs/kubelet.md §3.8).
 
 use super::{CheckDef, Ctx, Judgement, duplicates_at_same_time, judged, sc};
 use crate::certify::Level;
@@ -46,7 +46,7 @@ fn parallel_setup(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
 /// The first status of each container whose setup succeeded: when the plugin gave some of
 /// them an IP and others none (or an error), the others' setups were lost — what an IPAM that
 /// reads its state, picks an address and writes the state back without a lock does to
-/// concurrent setups. The kubelet then falls back to the runtime's IP (SPEC 2.5), which is no
+/// concurrent setups. The kubelet then falls back to the runtime's IP (docs/plugin-manager.md §2.5), which is no
 /// address of the plugin's: counting it as one hides the race.
 fn lost_after_setup(ctx: &Ctx, t: &Transcript) -> Vec<Finding> {
     let calls = ctx.calls(&[t]);

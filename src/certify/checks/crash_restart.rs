@@ -1,5 +1,5 @@
 //! `crash-restart/*`: an infra container that dies on its own is replaced and set up with a new
-//! ID, and never torn down (SPEC 3.6).
+//! ID, and never torn down (docs/kubelet.md §3.6).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,4 +1,4 @@
-//! `leak/*`: nothing a call starts outlives it (SPEC 4: leaked-handle detection).
+//! `leak/*`: nothing a call starts outlives it (docs/supervision.md §4: leaked-handle detection).
 
 use super::{CheckDef, Ctx, Judgement, judged, sc};
 use crate::certify::Level;

@@ -175,7 +175,7 @@ pub(super) fn runtime_note(ts: &[&Transcript]) -> String {
     {
         0 => String::new(),
         n => format!(
-            " ({n} of the published IPs were the runtime's: status printed nothing or failed, and the kubelet kept the runtime's IP, SPEC 2.5)"
+            " ({n} of the published IPs were the runtime's: status printed nothing or failed, and the kubelet kept the runtime's IP, docs/plugin-manager.md §2.5)"
         ),
     }
 }

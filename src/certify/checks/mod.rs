@@ -1,4 +1,4 @@
-//! The checks, one file per category (SPEC 5's categories). Each check is a named
+//! The checks, one file per category (docs/cli.md §5's categories). Each check is a named
 //! [`CheckDef`] constant with its judge; a judge receives the transcripts of
 //! exactly the scenarios its definition names (stated once, in the definition) and returns a
 //! [`Judgement`]: how many items it judged, and a [`Finding`] per thing wrong. Judges read
@@ -242,7 +242,7 @@ fn exited_nonzero<'a>(calls: &[CallRef<'a>]) -> Vec<CallRef<'a>> {
 }
 
 /// A `status` for an infra container already torn down in the same scenario (the first relist
-/// of a kubelet restarted during a delete, SPEC 3.5): the kubelet only logged its result.
+/// of a kubelet restarted during a delete, docs/kubelet.md §3.5): the kubelet only logged its result.
 pub fn is_late_status(calls: &[CallRef], i: usize) -> bool {
     let c = &calls[i];
     c.purpose.is_status()
@@ -254,7 +254,7 @@ pub fn is_late_status(calls: &[CallRef], i: usize) -> bool {
 
 /// A repeated or late kubelet teardown: of a container id already torn down earlier in the
 /// same scenario, or from the v1.2+ housekeeping pass (a pod that should not exist, torn down
-/// from a possibly stale runtime cache, SPEC 3.5). `idempotence/repeated-teardown` judges
+/// from a possibly stale runtime cache, docs/kubelet.md §3.5). `idempotence/repeated-teardown` judges
 /// those; the kubelet only logs their failure.
 pub fn is_repeated_teardown(calls: &[CallRef], i: usize) -> bool {
     let c = &calls[i];
@@ -267,7 +267,7 @@ pub fn is_repeated_teardown(calls: &[CallRef], i: usize) -> bool {
 }
 
 /// Whether the kubelet published a usable pod IP from this source: the plugin's, or the
-/// runtime's when status printed nothing or (kept, SPEC 2.5) failed. The checks of pod IPs judge
+/// runtime's when status printed nothing or (kept, docs/plugin-manager.md §2.5) failed. The checks of pod IPs judge
 /// what the kubelet published, as the kubelet saw it; only `<nil>` is no address.
 pub fn published(source: IpSource) -> bool {
     !matches!(source, IpSource::Nil)

@@ -1,10 +1,10 @@
 //! `status-json/not-set-up`: how a plugin answers `status` for an infra container it does not
-//! have set up: not yet — the v1.2+ PLEG relist racing the pod worker (SPEC 3.2 observed
+//! have set up: not yet — the v1.2+ PLEG relist racing the pod worker (docs/kubelet.md §3.2 observed
 //! 2026-12-06), a seeded interleaving of the simulator ([`CallPurpose::RelistBeforeSetup`]) —
 //! or no more — the first relist of a kubelet restarted during a delete asks status for the
-//! half-deleted pod's infra container after its teardown (SPEC 3.5 observed).
+//! half-deleted pod's infra container after its teardown (docs/kubelet.md §3.5 observed).
 //!
-//! Level `should`, not `must`: what the release does with the answer decides (SPEC 2.5, 3.2).
+//! Level `should`, not `must`: what the release does with the answer decides (docs/plugin-manager.md §2.5, docs/kubelet.md §3.2).
 //! Every observed failure of such a call (4 made to fail on purpose, v1.5.0) was only logged by
 //! the kubelet: the pod IP comes from the post-setup `status`, and the relist after it inspects
 //! the container again. So a plugin that exits 1 here loses nothing the pod needs, but it logs a
@@ -27,7 +27,7 @@ pub const NOT_SET_UP: CheckDef = CheckDef {
     id: "status-json/not-set-up",
     level: Level::Should,
     title: "status for an infra container not set up (yet, or any more) is answered calmly",
-    rationale: "v1.2+ relist the runtime every second and may ask status for a new infra container before or while the pod worker runs its setup (observed 13 times, 4–38 ms before setup), and a kubelet restarted during a delete asks it for the half-deleted pod's infra container after its teardown; a failure there was only logged (SPEC 3.2, 3.5). Expected: exit 0 with empty output or the IP setup is about to give. v1.1 never calls status before setup.",
+    rationale: "v1.2+ relist the runtime every second and may ask status for a new infra container before or while the pod worker runs its setup (observed 13 times, 4–38 ms before setup), and a kubelet restarted during a delete asks it for the half-deleted pod's infra container after its teardown; a failure there was only logged (docs/kubelet.md §3.2, §3.5). Expected: exit 0 with empty output or the IP setup is about to give. v1.1 never calls status before setup.",
     scenarios: &[sc::BASIC, sc::CRASH, sc::PARALLEL, sc::RESTART],
     judges_start: false,
     judge: not_set_up,

@@ -1,5 +1,5 @@
-//! `status-json/*`: the status document as the kubelet's Go decoder reads it (SPEC 2.4) and the
-//! pod IP it yields (SPEC 2.5).
+//! `status-json/*`: the status document as the kubelet's Go decoder reads it (docs/plugin-manager.md §2.4) and the
+//! pod IP it yields (docs/plugin-manager.md §2.5).
 
 use super::{CheckDef, Ctx, Judged, Judgement, judged, sc};
 use crate::certify::Level;
@@ -19,7 +19,7 @@ pub const PARSES: CheckDef = CheckDef {
 };
 
 /// When no periodic status exited 0 but some ran: the output was never decoded (the kubelet
-/// kept the runtime's IP, SPEC 2.5). The failed calls are the checks of failed calls' findings
+/// kept the runtime's IP, docs/plugin-manager.md §2.5). The failed calls are the checks of failed calls' findings
 /// (weighed by what the release did with them); here nothing applies.
 fn never_succeeded(ctx: &Ctx, ts: &[&Transcript], ok: usize) -> Option<Judgement> {
     let ran = ctx
@@ -39,7 +39,7 @@ fn parses(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
     if let Some(j) = never_succeeded(ctx, ts, calls.len()) {
         return j;
     }
-    // SPEC 4: output over the cap was not judged; never counted as parsed.
+    // docs/supervision.md §4: output over the cap was not judged; never counted as parsed.
     let not_judged = calls
         .iter()
         .filter(|c| matches!(c.call.status, Some(StatusResult::NotJudged { .. })))
@@ -176,7 +176,7 @@ fn ip_valid(ctx: &Ctx, ts: &[&Transcript]) -> Judgement {
             _ => None,
         })
         .collect();
-    // Status printed nothing (or failed): the kubelet published the runtime's IP (SPEC 2.4,
+    // Status printed nothing (or failed): the kubelet published the runtime's IP (docs/plugin-manager.md §2.4,
     // 2.5), judged so.
     let mut runtime = 0;
     for t in ts {
@@ -274,7 +274,7 @@ pub const NO_STATUS_ERROR_FOR_LIVE_POD: CheckDef = CheckDef {
     id: "status-json/no-status-error-for-live-pod",
     level: Level::Must,
     title: "status does not fail for a live pod",
-    rationale: "v1.1–v1.3 only log a status error and keep the runtime's IP (a should finding); v1.4/v1.5 mark the infra container Unknown and start a new one with a new setup about every 1.2 s, never tearing the old ones down while the pod lives: an infra container and an address leak about every second (SPEC 2.5, 3.4).",
+    rationale: "v1.1–v1.3 only log a status error and keep the runtime's IP (a should finding); v1.4/v1.5 mark the infra container Unknown and start a new one with a new setup about every 1.2 s, never tearing the old ones down while the pod lives: an infra container and an address leak about every second (docs/plugin-manager.md §2.5, docs/kubelet.md §3.4).",
     scenarios: sc::COMMON,
     judges_start: false,
     judge: no_status_error_for_live_pod,

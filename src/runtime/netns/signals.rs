@@ -1,5 +1,5 @@
 //! SIGINT, SIGTERM and SIGHUP during a netns run: the run's sandbox is removed (every process in
-//! it SIGKILLed, the run record deleted) and execnet exits with 128+N (SPEC 5). The signals are
+//! it SIGKILLed, the run record deleted) and execnet exits with 128+N (docs/cli.md §5). The signals are
 //! handled by `crate::supervise::signals` (one thread, started in `main` before any other and
 //! so in the machine's namespaces); the sandbox adds its removal to what that thread does
 //! ([`remove_on_signal`]) for as long as it exists.
