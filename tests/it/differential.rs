@@ -571,6 +571,9 @@ const KNOWN_DIFFERENT: [(&str, &str, &str); 12] = [
     ("1.5", "app-exit", "relist statuses around an app crash"),
 ];
 
+/// Bundled scenarios newer than the recordings (2026-12-06): no real call log to compare with.
+const NOT_RECORDED: [&str; 1] = ["same-name"];
+
 #[test]
 fn replay_matches_the_real_kubelets_call_logs() {
     let plugins = kubelet_util::sample_plugins();
@@ -582,11 +585,26 @@ fn replay_matches_the_real_kubelets_call_logs() {
     let mut failed = 0;
     for (release, dir) in [("1.1", "v1.1.1"), ("1.5", "v1.5.0")] {
         for name in SCENARIOS {
-            let path = kubelet_util::scenario_path(name);
+            // The scenario as it was recorded where the bundled one has changed since
+            // (`parallel-pods`: recorded with eight pods, bundled with sixteen).
+            let recorded = data_dir().join("scenarios").join(format!("{name}.json"));
+            let path = if recorded.exists() {
+                recorded
+            } else {
+                kubelet_util::scenario_path(name)
+            };
             let mut json: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).expect("scenario"))
                     .expect("scenario json");
             let real_path = data_dir().join(dir).join(format!("{name}.real.txt"));
+            if !real_path.exists() {
+                // Only the scenarios newer than the recordings may lack one.
+                if !NOT_RECORDED.contains(&name) {
+                    failed += 1;
+                }
+                rows.push(format!("{release:<4} {name:<28} NOT RECORDED"));
+                continue;
+            }
             let note = recorded_sync_counts(&mut json, &real_path);
             let (labels, of_step) = phases(&json);
             let pods = scenario_pods(&json);
