@@ -124,8 +124,14 @@ pub fn severity(outcome: Outcome) -> u8 {
     }
 }
 
-/// Releases as ranges of neighbours in the order given: `1.1–1.3, 1.5`.
+/// Releases as ranges in the order given: `1.1–1.3, 1.5`. A range joins only releases that are
+/// neighbours among every release execnet knows (a run of 1.1 and 1.5 is `1.1, 1.5`, never
+/// `1.1–1.5`, which would claim 1.2–1.4).
 pub fn ranges(all: &[&str], some: &[&str]) -> String {
+    let known = crate::kubelet::profile::names();
+    let position = |r: &str| known.iter().position(|k| *k == r);
+    let neighbours =
+        |a: &str, b: &str| matches!((position(a), position(b)), (Some(i), Some(j)) if j == i + 1);
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < all.len() {
@@ -134,7 +140,7 @@ pub fn ranges(all: &[&str], some: &[&str]) -> String {
             continue;
         }
         let start = i;
-        while i + 1 < all.len() && some.contains(&all[i + 1]) {
+        while i + 1 < all.len() && some.contains(&all[i + 1]) && neighbours(all[i], all[i + 1]) {
             i += 1;
         }
         parts.push(if i == start {
@@ -193,6 +199,9 @@ mod tests {
         assert_eq!(ranges(&all, &["1.1", "1.2", "1.3"]), "1.1–1.3");
         assert_eq!(ranges(&all, &["1.1", "1.3", "1.4", "1.5"]), "1.1, 1.3–1.5");
         assert_eq!(ranges(&all, &[]), "");
+        // A run of two releases far apart is not a range over those between.
+        assert_eq!(ranges(&["1.1", "1.5"], &["1.1", "1.5"]), "1.1, 1.5");
+        assert_eq!(ranges(&["1.4", "1.5"], &["1.4", "1.5"]), "1.4–1.5");
     }
 
     #[test]
