@@ -101,8 +101,9 @@ pub struct Supervisor {
     init_gate: InitGate,
     /// The last call mark handed out (see [`sys::marker::CALL_VAR`]).
     calls: AtomicU64,
-    /// The marks of calls started whose leftovers are not yet dealt with.
-    marks_in_flight: Mutex<BTreeSet<String>>,
+    /// The marks of calls started whose leftovers are not yet dealt with, each with the calls
+    /// in flight when it started (its [`RawCall::crowd`]).
+    marks_in_flight: Mutex<BTreeMap<String, usize>>,
 }
 
 /// A call running this long is hung as far as `init` is concerned ([`InitGate`]), and as far as
@@ -323,7 +324,7 @@ impl Supervisor {
             deadline_hit: AtomicBool::new(false),
             init_gate: InitGate::default(),
             calls: AtomicU64::new(0),
-            marks_in_flight: Mutex::new(BTreeSet::new()),
+            marks_in_flight: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -458,7 +459,8 @@ impl Supervisor {
                 let mut known = lock(&self.known);
                 let in_flight = lock(&self.marks_in_flight);
                 let anothers = |pid: i32| {
-                    sys::marker::call_of(pid).is_some_and(|m| m != mark && in_flight.contains(&m))
+                    sys::marker::call_of(pid)
+                        .is_some_and(|m| m != mark && in_flight.contains_key(&m))
                 };
                 let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known, &anothers)
                     .into_iter()
@@ -561,9 +563,13 @@ impl Runner for Supervisor {
             self.calls.fetch_add(1, Ordering::Relaxed) + 1
         );
         policy.env = policy.env.with_var(sys::marker::CALL_VAR, &mark);
-        lock(&self.marks_in_flight).insert(mark.clone());
-        let raw = self.run_marked(action, executable, args, &policy, &mark);
-        lock(&self.marks_in_flight).remove(&mark);
+        {
+            let mut in_flight = lock(&self.marks_in_flight);
+            let crowd = in_flight.len() + 1;
+            in_flight.insert(mark.clone(), crowd);
+        }
+        let mut raw = self.run_marked(action, executable, args, &policy, &mark);
+        raw.crowd = lock(&self.marks_in_flight).remove(&mark).unwrap_or(0);
         raw
     }
 }
@@ -649,6 +655,7 @@ fn not_run(executable: &Path, args: &[&str]) -> RawCall {
         leftovers: Box::default(),
         host_error: None,
         no_orphans: false,
+        crowd: 0,
     }
 }
 
@@ -843,6 +850,44 @@ mod tests {
         .map(|p| p.pid)
         .collect();
         assert_eq!(got, vec![260]);
+    }
+
+    /// Each call records the calls in flight at its start, and runs with its own mark: a call
+    /// started while another waits sees two, the first and the waiting one see one.
+    #[test]
+    fn a_call_records_its_crowd_and_carries_its_mark() {
+        let sup = Supervisor::replay();
+        let dir = tempfile::TempDir::new().unwrap();
+        let d = dir.path().display();
+        let plugin = dir.path().join("p");
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\necho \"$EXECNET_CALL\"\ncase \"$1\" in\n  setup) : > {d}/started; while [ ! -e {d}/go ]; do sleep 0.01; done;;\n  status) : > {d}/go;;\nesac\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let policy = CallPolicy::default();
+        let alone = sup.run(Action::Init, &plugin, &["init"], &policy);
+        assert_eq!(alone.crowd, 1);
+        let (waiter, other) = std::thread::scope(|s| {
+            let waiter = s.spawn(|| sup.run(Action::Setup, &plugin, &["setup"], &policy));
+            while !dir.path().join("started").exists() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let other = sup.run(Action::Status, &plugin, &["status"], &policy);
+            (waiter.join().unwrap(), other)
+        });
+        assert_eq!((waiter.crowd, other.crowd), (1, 2));
+        let marks: BTreeSet<String> = [&alone, &waiter, &other]
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.output).trim().to_string())
+            .collect();
+        assert_eq!(marks.len(), 3, "one mark per call: {marks:?}");
+        assert!(marks.iter().all(|m| !m.is_empty()), "{marks:?}");
+        assert!(lock(&sup.marks_in_flight).is_empty());
     }
 
     #[test]
