@@ -204,6 +204,7 @@ pub fn certify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, CertifyError> {
     let start = Instant::now();
+    let load_at_start = crate::sys::load_average();
     crate::supervise::preflight().map_err(CertifyError::Host)?;
     let bundled;
     let (dir, name): (PathBuf, String) = match target {
@@ -384,6 +385,7 @@ pub fn certify(
             pool: opts.pool,
             vendor: &vendor,
             network: None,
+            load: load_at_start.zip(crate::sys::load_average()),
         };
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
@@ -415,6 +417,7 @@ pub fn certify(
                 pool: opts.pool,
                 vendor: &[],
                 network: Some(&evidence),
+                load: None,
             };
             let checks: Vec<CheckResult> = network_defs
                 .iter()

@@ -220,6 +220,7 @@ pub fn failed_checks(
         pool: None,
         vendor: &[],
         network: None,
+        load: None,
     };
     let started = start_error(t).is_none();
     super::CATALOGUE

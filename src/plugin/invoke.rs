@@ -177,6 +177,11 @@ pub struct RawCall {
     /// subreaper with no child at all; see [`sys::childless_subreaper`]), so there is no need
     /// to read the main thread's children. `false` proves nothing.
     pub(crate) no_orphans: bool,
+    /// The plugin calls in flight under the same supervisor when this one started (this one
+    /// included); 0: not supervised, unknown. Latency is judged on calls that started with no
+    /// more calls in flight than CPUs (a call's chance to be judged does not depend on how long
+    /// it takes, so a slow tail is not hidden).
+    pub crowd: usize,
 }
 
 /// How the manager's calls are run: plainly ([`Direct`]) or through a supervisor that adds
@@ -312,6 +317,7 @@ pub fn run_watched(
                 leftovers: Box::default(),
                 host_error: host_error.map(String::into_boxed_str),
                 no_orphans: false,
+                crowd: 0,
             };
         }
     };
@@ -670,6 +676,7 @@ fn supervise(
         leftovers: Box::default(),
         host_error,
         no_orphans,
+        crowd: 0,
     }
 }
 

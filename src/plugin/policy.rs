@@ -13,8 +13,9 @@ use std::time::Duration;
 pub const KUBELET_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The environment of a plugin call: `PATH` ([`KUBELET_PATH`], or the runtime's), execnet's own
-/// `EXECNET_*` variables (the test plugins' settings), the runtime's (`DOCKER_HOST` under
-/// netns), and each variable named with `--pass-env`. Nothing else of the user's: no locale
+/// `EXECNET_*` variables (the test plugins' settings; under supervision also `EXECNET_CALL`, the
+/// call's mark, see `crate::supervise`), the runtime's (`DOCKER_HOST` under netns), and each
+/// variable named with `--pass-env`. Nothing else of the user's: no locale
 /// (`LANG`, `LC_*`), no terminal (`TERM`, …), no `TMPDIR`, `HOME` or `SHELL` — the kubelet
 /// was a daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,10 +18,14 @@
 //! - **signals** ([`signals`]): SIGINT, SIGTERM and SIGHUP kill every call in flight and
 //!   everything it left, remove execnet's temp files and exit 128 + the signal.
 //!
-//! Attribution of an orphan that left its process group is by time: it is a leftover of the
-//! first call to end after it was orphaned. With one pod worker that is exact; with parallel
-//! pods (or scenarios side by side under `certify`) an escaped daemon may be reported against
-//! another call that ended at the same moment.
+//! Attribution of an orphan that left its process group is by mark: every call runs with
+//! `EXECNET_CALL=ID` in its environment ([`sys::marker::CALL_VAR`]), which whatever it starts
+//! inherits, so an orphan found after a call ends is that call's only when it carries no other
+//! call's mark that is still in flight (that call's own scan, run when it ends, finds it). With
+//! parallel pods or scenarios side by side under `certify`, a daemon that one call's `setup`
+//! started is never charged to another scenario's `status`. An orphan without a mark (it
+//! cleared its environment, `env -i`) is attributed by time: a leftover of the first call to
+//! end after it was orphaned.
 //! cgroup v2 (`cgroup.kill`) is not used: it needs a writable cgroup v2 hierarchy and a spawn
 //! into the cgroup (`clone3`), which `posix_spawn` cannot do.
 
@@ -30,7 +34,7 @@ pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -95,6 +99,11 @@ pub struct Supervisor {
     /// overlap another's setup, which no kubelet did. One exception: init does not wait for a
     /// call that has hung for [`STALLED`] (see [`InitGate`]).
     init_gate: InitGate,
+    /// The last call mark handed out (see [`sys::marker::CALL_VAR`]).
+    calls: AtomicU64,
+    /// The marks of calls started whose leftovers are not yet dealt with, each with the calls
+    /// in flight when it started (its [`RawCall::crowd`]).
+    marks_in_flight: Mutex<BTreeMap<String, usize>>,
 }
 
 /// A call running this long is hung as far as `init` is concerned ([`InitGate`]), and as far as
@@ -314,6 +323,8 @@ impl Supervisor {
             deadline,
             deadline_hit: AtomicBool::new(false),
             init_gate: InitGate::default(),
+            calls: AtomicU64::new(0),
+            marks_in_flight: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -433,7 +444,9 @@ impl Supervisor {
     /// adds); its members are dying by execnet's hand, not left by the plugin, and a scan can
     /// catch one between the signal and its exit (its command line already gone). They are no
     /// leftovers; what escaped the group (`setsid`, `setpgid`) still is.
-    fn contain(&self, pgid: i32, killed_group: bool) -> std::io::Result<Vec<Leftover>> {
+    /// `mark`: the call's own mark; an orphan carrying the mark of another call still in
+    /// flight is that call's.
+    fn contain(&self, pgid: i32, mark: &str, killed_group: bool) -> std::io::Result<Vec<Leftover>> {
         let me = sys::getpid();
         let mut reported: Option<Vec<Leftover>> = None;
         for round in 0..KILL_ROUNDS {
@@ -444,7 +457,12 @@ impl Supervisor {
                 let table = sys::processes_since(pgid)?;
                 reap_orphans(&table, me, &leaders);
                 let mut known = lock(&self.known);
-                let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known)
+                let in_flight = lock(&self.marks_in_flight);
+                let anothers = |pid: i32| {
+                    sys::marker::call_of(pid)
+                        .is_some_and(|m| m != mark && in_flight.contains_key(&m))
+                };
+                let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known, &anothers)
                     .into_iter()
                     .filter(|p| {
                         let killed_by_timeout = killed_group && p.pgid == pgid;
@@ -539,13 +557,40 @@ impl Runner for Supervisor {
             }
             policy.timeout = Some(policy.timeout.map_or(left, |t| t.min(left)));
         }
+        let mark = format!(
+            "{}-{}",
+            sys::getpid(),
+            self.calls.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        policy.env = policy.env.with_var(sys::marker::CALL_VAR, &mark);
+        {
+            let mut in_flight = lock(&self.marks_in_flight);
+            let crowd = in_flight.len() + 1;
+            in_flight.insert(mark.clone(), crowd);
+        }
+        let mut raw = self.run_marked(action, executable, args, &policy, &mark);
+        raw.crowd = lock(&self.marks_in_flight).remove(&mark).unwrap_or(0);
+        raw
+    }
+}
+
+impl Supervisor {
+    /// [`Runner::run`] once the call has its mark (`policy.env` holds it).
+    fn run_marked(
+        &self,
+        action: Action,
+        executable: &Path,
+        args: &[&str],
+        policy: &CallPolicy,
+        mark: &str,
+    ) -> RawCall {
         // A call in flight when its action times out elsewhere is held to the leash too: it has
         // hung as long as the one that timed out, or is about to be judged by the same rule.
         let watch = || self.leash(action);
         let mut raw = invoke::run_watched(
             executable,
             args,
-            &policy,
+            policy,
             self.after_timeout
                 .is_some()
                 .then_some(&watch as invoke::Watch<'_>),
@@ -567,7 +612,7 @@ impl Runner for Supervisor {
             && self.may_have_left(&raw)
         {
             let killed_group = matches!(raw.outcome, Outcome::TimedOut { .. });
-            match self.contain(pid as i32, killed_group) {
+            match self.contain(pid as i32, mark, killed_group) {
                 Ok(left) => raw.leftovers = left.into_boxed_slice(),
                 Err(e) => {
                     raw.host_error = Some(
@@ -610,6 +655,7 @@ fn not_run(executable: &Path, args: &[&str]) -> RawCall {
         leftovers: Box::default(),
         host_error: None,
         no_orphans: false,
+        crowd: 0,
     }
 }
 
@@ -624,14 +670,16 @@ fn reap_orphans(table: &[ProcStat], me: i32, leaders: &BTreeSet<i32>) {
 }
 
 /// The processes of the table that the call led by `pgid` left: its process group, execnet's
-/// orphaned children that belong to no call in flight, and all their descendants. Leaders in
-/// flight, their trees and already known leftovers are excluded.
+/// orphaned children that belong to no call in flight (by process group, or by the mark
+/// `anothers` finds: another call's in flight), and all their descendants. Leaders in flight,
+/// their trees and already known leftovers are excluded.
 fn attribute(
     table: &[ProcStat],
     me: i32,
     pgid: i32,
     leaders: &BTreeSet<i32>,
     known: &BTreeSet<(i32, u64)>,
+    anothers: &dyn Fn(i32) -> bool,
 ) -> Vec<ProcStat> {
     let mut children: BTreeMap<i32, Vec<&ProcStat>> = BTreeMap::new();
     for p in table {
@@ -650,7 +698,9 @@ fn attribute(
         .filter(|p| !excluded(p))
         .filter(|p| {
             p.pgid == pgid
-                || ((p.ppid == me || reapers.contains(&p.ppid)) && !leaders.contains(&p.pgid))
+                || ((p.ppid == me || reapers.contains(&p.ppid))
+                    && !leaders.contains(&p.pgid)
+                    && !anothers(p.pid))
         })
         .collect();
     let mut seen = BTreeSet::new();
@@ -776,13 +826,13 @@ mod tests {
             p(500, 7, 500),   // unrelated
         ];
         let leaders = BTreeSet::from([200]);
-        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &BTreeSet::new())
+        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &BTreeSet::new(), &|_| false)
             .iter()
             .map(|p| p.pid)
             .collect();
         assert_eq!(got, vec![260, 300, 301]);
         let known = BTreeSet::from([(300, 300)]);
-        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &known)
+        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &known, &|_| false)
             .iter()
             .map(|p| p.pid)
             .collect();
@@ -791,6 +841,53 @@ mod tests {
             vec![260],
             "known leftovers and their trees are not reported again"
         );
+        // 300 carries the mark of another call still in flight (an escaped orphan of call 200,
+        // its group tells nothing): that call's, with its tree.
+        let got: Vec<i32> = attribute(&table, me, 250, &leaders, &BTreeSet::new(), &|pid| {
+            pid == 300
+        })
+        .iter()
+        .map(|p| p.pid)
+        .collect();
+        assert_eq!(got, vec![260]);
+    }
+
+    /// Each call records the calls in flight at its start, and runs with its own mark: a call
+    /// started while another waits sees two, the first and the waiting one see one.
+    #[test]
+    fn a_call_records_its_crowd_and_carries_its_mark() {
+        let sup = Supervisor::replay();
+        let dir = tempfile::TempDir::new().unwrap();
+        let d = dir.path().display();
+        let plugin = dir.path().join("p");
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\necho \"$EXECNET_CALL\"\ncase \"$1\" in\n  setup) : > {d}/started; while [ ! -e {d}/go ]; do sleep 0.01; done;;\n  status) : > {d}/go;;\nesac\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let policy = CallPolicy::default();
+        let alone = sup.run(Action::Init, &plugin, &["init"], &policy);
+        assert_eq!(alone.crowd, 1);
+        let (waiter, other) = std::thread::scope(|s| {
+            let waiter = s.spawn(|| sup.run(Action::Setup, &plugin, &["setup"], &policy));
+            while !dir.path().join("started").exists() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let other = sup.run(Action::Status, &plugin, &["status"], &policy);
+            (waiter.join().unwrap(), other)
+        });
+        assert_eq!((waiter.crowd, other.crowd), (1, 2));
+        let marks: BTreeSet<String> = [&alone, &waiter, &other]
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.output).trim().to_string())
+            .collect();
+        assert_eq!(marks.len(), 3, "one mark per call: {marks:?}");
+        assert!(marks.iter().all(|m| !m.is_empty()), "{marks:?}");
+        assert!(lock(&sup.marks_in_flight).is_empty());
     }
 
     #[test]

@@ -38,6 +38,26 @@ pub fn kill(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
     }
 }
 
+/// The per-call mark: `EXECNET_CALL=ID` in the environment of every process of one plugin call
+/// (set by the supervisor in the call's [`crate::plugin::policy::PluginEnv`]), inherited by
+/// whatever the call starts. A leftover found while several calls are in flight is charged to
+/// the call whose mark it carries.
+pub const CALL_VAR: &str = "EXECNET_CALL";
+
+/// The call named by a process's environment bytes (`/proc/PID/environ`), if any.
+pub fn call_in(environ: &[u8]) -> Option<&str> {
+    let prefix = format!("{CALL_VAR}=");
+    environ
+        .split(|&b| b == 0)
+        .find_map(|entry| std::str::from_utf8(entry.strip_prefix(prefix.as_bytes())?).ok())
+}
+
+/// The call mark of process `pid` (`None`: no mark, or its environment is unreadable or gone).
+pub fn call_of(pid: i32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    call_in(&environ).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +70,12 @@ mod tests {
         );
         assert_eq!(owner_in(b"A=1\0XEXECNET_OWNER=12:345\0"), None);
         assert_eq!(owner_in(b"EXECNET_OWNER=12\0"), None);
+    }
+
+    #[test]
+    fn a_call_mark_is_read_from_an_environment_block() {
+        assert_eq!(call_in(b"A=1\0EXECNET_CALL=7-3\0B=2\0"), Some("7-3"));
+        assert_eq!(call_in(b"A=1\0XEXECNET_CALL=7-3\0"), None);
+        assert_eq!(call_in(b"EXECNET_CALLS=1\0"), None);
     }
 }

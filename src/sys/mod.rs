@@ -40,8 +40,8 @@ pub use limits::{peak_rss_kib, raise_nofile_limit, soft_limit};
 pub use ns::{mount, setns, umount_detach, unlink_at, unshare};
 pub use pause::fork_pause;
 pub use proc::{
-    ProcStat, childless_subreaper, cmdline, main_thread_children, process_table, processes_since,
-    set_child_subreaper, tasks_of_user,
+    ProcStat, childless_subreaper, cmdline, load_average, main_thread_children, process_table,
+    processes_since, set_child_subreaper, tasks_of_user,
 };
 pub use process::{
     Ready, Waited, geteuid, getpid, group_exists, kill_group, kill_pid, pidfd_open, poll2,

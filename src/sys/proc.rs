@@ -230,6 +230,16 @@ pub fn cmdline(pid: i32) -> String {
     }
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`), if readable.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The main thread's `children` file, opened once (when this process becomes a child
 /// subreaper, or at first use) and kept for the life of the process: it names the process's
 /// main thread, so one per process.

@@ -952,3 +952,44 @@ fn a_fifo_as_node_file_is_refused_not_waited_on() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is not a regular file"), "{stderr}");
 }
+
+/// A plugin whose teardown forgets the /32 route its setup added on the node (netns-bridge
+/// without its `ip route del`) fails `network/teardown-leaves-nothing` in the full suite as with
+/// `--focus 'network/*'`: the routes the suite's earlier pods leaked are on the node before the
+/// network lifecycle starts, at the addresses its pods reuse, and still count.
+#[test]
+fn a_route_leaked_per_pod_fails_in_the_full_suite_as_in_focus() {
+    if !privileged() {
+        return;
+    }
+    plugin_path();
+    let plugins = crate::util::sample_plugins();
+    let src = plugins.path().join("netns-bridge/netns-bridge");
+    let text = std::fs::read_to_string(&src).expect("netns-bridge");
+    let leaky = text.replace("    ip route del \"${ip}/32\" 2>/dev/null || true\n", "");
+    assert_ne!(
+        leaky, text,
+        "netns-bridge no longer deletes its route this way"
+    );
+    crate::util::write_plugin(plugins.path(), "route-leak", "route-leak", &leaky);
+    let rt = NetnsRuntime::start(options()).expect("start sandbox");
+    let copts = execnet::certify::CertifyOptions {
+        timeout: Some(Duration::from_secs(20)),
+        skip: vec!["timeout/p99".into()],
+        netns: Some(std::sync::Arc::new(rt)),
+        ..execnet::certify::CertifyOptions::default()
+    };
+    let report =
+        execnet::certify::certify(Some((plugins.path(), "route-leak")), &copts, &mut |_| {})
+            .expect("certify runs");
+    let c = report
+        .check("network/teardown-leaves-nothing")
+        .expect("judged");
+    let explain = explain_check(c);
+    assert_eq!(c.outcome, execnet::certify::Outcome::Fail, "{explain}");
+    assert!(
+        c.findings.iter().any(|f| f.problem.contains("route ")),
+        "{explain}"
+    );
+    assert_eq!(report.verdict, execnet::certify::Verdict::Fail);
+}

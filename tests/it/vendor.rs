@@ -519,3 +519,48 @@ fn the_vendor_plugins_are_executable() {
         );
     }
 }
+
+/// A `setup` that leaves a daemon holding the output pipe, started through a subshell that
+/// exits at once (so the daemon is execnet's orphan while `setup` still runs), with scenarios
+/// side by side: each leftover is charged to the `setup` that started it (its `EXECNET_CALL`
+/// mark), never to a `status` or `teardown` of another scenario that ended meanwhile.
+#[test]
+fn a_daemon_is_blamed_on_the_setup_that_started_it_not_on_another_scenarios_call() {
+    let dir = TempDir::new().expect("tempdir");
+    util::write_plugin(
+        dir.path(),
+        "daemon-setup",
+        "daemon-setup",
+        r#"#!/bin/bash
+case "$1" in
+  setup)
+    ( setsid sleep 307 & )
+    sleep 0.4
+    ;;
+  status)
+    echo '{"kind":"PodNetworkStatus","apiVersion":"v1beta1","ip":"10.9.0.'$(( RANDOM % 200 + 2 ))'"}'
+    ;;
+esac
+exit 0
+"#,
+    );
+    let report = certify_with(dir.path(), "daemon-setup", "1.5", |o| {
+        o.focus = vec!["leak/output-pipe".into(), "leak/process-group".into()];
+        o.lanes = Some(4);
+    });
+    let scenarios: std::collections::BTreeSet<&str> =
+        report.scenarios.iter().map(String::as_str).collect();
+    assert!(scenarios.len() >= 2, "one scenario only: {scenarios:?}");
+    for id in ["leak/output-pipe", "leak/process-group"] {
+        let c = report.check(id).expect(id);
+        assert_eq!(c.outcome, Outcome::Fail, "{id}: {}", explain(&report));
+        for f in &c.findings {
+            let call = f.call.as_ref().expect("a finding about a call");
+            assert_eq!(
+                call.action, "setup",
+                "{id} blames a {} of {} for a setup's daemon: {}",
+                call.action, f.scenario, f.problem
+            );
+        }
+    }
+}

@@ -173,6 +173,9 @@ pub struct Ctx<'a> {
     pub vendor: &'a [String],
     /// `--runtime netns`: what the network lifecycle observed (the `network/*` checks judge it).
     pub network: Option<&'a super::network::NetworkEvidence>,
+    /// The machine's 1-minute load average when the run started and when its scenarios ended
+    /// (`/proc/loadavg`), for the latency check to state; `None`: not known.
+    pub load: Option<(f64, f64)>,
 }
 
 impl<'a> Ctx<'a> {
