@@ -45,6 +45,10 @@ pub struct Finding {
     /// property of many calls that one call only illustrates (a latency percentile).
     #[serde(skip)]
     pub grouped_by_call: bool,
+    /// The churn bound its transcript was replayed with (`Transcript::churn_bound`): the replay
+    /// line repeats it, or it would replay a different transcript.
+    #[serde(skip)]
+    pub churn_bound: Option<u32>,
 }
 
 impl Finding {
@@ -61,6 +65,7 @@ impl Finding {
             cause: None,
             reproduce: None,
             grouped_by_call: true,
+            churn_bound: c.transcript.churn_bound,
         }
     }
 
@@ -111,6 +116,7 @@ impl Finding {
             cause: None,
             reproduce: None,
             grouped_by_call: true,
+            churn_bound: t.churn_bound,
         }
     }
 
@@ -523,6 +529,9 @@ impl Target<'_> {
         replay.extend(["--timeout".to_string(), timeout.clone()]);
         if let Some(j) = self.jobs {
             replay.extend(["--jobs".to_string(), j.to_string()]);
+        }
+        if let Some(n) = finding.churn_bound {
+            replay.extend(["--churn-limit".to_string(), n.to_string()]);
         }
         replay.extend(self.runtime.iter().cloned());
         Reproduce {

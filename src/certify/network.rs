@@ -529,6 +529,7 @@ fn on_network(ctx: &Ctx, title: &'static str, judge: NetJudge) -> Judgement {
         cause: None,
         reproduce: None,
         grouped_by_call: false,
+        churn_bound: None,
     };
     let pods = ev.pods.len();
     match judge(ev, ctx.profile) {

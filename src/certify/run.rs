@@ -305,6 +305,8 @@ pub fn certify(
             .clone()
             .map(|rt| rt as std::sync::Arc<dyn crate::runtime::ContainerRuntime>),
         env: opts.env.clone(),
+        // The suite's scenarios carry certify's bound (`load_suite`); a vendor's keep theirs.
+        churn_limit: None,
     };
     let scenarios: BTreeMap<String, Scenario> = suite
         .iter()

@@ -35,6 +35,11 @@ pub struct Args {
     /// JSON transcript's `entries`).
     #[arg(long, value_name = "FILE.jsonl")]
     transcript: Option<PathBuf>,
+    /// Stop simulating a status-error churn (kubelet 1.4/1.5) after N new infra containers per
+    /// pod, as `certify` does to bound its cost (its reproduce lines say which N). Default: the
+    /// scenario's `churn_limit`, else no bound, as the real kubelet.
+    #[arg(long, value_name = "N")]
+    churn_limit: Option<u32>,
 }
 
 pub fn run(args: Args) -> Result<Verdict> {
@@ -72,6 +77,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             super::netns::RuntimeKind::Netns => Some(std::sync::Arc::new(args.netns.start()?)),
         },
         env: args.kubelet.pass_env.env()?,
+        churn_limit: args.churn_limit,
     };
     // The transcript is streamed, never held whole: the entries go to a temporary file in the
     // requested format (and to --transcript), which is copied to standard output at the end,

@@ -14,6 +14,10 @@ use super::runtime::{ContainerState, InfraContainer, Runtime};
 use super::scenario::{PodSpec, RestartPolicy};
 use super::transcript::{CallPurpose, Event, IpSource, PodRef};
 
+/// How the note that the simulation stopped a status-error churn begins (the transcript's
+/// [`crate::kubelet::Transcript::churn_bound`] is set from it).
+pub const CHURN_STOP_NOTE: &str = "execnet stops simulating the status-error churn after";
+
 /// What a pod worker needs from the kubelet; shared read-only by every worker of a phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Kubelet<'a> {
@@ -731,7 +735,7 @@ impl Pod {
                         self.note(
                             out,
                             format!(
-                                "execnet stops simulating the status-error churn after {limit} new infra containers for this pod (a cost bound); the real kubelet goes on without a bound: a real v{} kubelet makes ~{} infra containers a minute for this plugin (simulated: one every {cycle} ms)",
+                                "{CHURN_STOP_NOTE} {limit} new infra containers for this pod (a cost bound); the real kubelet goes on without a bound: a real v{} kubelet makes ~{} infra containers a minute for this plugin (simulated: one every {cycle} ms)",
                                 k.profile.name,
                                 k.profile.churn_observed_per_min
                             ),

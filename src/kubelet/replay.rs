@@ -45,6 +45,10 @@ pub struct ReplayOptions {
     pub runtime: Option<std::sync::Arc<dyn crate::runtime::ContainerRuntime>>,
     /// The plugins' environment (the runtime adds its own to it).
     pub env: crate::plugin::policy::PluginEnv,
+    /// Stop simulating a status-error churn after this many new infra containers per pod
+    /// (overrides the scenario's `churn_limit`; `None`: the scenario's, else no bound, as the
+    /// real kubelet).
+    pub churn_limit: Option<u32>,
 }
 
 impl Default for ReplayOptions {
@@ -57,6 +61,7 @@ impl Default for ReplayOptions {
             runner: None,
             runtime: None,
             env: crate::plugin::policy::PluginEnv::kubelet(),
+            churn_limit: None,
         }
     }
 }
@@ -326,12 +331,13 @@ fn run(
             profile: options.profile.name.to_string(),
             seed: options.seed,
             entries: Vec::new(),
+            churn_bound: None,
         },
         step: 0,
         now: 0,
         next_sync: u64::MAX,
         sync_interval_ms: scenario.sync_interval_s * 1000,
-        churn_limit: scenario.churn_limit,
+        churn_limit: options.churn_limit.or(scenario.churn_limit),
         next_relist: u64::MAX,
         first_relist: false,
         next_housekeeping: u64::MAX,
@@ -358,8 +364,13 @@ fn run(
             }
         }
     }
+    let churn_limit = engine.churn_limit;
     let mut transcript = engine.transcript;
     transcript.entries = engine.out.entries;
+    let stopped = transcript.entries.iter().any(|e| {
+        matches!(&e.event, Event::Note { text, .. } if text.starts_with(super::pod::CHURN_STOP_NOTE))
+    });
+    transcript.churn_bound = churn_limit.filter(|_| stopped);
     transcript
 }
 

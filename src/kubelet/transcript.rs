@@ -205,6 +205,11 @@ pub struct Transcript {
     pub profile: String,
     pub seed: u64,
     pub entries: Vec<Entry>,
+    /// The bound at which the simulation stopped a status-error churn, when it did (a cost
+    /// bound of `certify`, or the scenario's `churn_limit`): `replay --churn-limit N` makes the
+    /// same transcript again.
+    #[serde(skip)]
+    pub churn_bound: Option<u32>,
 }
 
 impl Transcript {

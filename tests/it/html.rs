@@ -97,6 +97,9 @@ fn calls_in(plugins: &Path, plugin: &str, scenario: &str) -> (usize, usize) {
             "json",
             "--timeout",
             "2s",
+            // The churn bound certify replays with (its reproduce lines say so).
+            "--churn-limit",
+            &execnet::certify::run::CERTIFY_CHURN_LIMIT.to_string(),
             "--plugin-dir",
         ])
         .arg(plugins)
