@@ -609,22 +609,71 @@ pub fn tries_for_95(calls: usize, of: usize) -> usize {
     ((0.05f64).ln() / (1.0 - p).ln()).ceil().max(1.0) as usize
 }
 
-/// Set the rate of every cause that is a call's fault: of the run's calls (`transcripts`, every
+/// Every call of a run reduced to what [`rates`] needs, so that a run judges each repetition's
+/// transcripts and drops them (`--repeat N` holds one repetition's transcripts at a time, not N):
+/// per action and arguments (a hash of the argv), how many calls showed each root key, and
+/// whether clean. Actions and root keys are interned (few distinct values); what grows with the
+/// number of calls is one small row per distinct argv (container IDs differ by seed).
+#[derive(Debug, Default)]
+pub struct CallTally {
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
+    /// (action, argv hash) → (root key, clean) → calls.
+    rows: std::collections::HashMap<(u32, u64), BTreeMap<(u32, bool), usize>>,
+}
+
+impl CallTally {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        i
+    }
+
+    fn id(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    fn argv_hash(argv: &[String]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        // Fixed keys: the same argv hashes alike across repetitions.
+        let mut h = std::hash::DefaultHasher::new();
+        argv.hash(&mut h);
+        h.finish()
+    }
+
+    /// Count the calls of one transcript.
+    pub fn add(&mut self, t: &Transcript) {
+        for (purpose, _, _, call) in t.calls() {
+            let ev = CallEvidence::from_record(call, purpose, false);
+            let action = self.intern(&ev.action);
+            let root = self.intern(&ev.root_key());
+            *self
+                .rows
+                .entry((action, Self::argv_hash(call.argv())))
+                .or_default()
+                .entry((root, ev.is_clean()))
+                .or_default() += 1;
+        }
+    }
+
+    /// How many calls were counted.
+    pub fn calls(&self) -> usize {
+        self.rows.values().flat_map(|r| r.values()).sum()
+    }
+}
+
+/// Set the rate of every cause that is a call's fault: of the run's calls (`tally`, every
 /// repetition) made with the same arguments as a call that showed the cause (the same action,
 /// pod and container ID: the kubelet repeats them), how many showed it, the others being
 /// fine. A plugin that fails a call every time fails every repeat of it (`calls == of`); one
 /// that fails some repeats and does fine on the others is intermittent. Calls with other
 /// arguments, and repeats that failed in another way (another cause), are left out: a plugin
 /// whose output differs by pod or by the pod's state is not intermittent for that.
-pub fn rates(causes: &mut [Cause], transcripts: &[Transcript]) {
-    // (action, argv, root key, clean)
-    let mut keys: Vec<(String, &[String], String, bool)> = Vec::new();
-    for t in transcripts {
-        for (purpose, _, _, call) in t.calls() {
-            let ev = CallEvidence::from_record(call, purpose, false);
-            keys.push((ev.action.clone(), call.argv(), ev.root_key(), ev.is_clean()));
-        }
-    }
+pub fn rates(causes: &mut [Cause], tally: &CallTally) {
     for cause in causes.iter_mut() {
         let Some(ev) = cause.example.call.as_ref() else {
             continue;
@@ -632,14 +681,30 @@ pub fn rates(causes: &mut [Cause], transcripts: &[Transcript]) {
         if cause.key.starts_with("check:") || ev.is_clean() {
             continue;
         }
-        let root = ev.root_key();
-        let showed: std::collections::BTreeSet<&[String]> =
-            keys.iter().filter(|k| k.2 == root).map(|k| k.1).collect();
-        let same_args = keys
+        let (Some(root), Some(action)) = (tally.id(&ev.root_key()), tally.id(&ev.action)) else {
+            continue;
+        };
+        // The argvs that showed the cause, whatever the action.
+        let showed: std::collections::HashSet<u64> = tally
+            .rows
             .iter()
-            .filter(|k| k.0 == ev.action && showed.contains(k.1) && (k.2 == root || k.3));
-        let of = same_args.clone().count();
-        let calls = same_args.filter(|k| k.2 == root).count();
+            .filter(|(_, r)| r.keys().any(|k| k.0 == root))
+            .map(|(k, _)| k.1)
+            .collect();
+        let (mut of, mut calls) = (0, 0);
+        for ((a, argv), r) in &tally.rows {
+            if *a != action || !showed.contains(argv) {
+                continue;
+            }
+            for (&(k, clean), &n) in r {
+                if k == root || clean {
+                    of += n;
+                }
+                if k == root {
+                    calls += n;
+                }
+            }
+        }
         if of == 0 || calls == 0 {
             continue;
         }

@@ -160,8 +160,10 @@ pub struct Report {
     /// Wall time of the whole run, and notes (e.g. shortened timeouts).
     pub duration_ms: f64,
     pub notes: Vec<String>,
-    /// The transcripts judged, in replay order, every repetition (for the HTML report's
-    /// timelines; not in JSON).
+    /// Transcripts for the HTML report's timelines (not in JSON), in replay order: every
+    /// scenario's of the first repetition and, of later ones (`--repeat`), a scenario's first
+    /// transcript that a finding of its repetition names; at most two per scenario, however
+    /// many repetitions.
     pub transcripts: Vec<crate::kubelet::Transcript>,
     /// Set with `--baseline`: what changed for each check since that report (checks with no
     /// change are absent from the map).

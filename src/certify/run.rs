@@ -322,7 +322,13 @@ pub fn certify(
     let mut per_check: Vec<Vec<(u64, CheckResult)>> = vec![Vec::new(); chosen.len()];
     let mut timed_out = false;
     let mut scenario_ms: BTreeMap<String, f64> = BTreeMap::new();
-    let mut replayed: Vec<Transcript> = Vec::with_capacity(total);
+    // Each repetition's transcripts are judged, counted for the causes' rates and dropped: the
+    // report keeps the first repetition's (the HTML timelines) and, of a later one, a scenario's
+    // first transcript that a finding of that repetition names, so that what is held does not
+    // grow with --repeat (at most two transcripts per scenario).
+    let mut replayed: Vec<Transcript> = Vec::with_capacity(per_round);
+    let mut kept_later: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut tally = super::evidence::CallTally::default();
     for (r, &seed) in seeds.iter().enumerate() {
         let replay_opts = ReplayOptions {
             seed,
@@ -392,12 +398,22 @@ pub fn certify(
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
-        replayed.extend(
-            suite
-                .iter()
-                .chain(&wrap)
-                .filter_map(|s| transcripts.remove(&s.name)),
-        );
+        let named: std::collections::BTreeSet<&str> = per_check
+            .iter()
+            .filter_map(|runs| runs.last())
+            .flat_map(|(_, c)| &c.findings)
+            .filter(|f| f.seed == seed)
+            .map(|f| f.scenario.as_str())
+            .collect();
+        for s in suite.iter().chain(&wrap) {
+            let Some(t) = transcripts.remove(&s.name) else {
+                continue;
+            };
+            tally.add(&t);
+            if r == 0 || (named.contains(s.name.as_str()) && kept_later.insert(s.name.clone())) {
+                replayed.push(t);
+            }
+        }
     }
     // The network lifecycle (netns only), through the same supervisor: its leftovers are
     // killed, the deadline cuts it off, and a cut-off lifecycle is not judged.
@@ -466,7 +482,7 @@ pub fn certify(
         pool: opts.pool.map(|p| p.to_string()),
     };
     let mut causes = verdict::causes(&mut checks, &repro);
-    super::evidence::rates(&mut causes, &replayed);
+    super::evidence::rates(&mut causes, &tally);
     let deadline_hit = supervisor.deadline_hit();
     let verdict = match verdict::verdict(&checks) {
         // Everything judged passed, but not everything was judged: an unfinished run is no pass.

@@ -257,6 +257,43 @@ fn host_error_text(err: &std::io::Error) -> Option<String> {
     }
 }
 
+/// Processes the plugin's calls hold at a spawn that failed with `EAGAIN` from which on the
+/// plugin is taken to hold the process limit: half the headroom execnet asks for before a run
+/// (`supervise::MIN_FREE_PROCESSES`).
+const PLUGIN_HOLDS_THE_LIMIT: usize = 16;
+
+/// How many processes the plugin's calls hold now: execnet's descendants but its own (the
+/// runtime's processes, a PID namespace's init), zombies included (they count against
+/// `RLIMIT_NPROC` until reaped).
+fn plugin_processes() -> usize {
+    let Ok(table) = sys::process_table() else {
+        return 0;
+    };
+    let me = sys::getpid();
+    let own = sys::scope()
+        .own
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut children: std::collections::BTreeMap<i32, Vec<i32>> = Default::default();
+    for p in &table {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut stack = vec![me];
+    let mut seen = BTreeSet::new();
+    let mut n = 0;
+    while let Some(pid) = stack.pop() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        if pid != me && !own.contains(&pid) {
+            n += 1;
+        }
+        stack.extend(children.get(&pid).into_iter().flatten());
+    }
+    n
+}
+
 /// Spawn `executable args…` under `policy` and supervise it to the end.
 pub fn run(executable: &Path, args: &[&str], policy: &CallPolicy) -> RawCall {
     run_watched(executable, args, policy, None)
@@ -295,6 +332,13 @@ pub fn run_watched(
                     host_error_text(&err)
                         .unwrap_or_else(|| format!("execnet could not prepare the call: {err}")),
                 )
+            } else if err.raw_os_error() == Some(libc::EAGAIN)
+                && plugin_processes() >= PLUGIN_HOLDS_THE_LIMIT
+            {
+                // The plugin's own processes (this call's predecessors' children, or another
+                // call's still running) hold the process limit: the kubelet's fork/exec failed
+                // alike on a node whose plugin did that. The plugin's failure, not execnet's.
+                None
             } else {
                 host_error_text(&err)
             };

@@ -1590,3 +1590,72 @@ exit 0
         explain(&r11)
     );
 }
+
+/// `--repeat N` holds one repetition's transcripts at a time: the report keeps the first
+/// repetition's and, of the later ones, at most one per scenario that a finding names, so that
+/// what a run holds does not grow with N (issue: about 1 MB per repeat). Structural, not RSS: the
+/// transcripts kept are counted. A plugin whose setup always fails has findings in every
+/// repetition (two transcripts per scenario kept, however many repetitions); one that works,
+/// none (one per scenario). The rates still count every repetition's calls.
+#[test]
+fn repeat_keeps_a_bounded_number_of_transcripts() {
+    let dir = tempfile::TempDir::new().unwrap();
+    util::write_plugin(
+        dir.path(),
+        "fine",
+        "fine",
+        r#"#!/bin/sh
+[ "$1" = status ] && echo '{"kind":"PodNetworkStatus","apiVersion":"v1beta1","ip":"10.9.0.2"}'
+exit 0
+"#,
+    );
+    util::write_plugin(
+        dir.path(),
+        "setup-fails",
+        "setup-fails",
+        r#"#!/bin/sh
+[ "$1" = setup ] && { echo "setup fails"; exit 1; }
+[ "$1" = status ] && echo '{"kind":"PodNetworkStatus","apiVersion":"v1beta1","ip":"10.9.0.2"}'
+exit 0
+"#,
+    );
+    let run = |plugin: &str, repeat: usize| {
+        let opts = CertifyOptions {
+            focus: vec!["fds/stdio-only".into()],
+            repeat,
+            timeout: Some(Duration::from_secs(10)),
+            ..CertifyOptions::default()
+        };
+        certify::certify(Some((dir.path(), plugin)), &opts, &mut |_| {}).unwrap()
+    };
+    let per_seed = |r: &Report| {
+        let mut m: std::collections::BTreeMap<u64, usize> = Default::default();
+        for t in &r.transcripts {
+            *m.entry(t.seed).or_default() += 1;
+        }
+        m
+    };
+    let one = run("fine", 1);
+    let four = run("fine", 4);
+    assert_eq!(four.seeds, [0, 1, 2, 3]);
+    assert!(!one.scenarios.is_empty());
+    assert_eq!(one.transcripts.len(), one.scenarios.len());
+    assert_eq!(per_seed(&four), [(0, four.scenarios.len())].into());
+    let failing = run("setup-fails", 4);
+    assert_eq!(
+        failing.check("fds/stdio-only").unwrap().outcome,
+        Outcome::Fail,
+        "{}",
+        explain(&failing)
+    );
+    let n = failing.scenarios.len();
+    assert_eq!(per_seed(&failing), [(0, n), (1, n)].into());
+    // The failed setup's rate counts the calls of all four repetitions, not only those kept.
+    let rate = failing
+        .causes
+        .iter()
+        .find_map(|c| c.rate.as_ref().filter(|r| r.action == "setup"))
+        .unwrap_or_else(|| panic!("no setup cause with a rate: {}", explain(&failing)));
+    assert_eq!(rate.calls, rate.of);
+    assert!(rate.calls >= 1, "{rate:?}");
+}

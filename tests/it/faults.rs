@@ -397,6 +397,75 @@ fn a_small_process_limit_is_a_setup_error_naming_the_limit_never_a_panic() {
     assert_eq!(entries(tmpdir.path()), Vec::<PathBuf>::new());
 }
 
+/// A plugin whose setup forks until `fork` fails and leaves the children running holds the
+/// process limit (`RLIMIT_NPROC`) itself: a later spawn of execnet's (the next call, or another
+/// scenario's while they run) then gets `EAGAIN`. That is the plugin's failure, as the
+/// kubelet's `fork/exec` failed alike on such a node: exit 1 and findings that say
+/// `resource temporarily unavailable`, never exit 2 ("execnet's failure"). Run as an unused
+/// uid rather than nobody: the limit counts every process of the user on the machine, and
+/// another run as nobody would change what is free. Leaves no process of that user.
+#[test]
+fn a_plugin_that_exhausts_the_process_limit_is_the_plugin_s_failure() {
+    const UID: &str = "54323";
+    if !nix_root() || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to run as another user");
+        return;
+    }
+    let tmpdir = TempDir::new().unwrap();
+    let mode = |p: &Path, m| {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap()
+    };
+    mode(tmpdir.path(), 0o777);
+    util::write_plugin(
+        tmpdir.path(),
+        "forker",
+        "forker",
+        r#"#!/bin/sh
+if [ "$1" = setup ]; then
+  ( while sleep 300 & do :; done ) 2>/dev/null
+  exit 0
+fi
+[ "$1" = status ] && echo '{"kind":"PodNetworkStatus","apiVersion":"v1beta1","ip":"10.9.0.2"}'
+exit 0
+"#,
+    );
+    mode(&tmpdir.path().join("forker"), 0o755);
+    let script = format!(
+        "ulimit -Su 80 && cd '{0}' && exec '{1}' certify --plugin-dir '{0}' --plugin forker --focus 'exit-code/*' --timeout 5s --format json",
+        tmpdir.path().display(),
+        util::execnet_path().display()
+    );
+    let out = Command::new("setpriv")
+        .args([
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            "bash",
+            "-c",
+            &script,
+        ])
+        .env("TMPDIR", tmpdir.path())
+        .output()
+        .expect("setpriv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}\n{stdout}");
+    assert!(!stderr.contains("execnet's failure"), "{stderr}");
+    assert!(
+        stdout.contains("resource temporarily unavailable"),
+        "{stdout}"
+    );
+    let left = Command::new("pgrep")
+        .args(["-u", UID])
+        .output()
+        .expect("pgrep");
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
 #[test]
 fn a_full_stdout_is_an_error() {
     let out = Command::new(util::execnet_path())
