@@ -18,6 +18,9 @@ use crate::supervise::{Leftovers, Supervisor};
 /// Once an action has timed out, its later calls (in every scenario) and its calls in flight get
 /// at most this long (less when the action's calls that returned were quick: see
 /// [`Supervisor::leash`]), so a hung plugin still lets the run finish in bounded time.
+/// The note of a release whose transcripts were another release's ([`Reuse`]).
+pub const SHARED_NOTE: &str = "shared run with kubelet ";
+
 pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
@@ -53,6 +56,64 @@ pub struct CertifyOptions {
     /// A vendor's own scenarios (`--scenario FILE`, `--scenarios DIR`), replayed with the suite
     /// and judged by the checks of `catalogue::VENDOR_JUDGES`.
     pub vendor_scenarios: Vec<Scenario>,
+    /// Transcripts of an earlier release of the same run whose model inputs equal this one's
+    /// ([`Profile::same_model`]): judged under this release instead of replaying again.
+    pub reuse: Option<Reuse>,
+}
+
+/// An earlier release's transcripts offered to a release with the same model inputs.
+#[derive(Debug, Clone)]
+pub struct Reuse {
+    /// The release that replayed them.
+    pub release: &'static Profile,
+    pub transcripts: std::sync::Arc<Vec<Transcript>>,
+}
+
+impl Reuse {
+    /// `release`'s transcripts when the simulated kubelet provably replays them the same way
+    /// under `profile` (the plugin's answers being the same): the model inputs compare equal,
+    /// or equal but for the selection texts and no kubelet start of those transcripts met a
+    /// selection error (the only place the texts are read).
+    pub fn offer(
+        release: &'static Profile,
+        transcripts: &[Transcript],
+        profile: &Profile,
+    ) -> Option<Reuse> {
+        use crate::kubelet::profile::SameModel;
+                let equal = match release.same_model(profile) {
+            SameModel::Always => true,
+            SameModel::UnlessSelectionFails => transcripts.iter().all(|t| {
+                t.entries.iter().all(|e| {
+                    !matches!(
+                        &e.event,
+                        Event::KubeletStart { error: Some(_), .. }
+                    )
+                })
+            }),
+            SameModel::No => false,
+        };
+        equal.then(|| Reuse {
+            release,
+            transcripts: std::sync::Arc::new(transcripts.to_vec()),
+        })
+    }
+
+    /// The transcripts of `suite` replayed with `seed`, relabelled for `profile`; `None` unless
+    /// every scenario has one.
+    fn round(&self, suite: &[Scenario], seed: u64, profile: &Profile) -> Option<BTreeMap<String, Transcript>> {
+        suite
+            .iter()
+            .map(|s| {
+                let t = self
+                    .transcripts
+                    .iter()
+                    .find(|t| t.scenario == s.name && t.seed == seed)?;
+                let mut t = t.clone();
+                t.profile = profile.name.to_string();
+                Some((s.name.clone(), t))
+            })
+            .collect()
+    }
 }
 
 impl Default for CertifyOptions {
@@ -71,6 +132,7 @@ impl Default for CertifyOptions {
             pool: None,
             env: plugin::policy::PluginEnv::kubelet(),
             vendor_scenarios: Vec::new(),
+            reuse: None,
         }
     }
 }
@@ -320,6 +382,7 @@ pub fn certify(
     let mut timed_out = false;
     let mut scenario_ms: BTreeMap<String, f64> = BTreeMap::new();
     let mut replayed: Vec<Transcript> = Vec::with_capacity(total);
+    let mut shared_from: Option<&'static str> = None;
     for (r, &seed) in seeds.iter().enumerate() {
         let replay_opts = ReplayOptions {
             seed,
@@ -327,6 +390,41 @@ pub fn certify(
         };
         if supervisor.deadline_hit() {
             break;
+        }
+        // A release with the same model inputs as one already replayed: its transcripts,
+        // judged under this release (the whole round, wrap included, or nothing).
+        if let Some(reuse) = &opts.reuse
+            && let Some(mut transcripts) = reuse.round(&suite, seed, opts.profile)
+            && let Some(wrapped) = reuse.round(&wrap, seed, opts.profile)
+        {
+            transcripts.extend(wrapped);
+            shared_from = Some(reuse.release.name);
+            for s in suite.iter().chain(&wrap) {
+                scenario_ms.entry(s.name.clone()).or_insert(0.0);
+            }
+            timed_out |= transcripts
+                .values()
+                .flat_map(|t| t.calls())
+                .any(|(.., c)| matches!(c.outcome(), plugin::Outcome::TimedOut { .. }));
+            let ctx = Ctx {
+                transcripts: &transcripts,
+                scenarios: &scenarios,
+                profile: opts.profile,
+                timeout: opts.timeout,
+                pool: opts.pool,
+                vendor: &vendor,
+                network: None,
+            };
+            for (slot, def) in per_check.iter_mut().zip(&chosen) {
+                slot.push((seed, verdict::judge(def, &ctx)));
+            }
+            replayed.extend(
+                suite
+                    .iter()
+                    .chain(&wrap)
+                    .filter_map(|s| transcripts.remove(&s.name)),
+            );
+            continue;
         }
         let round = run_round(
             Round {
@@ -498,6 +596,12 @@ pub fn certify(
                         .join("; ")
                 )
             }
+        ));
+    }
+    if let Some(release) = shared_from {
+        notes.push(format!(
+            "{SHARED_NOTE}{release}: the plugin was not run again for kubelet {}; the transcripts kubelet {release} replayed in this run were judged under {} (the two releases are equal in every input the simulated kubelet reads on these paths, so the transcripts are the same function of the plugin's answers; the plugin's own nondeterminism was sampled once)",
+            opts.profile.name, opts.profile.name
         ));
     }
     if timed_out {

@@ -401,6 +401,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         pool: args.pool,
         env: args.kubelet.pass_env.env()?,
         vendor_scenarios: vendor_scenarios(&args)?,
+        reuse: None,
     };
     if args.list {
         list(&args, &opts)?;
@@ -514,8 +515,21 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     let target = args.target.get();
     let mut reports = Vec::with_capacity(releases.len());
     for profile in &releases {
+        // An earlier release of this run with the same model inputs (simulated runtime only;
+        // not one the deadline cut short): its transcripts are judged under this one.
+        let reuse = if opts.netns.is_none() {
+            reports.iter().find_map(|r: &certify::Report| {
+                let done = !r.notes.iter().any(|n| n.starts_with("deadline:"));
+                let release = releases.iter().find(|p| p.name == r.kubelet)?;
+                done.then(|| certify::run::Reuse::offer(release, &r.transcripts, profile))
+                    .flatten()
+            })
+        } else {
+            None
+        };
         let opts = CertifyOptions {
             profile,
+            reuse,
             ..opts.clone()
         };
         if releases.len() > 1 && args.progress.style().is_some() {
