@@ -80,15 +80,12 @@ impl Reuse {
         profile: &Profile,
     ) -> Option<Reuse> {
         use crate::kubelet::profile::SameModel;
-                let equal = match release.same_model(profile) {
+        let equal = match release.same_model(profile) {
             SameModel::Always => true,
             SameModel::UnlessSelectionFails => transcripts.iter().all(|t| {
-                t.entries.iter().all(|e| {
-                    !matches!(
-                        &e.event,
-                        Event::KubeletStart { error: Some(_), .. }
-                    )
-                })
+                t.entries
+                    .iter()
+                    .all(|e| !matches!(&e.event, Event::KubeletStart { error: Some(_), .. }))
             }),
             SameModel::No => false,
         };
@@ -100,7 +97,12 @@ impl Reuse {
 
     /// The transcripts of `suite` replayed with `seed`, relabelled for `profile`; `None` unless
     /// every scenario has one.
-    fn round(&self, suite: &[Scenario], seed: u64, profile: &Profile) -> Option<BTreeMap<String, Transcript>> {
+    fn round(
+        &self,
+        suite: &[Scenario],
+        seed: u64,
+        profile: &Profile,
+    ) -> Option<BTreeMap<String, Transcript>> {
         suite
             .iter()
             .map(|s| {

@@ -411,11 +411,26 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     if let Some((k, n)) = args.partition {
         if releases.len() > 1 {
             let all: Vec<&str> = releases.iter().map(|p| p.name).collect();
-            releases = releases
-                .iter()
+            // Releases that may share a run (equal model inputs) go to the same shard, so the
+            // shards replay what the unsharded run replays; unless that leaves a shard empty.
+            let mut groups: Vec<Vec<&'static execnet::kubelet::profile::Profile>> = Vec::new();
+            for p in &releases {
+                match groups
+                    .iter_mut()
+                    .find(|g| g[0].same_model(p) != execnet::kubelet::profile::SameModel::No)
+                {
+                    Some(g) => g.push(p),
+                    None => groups.push(vec![p]),
+                }
+            }
+            if groups.len() < n {
+                groups = releases.iter().map(|p| vec![*p]).collect();
+            }
+            releases = groups
+                .into_iter()
                 .enumerate()
                 .filter(|(i, _)| i % n == k - 1)
-                .map(|(_, p)| *p)
+                .flat_map(|(_, g)| g)
                 .collect();
             if releases.is_empty() {
                 bail!(

@@ -366,8 +366,14 @@ mod model_tests {
     fn only_releases_equal_in_every_model_input_share_a_run() {
         // 1.2 and 1.3 have the same fields (v1.3.0 kept the paths) but word an invalid plugin
         // name differently.
-        assert_eq!(p("1.2").same_model(p("1.3")), SameModel::UnlessSelectionFails);
-        assert_eq!(p("1.3").same_model(p("1.2")), SameModel::UnlessSelectionFails);
+        assert_eq!(
+            p("1.2").same_model(p("1.3")),
+            SameModel::UnlessSelectionFails
+        );
+        assert_eq!(
+            p("1.3").same_model(p("1.2")),
+            SameModel::UnlessSelectionFails
+        );
         // 1.4 and 1.5 differ in the churn period (and the name their churn note states).
         assert_eq!(p("1.4").same_model(p("1.5")), SameModel::No);
         assert_eq!(p("1.1").same_model(p("1.2")), SameModel::No);

@@ -1590,3 +1590,81 @@ exit 0
         explain(&r11)
     );
 }
+
+/// Releases whose model inputs compare equal share a run: `--kubelet 1.2,1.3,1.4` replays 1.2
+/// and 1.4 and judges 1.2's transcripts under 1.3 (its notes say so, its outcomes are 1.2's);
+/// 1.4 differs in its inputs and is replayed. Partitioned by release, 1.2 and 1.3 stay in one
+/// shard, so the merged report is the unsharded one.
+#[test]
+fn releases_with_equal_model_inputs_share_a_run_also_when_partitioned() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    // Checks of one scenario (basic-lifecycle): three releases stay quick.
+    let base = [
+        "--kubelet",
+        "1.2,1.3,1.4",
+        "--jobs",
+        "1",
+        "--focus",
+        "init/selection,status-json/ip-present,lifecycle/setup-status-teardown",
+    ];
+    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let releases = whole["releases"].as_array().unwrap();
+    let shared = |r: &serde_json::Value| {
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .find(|n| n.starts_with(certify::run::SHARED_NOTE))
+            .map(str::to_string)
+    };
+    let names: Vec<&str> = releases
+        .iter()
+        .map(|r| r["kubelet"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1.2", "1.3", "1.4"]);
+    assert_eq!(shared(&releases[0]), None);
+    let note = shared(&releases[1]).expect("1.3 shares 1.2's run");
+    assert!(note.starts_with("shared run with kubelet 1.2:"), "{note}");
+    assert_eq!(shared(&releases[2]), None, "1.4 is replayed");
+    let outcomes = |r: &serde_json::Value| -> Vec<(String, String, u64)> {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_string(),
+                    c["outcome"].as_str().unwrap().to_string(),
+                    c["judged"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(outcomes(&releases[0]), outcomes(&releases[1]));
+    assert!(outcomes(&releases[1]).iter().all(|(_, _, n)| *n > 0));
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/2");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        let (shard, _) = certify_json(&args, &path);
+        let ran: Vec<&str> = match shard["releases"].as_array() {
+            Some(rs) => rs.iter().map(|r| r["kubelet"].as_str().unwrap()).collect(),
+            None => vec![shard["kubelet"].as_str().unwrap()],
+        };
+        assert_eq!(
+            ran,
+            if k == 1 {
+                vec!["1.2", "1.3"]
+            } else {
+                vec!["1.4"]
+            }
+        );
+        files.push(path);
+    }
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, whole_code);
+    assert_eq!(without_durations(merged), without_durations(whole));
+}
