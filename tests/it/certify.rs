@@ -1428,6 +1428,37 @@ fn merge_json(files: &[std::path::PathBuf]) -> (serde_json::Value, i32) {
     (serde_json::from_slice(&out.stdout).unwrap(), code)
 }
 
+/// `execnet report merge FILES --output junit=OUT`: the merged JUnit document.
+fn merge_junit(files: &[std::path::PathBuf], out: &std::path::Path) -> String {
+    let run = util::execnet()
+        .args(["report", "merge"])
+        .args(files)
+        .arg("--output")
+        .arg(format!("junit={}", out.display()))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// A JUnit document with every `time="…"` attribute (wall times) set to 0.
+fn without_times(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(" time=\"") {
+        out.push_str(&rest[..i]);
+        out.push_str(" time=\"0\"");
+        let after = &rest[i + 7..];
+        rest = &after[after.find('"').unwrap() + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
 /// (wall times aside), verdict and exit code included.
 #[test]
@@ -1435,7 +1466,11 @@ fn partitioned_runs_merge_into_the_unsharded_report() {
     let tmp = tempfile::TempDir::new().unwrap();
     let focus = "init/*,status-json/*,lifecycle/*,crash-restart/*";
     let base = ["--focus", focus, "--jobs", "1"];
-    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
     let mut files = Vec::new();
     let mut sizes = Vec::new();
     for k in 1..=3 {
@@ -1458,6 +1493,14 @@ fn partitioned_runs_merge_into_the_unsharded_report() {
     let (merged, code) = merge_json(&files);
     assert_eq!(code, whole_code);
     assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit is the unsharded run's (wall times aside).
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert!(
+        whole_xml.contains("<testcase name=\"init/selection\""),
+        "{whole_xml}"
+    );
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
     // A check in two shards (the same shard twice) is refused.
     util::execnet()
         .args(["report", "merge"])
@@ -1494,7 +1537,11 @@ fn partitioned_runs_with_failures_merge_their_causes() {
         "--focus",
         "init/selection,status-json/ip-present,status-json/kind-version,lifecycle/setup-status-teardown,output/single-document",
     ];
-    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
     assert_eq!(whole_code, 1);
     let spans = whole["causes"].as_array().unwrap().iter().any(|c| {
         let checks = c["checks"].as_array().unwrap();
@@ -1515,6 +1562,34 @@ fn partitioned_runs_with_failures_merge_their_causes() {
     let (merged, code) = merge_json(&files);
     assert_eq!(code, 1);
     assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit is the unsharded run's (wall times aside), failures and their first
+    // findings included.
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert!(
+        whole_xml.contains("<failure") && whole_xml.contains("first finding:"),
+        "{whole_xml}"
+    );
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
+    // Text and HTML are not rendered from shards; an unsharded report has no JUnit data.
+    util::execnet()
+        .args(["report", "merge"])
+        .args(&files)
+        .arg("--output")
+        .arg(format!("html={}", tmp.path().join("m.html").display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "report merge writes json and junit",
+        ));
+    util::execnet()
+        .args(["report", "merge"])
+        .arg(tmp.path().join("whole.json"))
+        .arg("--output")
+        .arg(format!("junit={}", tmp.path().join("m.xml").display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("render data"));
 }
 
 /// A plugin that exits 1 on `status` for an ID it has not set up. Under 1.5 the relist
@@ -1607,7 +1682,11 @@ fn releases_with_equal_model_inputs_share_a_run_also_when_partitioned() {
         "--focus",
         "init/selection,status-json/ip-present,lifecycle/setup-status-teardown",
     ];
-    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
     let releases = whole["releases"].as_array().unwrap();
     let shared = |r: &serde_json::Value| {
         r["notes"]
@@ -1667,4 +1746,10 @@ fn releases_with_equal_model_inputs_share_a_run_also_when_partitioned() {
     let (merged, code) = merge_json(&files);
     assert_eq!(code, whole_code);
     assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit (a suite per release, the matrix line) is the unsharded run's.
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert_eq!(whole_xml.matches("<testsuite ").count(), 3, "{whole_xml}");
+    assert!(whole_xml.contains("execnet.matrix"), "{whole_xml}");
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
 }
