@@ -3,9 +3,12 @@
 //! one-line summary a README badge can carry ("must-checks pass on 1.1–1.3, fail on 1.4–1.5:
 //! status-json/no-status-error-for-live-pod"). Data only; `src/report/` renders it.
 //!
-//! Every release is replayed in full: execnet does not yet prove two releases' transcripts
-//! equal for a scenario (the profiles differ in timing, retries and parsing, and the plugin's
-//! own state carries over between runs), so no run is shared between releases.
+//! A release is replayed unless an earlier release of the run provably replays the same way:
+//! their model inputs compare equal ([`Profile::same_model`](crate::kubelet::profile::Profile::same_model),
+//! checked by [`super::run::Reuse::offer`]); its transcripts are then judged under the later
+//! release, and that report's notes say which release's run it shared (1.3 shares 1.2's on
+//! every path where no kubelet start meets a selection error). The plugin's own
+//! nondeterminism is then sampled once for both.
 
 use super::{CheckResult, Level, Outcome, Report, Verdict};
 use crate::kubelet::profile::{PROFILES, Profile};

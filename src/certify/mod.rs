@@ -16,14 +16,14 @@ pub mod pool;
 pub mod run;
 pub mod verdict;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use catalogue::{CATALOGUE, CheckDef};
 pub use evidence::{Cause, Finding};
 pub use run::{CertifyError, CertifyOptions, Progress, certify};
 
 /// How much a check matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Must,
@@ -40,7 +40,7 @@ impl Level {
 }
 
 /// What a check concluded. A failed `should` check is a `warn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -64,7 +64,7 @@ impl Outcome {
 }
 
 /// Why a check was skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipKind {
     /// The check does not apply under this profile; never changes the verdict.
@@ -122,7 +122,7 @@ pub struct Repeats {
     pub skipped: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -170,6 +170,34 @@ pub struct Report {
     pub baseline: Option<std::collections::BTreeMap<&'static str, baseline::Mark>>,
 }
 
+/// Why a report with `verdict` is inconclusive, from its checks' (id, summary, whether it
+/// leaves the verdict inconclusive, outcome): see [`Report::inconclusive_reasons`].
+pub fn inconclusive_reasons<'a>(
+    verdict: Verdict,
+    checks: impl Iterator<Item = (&'a str, &'a str, bool, Outcome)> + Clone,
+) -> Vec<String> {
+    if verdict != Verdict::Inconclusive {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = checks
+        .clone()
+        .filter(|c| c.2)
+        .map(|(id, summary, ..)| format!("{id} (must) could not be judged: {summary}"))
+        .collect();
+    let (total, all_skipped) = checks.fold((0, true), |(n, all), c| {
+        (n + 1, all && c.3 == Outcome::Skip)
+    });
+    if all_skipped {
+        out.push(format!(
+            "no check judged anything ({total} selected, all skipped): a run that judged nothing is no pass"
+        ));
+    }
+    if out.is_empty() {
+        out.push("the run did not finish (see the notes)".into());
+    }
+    out
+}
+
 impl Report {
     pub fn count(&self, outcome: Outcome) -> usize {
         self.checks.iter().filter(|c| c.outcome == outcome).count()
@@ -182,24 +210,11 @@ impl Report {
     /// Why the verdict is inconclusive, one line each (empty unless it is): the `must` checks
     /// that had no evidence and why, or that no check judged anything.
     pub fn inconclusive_reasons(&self) -> Vec<String> {
-        if self.verdict != Verdict::Inconclusive {
-            return Vec::new();
-        }
-        let mut out: Vec<String> = self
-            .checks
-            .iter()
-            .filter(|c| c.leaves_inconclusive())
-            .map(|c| format!("{} (must) could not be judged: {}", c.id, c.summary))
-            .collect();
-        if self.checks.iter().all(|c| c.outcome == Outcome::Skip) {
-            out.push(format!(
-                "no check judged anything ({} selected, all skipped): a run that judged nothing is no pass",
-                self.checks.len()
-            ));
-        }
-        if out.is_empty() {
-            out.push("the run did not finish (see the notes)".into());
-        }
-        out
+        inconclusive_reasons(
+            self.verdict,
+            self.checks
+                .iter()
+                .map(|c| (c.id, c.summary.as_str(), c.leaves_inconclusive(), c.outcome)),
+        )
     }
 }

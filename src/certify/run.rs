@@ -18,6 +18,9 @@ use crate::supervise::{Leftovers, Supervisor};
 /// Once an action has timed out, its later calls (in every scenario) and its calls in flight get
 /// at most this long (less when the action's calls that returned were quick: see
 /// [`Supervisor::leash`]), so a hung plugin still lets the run finish in bounded time.
+/// The note of a release whose transcripts were another release's ([`Reuse`]).
+pub const SHARED_NOTE: &str = "shared run with kubelet ";
+
 pub const AFTER_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone)]
@@ -53,6 +56,66 @@ pub struct CertifyOptions {
     /// A vendor's own scenarios (`--scenario FILE`, `--scenarios DIR`), replayed with the suite
     /// and judged by the checks of `catalogue::VENDOR_JUDGES`.
     pub vendor_scenarios: Vec<Scenario>,
+    /// Transcripts of an earlier release of the same run whose model inputs equal this one's
+    /// ([`Profile::same_model`]): judged under this release instead of replaying again.
+    pub reuse: Option<Reuse>,
+}
+
+/// An earlier release's transcripts offered to a release with the same model inputs.
+#[derive(Debug, Clone)]
+pub struct Reuse {
+    /// The release that replayed them.
+    pub release: &'static Profile,
+    pub transcripts: std::sync::Arc<Vec<Transcript>>,
+}
+
+impl Reuse {
+    /// `release`'s transcripts when the simulated kubelet provably replays them the same way
+    /// under `profile` (the plugin's answers being the same): the model inputs compare equal,
+    /// or equal but for the selection texts and no kubelet start of those transcripts met a
+    /// selection error (the only place the texts are read).
+    pub fn offer(
+        release: &'static Profile,
+        transcripts: &[Transcript],
+        profile: &Profile,
+    ) -> Option<Reuse> {
+        use crate::kubelet::profile::SameModel;
+        let equal = match release.same_model(profile) {
+            SameModel::Always => true,
+            SameModel::UnlessSelectionFails => transcripts.iter().all(|t| {
+                t.entries
+                    .iter()
+                    .all(|e| !matches!(&e.event, Event::KubeletStart { error: Some(_), .. }))
+            }),
+            SameModel::No => false,
+        };
+        equal.then(|| Reuse {
+            release,
+            transcripts: std::sync::Arc::new(transcripts.to_vec()),
+        })
+    }
+
+    /// The transcripts of `suite` replayed with `seed`, relabelled for `profile`; `None` unless
+    /// every scenario has one.
+    fn round(
+        &self,
+        suite: &[Scenario],
+        seed: u64,
+        profile: &Profile,
+    ) -> Option<BTreeMap<String, Transcript>> {
+        suite
+            .iter()
+            .map(|s| {
+                let t = self
+                    .transcripts
+                    .iter()
+                    .find(|t| t.scenario == s.name && t.seed == seed)?;
+                let mut t = t.clone();
+                t.profile = profile.name.to_string();
+                Some((s.name.clone(), t))
+            })
+            .collect()
+    }
 }
 
 impl Default for CertifyOptions {
@@ -71,6 +134,7 @@ impl Default for CertifyOptions {
             pool: None,
             env: plugin::policy::PluginEnv::kubelet(),
             vendor_scenarios: Vec::new(),
+            reuse: None,
         }
     }
 }
@@ -329,6 +393,7 @@ pub fn certify(
     let mut replayed: Vec<Transcript> = Vec::with_capacity(per_round);
     let mut kept_later: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut tally = super::evidence::CallTally::default();
+    let mut shared_from: Option<&'static str> = None;
     for (r, &seed) in seeds.iter().enumerate() {
         let replay_opts = ReplayOptions {
             seed,
@@ -336,6 +401,47 @@ pub fn certify(
         };
         if supervisor.deadline_hit() {
             break;
+        }
+        // A release with the same model inputs as one already replayed: its transcripts,
+        // judged under this release (the whole round, wrap included, or nothing).
+        if let Some(reuse) = &opts.reuse
+            && let Some(mut transcripts) = reuse.round(&suite, seed, opts.profile)
+            && let Some(wrapped) = reuse.round(&wrap, seed, opts.profile)
+        {
+            transcripts.extend(wrapped);
+            shared_from = Some(reuse.release.name);
+            for s in suite.iter().chain(&wrap) {
+                scenario_ms.entry(s.name.clone()).or_insert(0.0);
+            }
+            timed_out |= transcripts
+                .values()
+                .flat_map(|t| t.calls())
+                .any(|(.., c)| matches!(c.outcome(), plugin::Outcome::TimedOut { .. }));
+            let ctx = Ctx {
+                transcripts: &transcripts,
+                scenarios: &scenarios,
+                profile: opts.profile,
+                timeout: opts.timeout,
+                pool: opts.pool,
+                vendor: &vendor,
+                network: None,
+                load: load_at_start.zip(crate::sys::load_average()),
+            };
+            for (slot, def) in per_check.iter_mut().zip(&chosen) {
+                slot.push((seed, verdict::judge(def, &ctx)));
+            }
+            keep_round(
+                &mut transcripts,
+                &suite,
+                &wrap,
+                &per_check,
+                seed,
+                r,
+                &mut tally,
+                &mut kept_later,
+                &mut replayed,
+            );
+            continue;
         }
         let round = run_round(
             Round {
@@ -398,22 +504,17 @@ pub fn certify(
         for (slot, def) in per_check.iter_mut().zip(&chosen) {
             slot.push((seed, verdict::judge(def, &ctx)));
         }
-        let named: std::collections::BTreeSet<&str> = per_check
-            .iter()
-            .filter_map(|runs| runs.last())
-            .flat_map(|(_, c)| &c.findings)
-            .filter(|f| f.seed == seed)
-            .map(|f| f.scenario.as_str())
-            .collect();
-        for s in suite.iter().chain(&wrap) {
-            let Some(t) = transcripts.remove(&s.name) else {
-                continue;
-            };
-            tally.add(&t);
-            if r == 0 || (named.contains(s.name.as_str()) && kept_later.insert(s.name.clone())) {
-                replayed.push(t);
-            }
-        }
+        keep_round(
+            &mut transcripts,
+            &suite,
+            &wrap,
+            &per_check,
+            seed,
+            r,
+            &mut tally,
+            &mut kept_later,
+            &mut replayed,
+        );
     }
     // The network lifecycle (netns only), through the same supervisor: its leftovers are
     // killed, the deadline cuts it off, and a cut-off lifecycle is not judged.
@@ -519,6 +620,12 @@ pub fn certify(
                         .join("; ")
                 )
             }
+        ));
+    }
+    if let Some(release) = shared_from {
+        notes.push(format!(
+            "{SHARED_NOTE}{release}: the plugin was not run again for kubelet {}; the transcripts kubelet {release} replayed in this run were judged under {} (the two releases are equal in every input the simulated kubelet reads on these paths, so the transcripts are the same function of the plugin's answers; the plugin's own nondeterminism was sampled once)",
+            opts.profile.name, opts.profile.name
         ));
     }
     if timed_out {
@@ -931,6 +1038,40 @@ fn network_evidence(
                     .unwrap_or_else(|| "no exec plugin".into())
             )),
         },
+    }
+}
+
+/// What a judged round leaves behind: its calls counted for the causes' rates, and of its
+/// transcripts only those the report keeps (the first repetition's, for the HTML timelines, and
+/// of a later one a scenario's first transcript that a finding of that repetition names), so
+/// that what is held does not grow with `--repeat`.
+#[allow(clippy::too_many_arguments)]
+fn keep_round(
+    transcripts: &mut BTreeMap<String, Transcript>,
+    suite: &[Scenario],
+    wrap: &[Scenario],
+    per_check: &[Vec<(u64, CheckResult)>],
+    seed: u64,
+    round: usize,
+    tally: &mut super::evidence::CallTally,
+    kept_later: &mut std::collections::BTreeSet<String>,
+    replayed: &mut Vec<Transcript>,
+) {
+    let named: std::collections::BTreeSet<&str> = per_check
+        .iter()
+        .filter_map(|runs| runs.last())
+        .flat_map(|(_, c)| &c.findings)
+        .filter(|f| f.seed == seed)
+        .map(|f| f.scenario.as_str())
+        .collect();
+    for s in suite.iter().chain(wrap) {
+        let Some(t) = transcripts.remove(&s.name) else {
+            continue;
+        };
+        tally.add(&t);
+        if round == 0 || (named.contains(s.name.as_str()) && kept_later.insert(s.name.clone())) {
+            replayed.push(t);
+        }
     }
 }
 

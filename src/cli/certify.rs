@@ -401,6 +401,7 @@ pub fn run(args: Args) -> Result<CliVerdict> {
         pool: args.pool,
         env: args.kubelet.pass_env.env()?,
         vendor_scenarios: vendor_scenarios(&args)?,
+        reuse: None,
     };
     if args.list {
         list(&args, &opts)?;
@@ -410,11 +411,26 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     if let Some((k, n)) = args.partition {
         if releases.len() > 1 {
             let all: Vec<&str> = releases.iter().map(|p| p.name).collect();
-            releases = releases
-                .iter()
+            // Releases that may share a run (equal model inputs) go to the same shard, so the
+            // shards replay what the unsharded run replays; unless that leaves a shard empty.
+            let mut groups: Vec<Vec<&'static execnet::kubelet::profile::Profile>> = Vec::new();
+            for p in &releases {
+                match groups
+                    .iter_mut()
+                    .find(|g| g[0].same_model(p) != execnet::kubelet::profile::SameModel::No)
+                {
+                    Some(g) => g.push(p),
+                    None => groups.push(vec![p]),
+                }
+            }
+            if groups.len() < n {
+                groups = releases.iter().map(|p| vec![*p]).collect();
+            }
+            releases = groups
+                .into_iter()
                 .enumerate()
                 .filter(|(i, _)| i % n == k - 1)
-                .map(|(_, p)| *p)
+                .flat_map(|(_, g)| g)
                 .collect();
             if releases.is_empty() {
                 bail!(
@@ -514,8 +530,21 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     let target = args.target.get();
     let mut reports = Vec::with_capacity(releases.len());
     for profile in &releases {
+        // An earlier release of this run with the same model inputs (simulated runtime only;
+        // not one the deadline cut short): its transcripts are judged under this one.
+        let reuse = if opts.netns.is_none() {
+            reports.iter().find_map(|r: &certify::Report| {
+                let done = !r.notes.iter().any(|n| n.starts_with("deadline:"));
+                let release = releases.iter().find(|p| p.name == r.kubelet)?;
+                done.then(|| certify::run::Reuse::offer(release, &r.transcripts, profile))
+                    .flatten()
+            })
+        } else {
+            None
+        };
         let opts = CertifyOptions {
             profile,
+            reuse,
             ..opts.clone()
         };
         if releases.len() > 1 && args.progress.style().is_some() {

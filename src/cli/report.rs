@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use super::Verdict as CliVerdict;
-use super::certify::OutputArg;
+use super::certify::{OutputArg, ReportFormat};
 use super::output;
 use execnet::supervise::signals;
 
@@ -28,8 +28,9 @@ struct MergeArgs {
     /// The shards' JSON reports (`certify … --output json=FILE`).
     #[arg(value_name = "REPORT.json", required = true)]
     reports: Vec<PathBuf>,
-    /// Write the merged JSON report: json=PATH or PATH (checked before anything is read).
-    #[arg(long, value_name = "[json=]PATH", value_parser = super::certify::parse_output)]
+    /// Write the merged report: json=PATH (or PATH) and junit=PATH, repeatable (checked before
+    /// anything is read). JUnit needs shards of `certify --partition`, which carry its data.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = super::certify::parse_output)]
     output: Vec<OutputArg>,
     /// Print the merged JSON on stdout instead of the verdict line.
     #[arg(long)]
@@ -40,14 +41,14 @@ pub fn run(args: Args) -> Result<CliVerdict> {
     let Command::Merge(args) = args.command;
     let mut targets = Vec::new();
     for o in &args.output {
-        let path = match o {
-            OutputArg::Plain(p) => p,
-            OutputArg::Format(super::certify::ReportFormat::Json, p) => p,
+        let (format, path) = match o {
+            OutputArg::Plain(p) => (ReportFormat::Json, p),
+            OutputArg::Format(f @ (ReportFormat::Json | ReportFormat::Junit), p) => (*f, p),
             OutputArg::Format(f, _) => bail!(
-                "--output: report merge writes JSON only (got {f:?}); render the merged report's format from a certify run"
+                "--output: report merge writes json and junit (got {f:?}); the text and HTML reports show findings and transcripts the shards' JSON does not keep: render them from a certify run"
             ),
         };
-        targets.push(output::check(path, None)?);
+        targets.push((format, output::check(path, None)?));
     }
     let mut docs = Vec::new();
     for p in &args.reports {
@@ -57,11 +58,20 @@ pub fn run(args: Args) -> Result<CliVerdict> {
             .map_err(|e| anyhow::anyhow!("{}: not a JSON report: {e}", p.display()))?;
         docs.push(v);
     }
-    let merged = execnet::report::merge::merge(&docs).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut merged = execnet::report::merge::merge(&docs).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let junit = if targets.iter().any(|(f, _)| *f == ReportFormat::Junit) {
+        Some(execnet::report::merge::junit(&merged).map_err(|e| anyhow::anyhow!("{e}"))?)
+    } else {
+        None
+    };
+    execnet::report::merge::strip_shard_data(&mut merged);
     let text = serde_json::to_string_pretty(&merged)?;
     let _lock = signals::output_lock();
-    for t in &targets {
-        output::write(t, &text)?;
+    for (format, t) in &targets {
+        match format {
+            ReportFormat::Junit => output::write(t, junit.as_deref().unwrap_or_default())?,
+            _ => output::write(t, &text)?,
+        }
     }
     if args.json {
         outln!("{text}");

@@ -252,3 +252,154 @@ impl Profile {
         self.loop_kind == LoopKind::Pleg
     }
 }
+
+/// What the simulated kubelet reads of a release beyond its [`Profile`] fields: the selection
+/// texts (`plugin::SelectionTexts::for_profile`, keyed by the release name; read only to word a
+/// selection error, which the transcript's `kubelet-start` event then carries) and, under
+/// [`StatusErrorPolicy::InfraUnknown`], the release name itself (the churn bound's note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelInputs {
+    pub profile: ProfileFields,
+    pub selection_texts: crate::plugin::SelectionTexts,
+    pub churn_note_name: Option<&'static str>,
+}
+
+/// Every field of a [`Profile`] but its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileFields {
+    loop_kind: LoopKind,
+    sync_status: SyncStatus,
+    retry_failed_setup: bool,
+    post_setup_status: bool,
+    post_setup_status_swapped: bool,
+    host_network: HostNetwork,
+    status_error: StatusErrorPolicy,
+    empty_ip: EmptyIpPolicy,
+    relist_period_ms: u64,
+    housekeeping_period_ms: u64,
+    runtime_cache_period_ms: u64,
+    churn_relist_ms: u64,
+    churn_observed_per_min: u32,
+}
+
+/// Why two releases replay a scenario the same way (or not): the comparison of the model's
+/// inputs that lets `certify --kubelet …` judge one release's transcripts under another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameModel {
+    /// Equal in every input the simulated kubelet reads: the transcript is the same function
+    /// of the plugin's answers on every path.
+    Always,
+    /// Equal but for the selection texts: the same function of the plugin's answers on every
+    /// path where no kubelet start meets a selection error (the only place the texts are read).
+    UnlessSelectionFails,
+    /// Some input the simulated kubelet reads differs.
+    No,
+}
+
+impl Profile {
+    /// Everything the simulated kubelet reads of this release. The destructuring names every
+    /// field, so a new field cannot be left out of the comparison unnoticed.
+    pub fn model_inputs(&self) -> ModelInputs {
+        let Profile {
+            name,
+            loop_kind,
+            sync_status,
+            retry_failed_setup,
+            post_setup_status,
+            post_setup_status_swapped,
+            host_network,
+            status_error,
+            empty_ip,
+            relist_period_ms,
+            housekeeping_period_ms,
+            runtime_cache_period_ms,
+            churn_relist_ms,
+            churn_observed_per_min,
+        } = *self;
+        ModelInputs {
+            profile: ProfileFields {
+                loop_kind,
+                sync_status,
+                retry_failed_setup,
+                post_setup_status,
+                post_setup_status_swapped,
+                host_network,
+                status_error,
+                empty_ip,
+                relist_period_ms,
+                housekeeping_period_ms,
+                runtime_cache_period_ms,
+                churn_relist_ms,
+                churn_observed_per_min,
+            },
+            selection_texts: crate::plugin::SelectionTexts::for_profile(name),
+            churn_note_name: (status_error == StatusErrorPolicy::InfraUnknown).then_some(name),
+        }
+    }
+
+    /// Compare the model's inputs of two releases (see [`SameModel`]).
+    pub fn same_model(&self, other: &Profile) -> SameModel {
+        let (a, b) = (self.model_inputs(), other.model_inputs());
+        if a == b {
+            SameModel::Always
+        } else if (ModelInputs {
+            selection_texts: b.selection_texts,
+            ..a
+        }) == b
+        {
+            SameModel::UnlessSelectionFails
+        } else {
+            SameModel::No
+        }
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+
+    fn p(name: &str) -> &'static Profile {
+        Profile::by_name(name).expect("profile")
+    }
+
+    #[test]
+    fn only_releases_equal_in_every_model_input_share_a_run() {
+        // 1.2 and 1.3 have the same fields (v1.3.0 kept the paths) but word an invalid plugin
+        // name differently.
+        assert_eq!(
+            p("1.2").same_model(p("1.3")),
+            SameModel::UnlessSelectionFails
+        );
+        assert_eq!(
+            p("1.3").same_model(p("1.2")),
+            SameModel::UnlessSelectionFails
+        );
+        // 1.4 and 1.5 differ in the churn period (and the name their churn note states).
+        assert_eq!(p("1.4").same_model(p("1.5")), SameModel::No);
+        assert_eq!(p("1.1").same_model(p("1.2")), SameModel::No);
+        assert_eq!(p("1.3").same_model(p("1.4")), SameModel::No);
+        assert_eq!(p("1.5").same_model(p("documented")), SameModel::No);
+        // A profile equal to 1.2 in every field and text (another name, same texts).
+        let twin = Profile {
+            name: "1.3b",
+            ..*p("1.2")
+        };
+        assert_eq!(
+            crate::plugin::SelectionTexts::for_profile(twin.name),
+            crate::plugin::SelectionTexts::for_profile("1.3")
+        );
+        assert_eq!(twin.same_model(p("1.3")), SameModel::Always);
+        // One field apart is no pair.
+        let slower = Profile {
+            relist_period_ms: 1001,
+            ..*p("1.3")
+        };
+        assert_eq!(slower.same_model(p("1.3")), SameModel::No);
+        // The churn note names the release: equal fields under InfraUnknown are still apart.
+        let renamed = Profile {
+            name: "1.5b",
+            ..*p("1.5")
+        };
+        assert_eq!(renamed.same_model(p("1.5")), SameModel::No);
+    }
+}

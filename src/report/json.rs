@@ -29,6 +29,18 @@ struct JsonReport<'a> {
     seeds: &'a [u64],
     duration_ms: f64,
     notes: &'a [String],
+    /// Only in a shard's report (`certify --partition`): what `report merge` needs to render
+    /// the merged JUnit that the keys above do not carry; the merged report leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<ShardData<'a>>,
+}
+
+/// A shard's render data: the wall time of each scenario (JUnit's case times) and each
+/// check's first finding in full (the end of its JUnit failure text).
+#[derive(Serialize)]
+struct ShardData<'a> {
+    scenario_ms: &'a std::collections::BTreeMap<String, f64>,
+    first_findings: std::collections::BTreeMap<&'a str, Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +121,18 @@ fn doc(report: &Report) -> JsonReport<'_> {
         seeds: &report.seeds,
         duration_ms: report.duration_ms,
         notes: &report.notes,
+        shard: report
+            .notes
+            .iter()
+            .any(|n| n.starts_with(super::merge::PARTITION_NOTE))
+            .then(|| ShardData {
+                scenario_ms: &report.scenario_ms,
+                first_findings: report
+                    .checks
+                    .iter()
+                    .filter_map(|c| Some((c.id, super::junit::first_finding(c)?)))
+                    .collect(),
+            }),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::certify::catalogue::{ALL_SCENARIOS, CATALOGUE};
 use crate::certify::matrix::combine_verdicts;
-use crate::certify::{Verdict, network};
+use crate::certify::{Outcome, Verdict, network};
 use crate::kubelet::profile::PROFILES;
 
 /// A note that names the shard (left out of the merged report).
@@ -281,5 +281,118 @@ fn merge_release(docs: &[&Value]) -> Result<Value, String> {
         "notes".into(),
         serde_json::to_value(notes).unwrap_or_default(),
     );
+    // The shards' render data, joined (only when every shard carries it).
+    if docs.iter().all(|d| d.get("shard").is_some()) {
+        let mut scenario_ms = Map::new();
+        let mut first = Map::new();
+        for d in docs {
+            for (k, v) in d["shard"]["scenario_ms"].as_object().into_iter().flatten() {
+                let ms = v
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    .max(scenario_ms.get(k).and_then(Value::as_f64).unwrap_or(0.0));
+                scenario_ms.insert(k.clone(), ms.into());
+            }
+            for (k, v) in d["shard"]["first_findings"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                first.insert(k.clone(), v.clone());
+            }
+        }
+        let mut shard = Map::new();
+        shard.insert("scenario_ms".into(), Value::Object(scenario_ms));
+        shard.insert("first_findings".into(), Value::Object(first));
+        out.insert("shard".into(), Value::Object(shard));
+    }
     Ok(Value::Object(out))
+}
+
+/// The per-release reports of a merged report (the document itself for one release).
+fn release_reports(merged: &Value) -> Vec<&Value> {
+    match merged.get("releases").and_then(Value::as_array) {
+        Some(rs) => rs.iter().collect(),
+        None => vec![merged],
+    }
+}
+
+/// Leave the shards' render data out of a merged report (the unsharded run has none).
+pub fn strip_shard_data(merged: &mut Value) {
+    if let Some(o) = merged.as_object_mut() {
+        o.remove("shard");
+    }
+    for r in merged
+        .get_mut("releases")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(o) = r.as_object_mut() {
+            o.remove("shard");
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, String> {
+    serde_json::from_value(v.clone()).map_err(|e| format!("{what} {v}: {e}"))
+}
+
+/// The JUnit report of a merged report, as the unsharded run writes it; needs the shards'
+/// render data (`certify --partition` writes it).
+pub fn junit(merged: &Value) -> Result<String, String> {
+    use super::junit::{Case, Suite, case_ms, render_suites};
+    let reports = release_reports(merged);
+    let mut suites = Vec::new();
+    for r in &reports {
+        let shard = r.get("shard").ok_or(
+            "JUnit needs the render data of certify --partition shards; these reports have none",
+        )?;
+        let scenario_ms: BTreeMap<String, f64> = parse(&shard["scenario_ms"], "scenario_ms")?;
+        let verdict: Verdict = parse(&r["verdict"], "verdict")?;
+        let mut cases = Vec::new();
+        for c in r["checks"]
+            .as_array()
+            .ok_or("a report without \"checks\"")?
+        {
+            let id = c["id"].as_str().ok_or("a check without \"id\"")?;
+            let outcome: Outcome = parse(&c["outcome"], "outcome")?;
+            let first: Option<Vec<String>> = parse(&shard["first_findings"][id], "first finding")?;
+            cases.push(Case {
+                id,
+                level: parse(&c["level"], "level")?,
+                outcome,
+                title: c["title"].as_str().unwrap_or(""),
+                summary: c["summary"].as_str().unwrap_or(""),
+                judged: c["judged"].as_u64().unwrap_or(0) as usize,
+                skip: parse(&c["skip_reason"], "skip_reason")?,
+                failure_text: if matches!(outcome, Outcome::Pass | Outcome::Skip) {
+                    String::new()
+                } else {
+                    super::junit::failure_text_of(
+                        c["evidence"].as_str().unwrap_or("").to_string(),
+                        first,
+                    )
+                },
+                time_ms: case_ms(id, &scenario_ms),
+            });
+        }
+        let inconclusive_reasons = crate::certify::inconclusive_reasons(
+            verdict,
+            cases
+                .iter()
+                .map(|c| (c.id, c.summary, c.leaves_inconclusive(), c.outcome)),
+        );
+        suites.push(Suite {
+            plugin: r["plugin"].as_str().unwrap_or(""),
+            kubelet: r["kubelet"].as_str().unwrap_or(""),
+            verdict,
+            seeds: parse(&r["seeds"], "seeds")?,
+            duration_ms: r["duration_ms"].as_f64().unwrap_or(0.0),
+            cases,
+            inconclusive_reasons,
+        });
+    }
+    let summary = merged["matrix"]["summary"].as_str().unwrap_or("");
+    Ok(render_suites(&suites, summary))
 }

@@ -1428,6 +1428,37 @@ fn merge_json(files: &[std::path::PathBuf]) -> (serde_json::Value, i32) {
     (serde_json::from_slice(&out.stdout).unwrap(), code)
 }
 
+/// `execnet report merge FILES --output junit=OUT`: the merged JUnit document.
+fn merge_junit(files: &[std::path::PathBuf], out: &std::path::Path) -> String {
+    let run = util::execnet()
+        .args(["report", "merge"])
+        .args(files)
+        .arg("--output")
+        .arg(format!("junit={}", out.display()))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// A JUnit document with every `time="…"` attribute (wall times) set to 0.
+fn without_times(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(" time=\"") {
+        out.push_str(&rest[..i]);
+        out.push_str(" time=\"0\"");
+        let after = &rest[i + 7..];
+        rest = &after[after.find('"').unwrap() + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `--partition 1/3 … 3/3` of the bundled plugin, merged, is the unsharded report
 /// (wall times aside), verdict and exit code included.
 #[test]
@@ -1435,7 +1466,11 @@ fn partitioned_runs_merge_into_the_unsharded_report() {
     let tmp = tempfile::TempDir::new().unwrap();
     let focus = "init/*,status-json/*,lifecycle/*,crash-restart/*";
     let base = ["--focus", focus, "--jobs", "1"];
-    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
     let mut files = Vec::new();
     let mut sizes = Vec::new();
     for k in 1..=3 {
@@ -1458,6 +1493,14 @@ fn partitioned_runs_merge_into_the_unsharded_report() {
     let (merged, code) = merge_json(&files);
     assert_eq!(code, whole_code);
     assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit is the unsharded run's (wall times aside).
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert!(
+        whole_xml.contains("<testcase name=\"init/selection\""),
+        "{whole_xml}"
+    );
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
     // A check in two shards (the same shard twice) is refused.
     util::execnet()
         .args(["report", "merge"])
@@ -1494,7 +1537,11 @@ fn partitioned_runs_with_failures_merge_their_causes() {
         "--focus",
         "init/selection,status-json/ip-present,status-json/kind-version,lifecycle/setup-status-teardown,output/single-document",
     ];
-    let (whole, whole_code) = certify_json(&base, &tmp.path().join("whole.json"));
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
     assert_eq!(whole_code, 1);
     let spans = whole["causes"].as_array().unwrap().iter().any(|c| {
         let checks = c["checks"].as_array().unwrap();
@@ -1515,6 +1562,34 @@ fn partitioned_runs_with_failures_merge_their_causes() {
     let (merged, code) = merge_json(&files);
     assert_eq!(code, 1);
     assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit is the unsharded run's (wall times aside), failures and their first
+    // findings included.
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert!(
+        whole_xml.contains("<failure") && whole_xml.contains("first finding:"),
+        "{whole_xml}"
+    );
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
+    // Text and HTML are not rendered from shards; an unsharded report has no JUnit data.
+    util::execnet()
+        .args(["report", "merge"])
+        .args(&files)
+        .arg("--output")
+        .arg(format!("html={}", tmp.path().join("m.html").display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "report merge writes json and junit",
+        ));
+    util::execnet()
+        .args(["report", "merge"])
+        .arg(tmp.path().join("whole.json"))
+        .arg("--output")
+        .arg(format!("junit={}", tmp.path().join("m.xml").display()))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("render data"));
 }
 
 /// A plugin that exits 1 on `status` for an ID it has not set up. Under 1.5 the relist
@@ -1591,9 +1666,97 @@ exit 0
     );
 }
 
+/// Releases whose model inputs compare equal share a run: `--kubelet 1.2,1.3,1.4` replays 1.2
+/// and 1.4 and judges 1.2's transcripts under 1.3 (its notes say so, its outcomes are 1.2's);
+/// 1.4 differs in its inputs and is replayed. Partitioned by release, 1.2 and 1.3 stay in one
+/// shard, so the merged report is the unsharded one.
+#[test]
+fn releases_with_equal_model_inputs_share_a_run_also_when_partitioned() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    // Checks of one scenario (basic-lifecycle): three releases stay quick.
+    let base = [
+        "--kubelet",
+        "1.2,1.3,1.4",
+        "--jobs",
+        "1",
+        "--focus",
+        "init/selection,status-json/ip-present,lifecycle/setup-status-teardown",
+    ];
+    let whole_xml = tmp.path().join("whole.xml");
+    let junit_arg = format!("junit={}", whole_xml.display());
+    let mut whole_args = base.to_vec();
+    whole_args.extend(["--output", &junit_arg]);
+    let (whole, whole_code) = certify_json(&whole_args, &tmp.path().join("whole.json"));
+    let releases = whole["releases"].as_array().unwrap();
+    let shared = |r: &serde_json::Value| {
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .find(|n| n.starts_with(certify::run::SHARED_NOTE))
+            .map(str::to_string)
+    };
+    let names: Vec<&str> = releases
+        .iter()
+        .map(|r| r["kubelet"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1.2", "1.3", "1.4"]);
+    assert_eq!(shared(&releases[0]), None);
+    let note = shared(&releases[1]).expect("1.3 shares 1.2's run");
+    assert!(note.starts_with("shared run with kubelet 1.2:"), "{note}");
+    assert_eq!(shared(&releases[2]), None, "1.4 is replayed");
+    let outcomes = |r: &serde_json::Value| -> Vec<(String, String, u64)> {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_string(),
+                    c["outcome"].as_str().unwrap().to_string(),
+                    c["judged"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(outcomes(&releases[0]), outcomes(&releases[1]));
+    assert!(outcomes(&releases[1]).iter().all(|(_, _, n)| *n > 0));
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        let path = tmp.path().join(format!("shard-{k}.json"));
+        let part = format!("{k}/2");
+        let mut args = base.to_vec();
+        args.extend(["--partition", &part]);
+        let (shard, _) = certify_json(&args, &path);
+        let ran: Vec<&str> = match shard["releases"].as_array() {
+            Some(rs) => rs.iter().map(|r| r["kubelet"].as_str().unwrap()).collect(),
+            None => vec![shard["kubelet"].as_str().unwrap()],
+        };
+        assert_eq!(
+            ran,
+            if k == 1 {
+                vec!["1.2", "1.3"]
+            } else {
+                vec!["1.4"]
+            }
+        );
+        files.push(path);
+    }
+    let (merged, code) = merge_json(&files);
+    assert_eq!(code, whole_code);
+    assert_eq!(without_durations(merged), without_durations(whole));
+    // The merged JUnit (a suite per release, the matrix line) is the unsharded run's.
+    let whole_xml = std::fs::read_to_string(&whole_xml).unwrap();
+    let merged_xml = merge_junit(&files, &tmp.path().join("merged.xml"));
+    assert_eq!(whole_xml.matches("<testsuite ").count(), 3, "{whole_xml}");
+    assert!(whole_xml.contains("execnet.matrix"), "{whole_xml}");
+    assert_eq!(without_times(&merged_xml), without_times(&whole_xml));
+}
+
 /// `--repeat N` holds one repetition's transcripts at a time: the report keeps the first
 /// repetition's and, of the later ones, at most one per scenario that a finding names, so that
-/// what a run holds does not grow with N (issue: about 1 MB per repeat). Structural, not RSS: the
+/// what a run holds does not grow with N. Structural, not RSS: the
 /// transcripts kept are counted. A plugin whose setup always fails has findings in every
 /// repetition (two transcripts per scenario kept, however many repetitions); one that works,
 /// none (one per scenario). The rates still count every repetition's calls.
