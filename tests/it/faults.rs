@@ -1144,9 +1144,11 @@ fn a_deleted_executable_is_not_blamed_on_descriptors() {
             .find(|c| c["id"] == id)
             .map(|c| c["outcome"].as_str().unwrap().to_string())
     };
-    // The first init succeeded and removed the executable: every later start fails, which
-    // init/restart names (which scenarios' kubelets started before the removal is timing).
-    assert_eq!(outcome("init/restart").as_deref(), Some("fail"));
+    // The first init succeeded and removed the executable: every later start fails. Which
+    // scenarios' kubelets started before the removal is timing, so which check says so (or
+    // finds its scenario never ran) is too; the run is never a PASS, and the descriptors check
+    // never blames calls that did not start.
+    assert_ne!(report["verdict"], "pass", "{report:#}");
     assert_ne!(outcome("fds/stdio-only").as_deref(), Some("fail"));
 }
 
