@@ -404,7 +404,7 @@ pub fn certify(
         }
         // A release with the same model inputs as one already replayed: its transcripts,
         // judged under this release (the whole round, wrap included, or nothing).
-        if let Some(reuse) = &opts.reuse
+        let mut transcripts = if let Some(reuse) = &opts.reuse
             && let Some(mut transcripts) = reuse.round(&suite, seed, opts.profile)
             && let Some(wrapped) = reuse.round(&wrap, seed, opts.profile)
         {
@@ -413,80 +413,54 @@ pub fn certify(
             for s in suite.iter().chain(&wrap) {
                 scenario_ms.entry(s.name.clone()).or_insert(0.0);
             }
-            timed_out |= transcripts
-                .values()
-                .flat_map(|t| t.calls())
-                .any(|(.., c)| matches!(c.outcome(), plugin::Outcome::TimedOut { .. }));
-            let ctx = Ctx {
-                transcripts: &transcripts,
-                scenarios: &scenarios,
-                profile: opts.profile,
-                timeout: opts.timeout,
-                pool: opts.pool,
-                vendor: &vendor,
-                network: None,
-                load: load_at_start.zip(crate::sys::load_average()),
-            };
-            for (slot, def) in per_check.iter_mut().zip(&chosen) {
-                slot.push((seed, verdict::judge(def, &ctx)));
-            }
-            keep_round(
-                &mut transcripts,
-                &suite,
-                &wrap,
-                &per_check,
-                seed,
-                r,
-                &mut tally,
-                &mut kept_later,
-                &mut replayed,
-            );
-            continue;
-        }
-        let round = run_round(
-            Round {
-                dir: &dir,
-                plugin: &name,
-                suite: &suite,
-                opts: &replay_opts,
-                lanes,
-                supervisor: &supervisor,
-                deadline: deadline_at,
-                first_index: r * per_round,
-                total,
-            },
-            progress,
-            &mut scenario_ms,
-        );
-        let mut transcripts = round.transcripts;
-        unfinished.extend(round.unfinished.iter().map(|&i| suite[i].name.as_str()));
-        if let Some(e) = round.host_error {
-            let _ = supervisor.finish();
-            return Err(CertifyError::Host(e));
-        }
-        if !wrap.is_empty() && !supervisor.deadline_hit() {
-            let alone = run_round(
+            transcripts
+        } else {
+            let round = run_round(
                 Round {
                     dir: &dir,
                     plugin: &name,
-                    suite: &wrap,
+                    suite: &suite,
                     opts: &replay_opts,
-                    lanes: Lanes::Fixed(1),
+                    lanes,
                     supervisor: &supervisor,
                     deadline: deadline_at,
-                    first_index: r * per_round + suite.len(),
+                    first_index: r * per_round,
                     total,
                 },
                 progress,
                 &mut scenario_ms,
             );
-            if let Some(e) = alone.host_error {
+            let mut transcripts = round.transcripts;
+            unfinished.extend(round.unfinished.iter().map(|&i| suite[i].name.as_str()));
+            if let Some(e) = round.host_error {
                 let _ = supervisor.finish();
                 return Err(CertifyError::Host(e));
             }
-            unfinished.extend(alone.unfinished.iter().map(|&i| wrap[i].name.as_str()));
-            transcripts.extend(alone.transcripts);
-        }
+            if !wrap.is_empty() && !supervisor.deadline_hit() {
+                let alone = run_round(
+                    Round {
+                        dir: &dir,
+                        plugin: &name,
+                        suite: &wrap,
+                        opts: &replay_opts,
+                        lanes: Lanes::Fixed(1),
+                        supervisor: &supervisor,
+                        deadline: deadline_at,
+                        first_index: r * per_round + suite.len(),
+                        total,
+                    },
+                    progress,
+                    &mut scenario_ms,
+                );
+                if let Some(e) = alone.host_error {
+                    let _ = supervisor.finish();
+                    return Err(CertifyError::Host(e));
+                }
+                unfinished.extend(alone.unfinished.iter().map(|&i| wrap[i].name.as_str()));
+                transcripts.extend(alone.transcripts);
+            }
+            transcripts
+        };
         timed_out |= transcripts
             .values()
             .flat_map(|t| t.calls())
