@@ -458,9 +458,13 @@ impl Supervisor {
                 reap_orphans(&table, me, &leaders);
                 let mut known = lock(&self.known);
                 let in_flight = lock(&self.marks_in_flight);
-                let anothers = |pid: i32| {
-                    sys::marker::call_of(pid)
-                        .is_some_and(|m| m != mark && in_flight.contains_key(&m))
+                // An orphan whose mark cannot be read (its environment is not readable for a
+                // moment, e.g. while it execs) is left to a later scan while another call is in
+                // flight: it may be that call's. Only when this call is alone is an unmarked
+                // orphan charged to it (a plugin that cleared its environment loses its mark).
+                let anothers = |pid: i32| match sys::marker::call_of(pid) {
+                    Some(m) => m != mark && in_flight.contains_key(&m),
+                    None => in_flight.len() > 1,
                 };
                 let mine: Vec<ProcStat> = attribute(&table, me, pgid, &leaders, &known, &anothers)
                     .into_iter()
